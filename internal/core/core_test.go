@@ -1,0 +1,224 @@
+package core
+
+import (
+	"fmt"
+	"net/netip"
+	"reflect"
+	"testing"
+)
+
+func member(name string, inc uint64) Member {
+	return Member{
+		ID:          fmt.Sprintf("%s#%d", name, inc),
+		Name:        name,
+		Addr:        netip.MustParseAddrPort("127.0.0.1:1"),
+		Incarnation: inc,
+		Weight:      1,
+	}
+}
+
+// agreeing returns m advertising the view the core would hold with members.
+func advertising(m Member, view uint64) Member {
+	m.View = view
+	return m
+}
+
+// stateChanges extracts "from->to" strings from changes.
+func stateChanges(cs []Change) []string {
+	var out []string
+	for _, c := range cs {
+		if sc, ok := c.(StateChanged); ok {
+			out = append(out, sc.From.String()+"->"+sc.To.String())
+		}
+	}
+	return out
+}
+
+func kinds(cs []Change) []string {
+	var out []string
+	for _, c := range cs {
+		switch c := c.(type) {
+		case MemberUp:
+			out = append(out, "up:"+c.Member.Name)
+		case MemberDown:
+			out = append(out, "down:"+c.Member.Name+":"+c.Reason.String())
+		case ViewChanged:
+			out = append(out, "view")
+		case StateChanged:
+			out = append(out, c.From.String()+"->"+c.To.String())
+		}
+	}
+	return out
+}
+
+func TestSingleNodeIsReadyAtStart(t *testing.T) {
+	c := New(member("a", 1), 1)
+	if got, want := kinds(c.Start()), []string{"down->assembling", "assembling->ready"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("Start changes = %v, want %v", got, want)
+	}
+	if c.State() != Ready {
+		t.Fatalf("state = %v, want ready", c.State())
+	}
+}
+
+func TestTransitions(t *testing.T) {
+	a, b, c3 := member("a", 1), member("b", 1), member("c", 1)
+	type step struct {
+		name string
+		do   func(c *Core) []Change
+		want []string // all changes, in order
+		end  State
+	}
+	// ids of views the core will hold, computed like the core does.
+	vAB := digest([]Member{a, b})
+	vABC := digest([]Member{a, b, c3})
+	tests := []struct {
+		name      string
+		consensus int
+		steps     []step
+	}{
+		{
+			name: "below consensus stays assembling", consensus: 3,
+			steps: []step{
+				{"start", (*Core).Start, []string{"down->assembling"}, Assembling},
+				{"b joins", func(c *Core) []Change { return c.Join(b) }, []string{"up:b", "view"}, Assembling},
+			},
+		},
+		{
+			name: "consensus reached, then agreement", consensus: 2,
+			steps: []step{
+				{"start", (*Core).Start, []string{"down->assembling"}, Assembling},
+				{"b joins with no view", func(c *Core) []Change { return c.Join(b) }, []string{"up:b", "view", "assembling->rehashing"}, Rehashing},
+				{"b advertises our view", func(c *Core) []Change { return c.Update(advertising(b, vAB)) }, []string{"rehashing->ready"}, Ready},
+			},
+		},
+		{
+			name: "join of an already agreeing member goes straight to ready", consensus: 2,
+			steps: []step{
+				{"start", (*Core).Start, []string{"down->assembling"}, Assembling},
+				{"b joins agreeing", func(c *Core) []Change { return c.Join(advertising(b, vAB)) }, []string{"up:b", "view", "assembling->ready"}, Ready},
+			},
+		},
+		{
+			name: "ready, a member joins: rehashing then ready", consensus: 2,
+			steps: []step{
+				{"start", (*Core).Start, []string{"down->assembling"}, Assembling},
+				{"b", func(c *Core) []Change { return c.Join(advertising(b, vAB)) }, []string{"up:b", "view", "assembling->ready"}, Ready},
+				{"c joins", func(c *Core) []Change { return c.Join(c3) }, []string{"up:c", "view", "ready->rehashing"}, Rehashing},
+				{"b agrees", func(c *Core) []Change { return c.Update(advertising(b, vABC)) }, nil, Rehashing},
+				{"c agrees", func(c *Core) []Change { return c.Update(advertising(c3, vABC)) }, []string{"rehashing->ready"}, Ready},
+			},
+		},
+		{
+			name: "ready, a member fails but consensus holds", consensus: 2,
+			steps: []step{
+				{"start", (*Core).Start, []string{"down->assembling"}, Assembling},
+				{"b", func(c *Core) []Change { return c.Join(advertising(b, vABC)) }, []string{"up:b", "view", "assembling->rehashing"}, Rehashing},
+				{"c", func(c *Core) []Change { return c.Join(advertising(c3, vABC)) }, []string{"up:c", "view", "rehashing->ready"}, Ready},
+				{"c fails", func(c *Core) []Change { return c.Leave(c3.ID, Failed) }, []string{"down:c:failed", "view", "ready->rehashing"}, Rehashing},
+				{"b agrees", func(c *Core) []Change { return c.Update(advertising(b, vAB)) }, []string{"rehashing->ready"}, Ready},
+			},
+		},
+		{
+			name: "ready, falls below consensus, recovers", consensus: 2,
+			steps: []step{
+				{"start", (*Core).Start, []string{"down->assembling"}, Assembling},
+				{"b", func(c *Core) []Change { return c.Join(advertising(b, vAB)) }, []string{"up:b", "view", "assembling->ready"}, Ready},
+				{"b leaves", func(c *Core) []Change { return c.Leave(b.ID, Left) }, []string{"down:b:left", "view", "ready->assembling"}, Assembling},
+				{"b back", func(c *Core) []Change { return c.Join(advertising(b, vAB)) }, []string{"up:b", "view", "assembling->ready"}, Ready},
+			},
+		},
+		{
+			name: "rehashing falls below consensus", consensus: 2,
+			steps: []step{
+				{"start", (*Core).Start, []string{"down->assembling"}, Assembling},
+				{"b", func(c *Core) []Change { return c.Join(b) }, []string{"up:b", "view", "assembling->rehashing"}, Rehashing},
+				{"b fails", func(c *Core) []Change { return c.Leave(b.ID, Failed) }, []string{"down:b:failed", "view", "rehashing->assembling"}, Assembling},
+			},
+		},
+		{
+			name: "restart replaces the old incarnation at once", consensus: 2,
+			steps: []step{
+				{"start", (*Core).Start, []string{"down->assembling"}, Assembling},
+				{"b1", func(c *Core) []Change { return c.Join(advertising(b, vAB)) }, []string{"up:b", "view", "assembling->ready"}, Ready},
+				{"b2 joins", func(c *Core) []Change { return c.Join(member("b", 2)) }, []string{"down:b:replaced", "up:b", "view", "ready->rehashing"}, Rehashing},
+				{"b1 declared dead later: no event", func(c *Core) []Change { return c.Leave(b.ID, Failed) }, nil, Rehashing},
+			},
+		},
+		{
+			name: "stale older incarnation is ignored", consensus: 1,
+			steps: []step{
+				{"start", (*Core).Start, []string{"down->assembling", "assembling->ready"}, Ready},
+				{"b2", func(c *Core) []Change { return c.Join(member("b", 2)) }, []string{"up:b", "view", "ready->rehashing"}, Rehashing},
+				{"b1 gossip arrives late", func(c *Core) []Change { return c.Join(member("b", 1)) }, nil, Rehashing},
+			},
+		},
+		{
+			name: "another member with our name never enters the view", consensus: 1,
+			steps: []step{
+				{"start", (*Core).Start, []string{"down->assembling", "assembling->ready"}, Ready},
+				{"impostor", func(c *Core) []Change { return c.Join(member("a", 9)) }, nil, Ready},
+			},
+		},
+		{
+			name: "stop from every running state", consensus: 2,
+			steps: []step{
+				{"stop before start", (*Core).Stop, []string{"down->stopping"}, Stopping},
+				{"members still tracked, state kept", func(c *Core) []Change { return c.Join(advertising(b, vAB)) }, []string{"up:b", "view"}, Stopping},
+				{"start ignored", (*Core).Start, nil, Stopping},
+				{"stopped", (*Core).Stopped, []string{"stopping->stopped"}, Stopped},
+				{"joins ignored", func(c *Core) []Change { return c.Join(c3) }, nil, Stopped},
+				{"stop again ignored", (*Core).Stop, nil, Stopped},
+			},
+		},
+		{
+			name: "stop from ready", consensus: 1,
+			steps: []step{
+				{"start", (*Core).Start, []string{"down->assembling", "assembling->ready"}, Ready},
+				{"stop", (*Core).Stop, []string{"ready->stopping"}, Stopping},
+				{"stopped", (*Core).Stopped, []string{"stopping->stopped"}, Stopped},
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := New(a, tt.consensus)
+			for _, s := range tt.steps {
+				got := kinds(s.do(c))
+				if !reflect.DeepEqual(got, s.want) {
+					t.Fatalf("%s: changes = %v, want %v", s.name, got, s.want)
+				}
+				if c.State() != s.end {
+					t.Fatalf("%s: state = %v, want %v", s.name, c.State(), s.end)
+				}
+			}
+		})
+	}
+}
+
+func TestViewIsIndependentOfJoinOrder(t *testing.T) {
+	ms := []Member{member("b", 1), member("c", 1), member("d", 7), member("e", 1)}
+	c1, c2 := New(member("a", 1), 1), New(member("a", 1), 1)
+	for i := range ms {
+		c1.Join(ms[i])
+		c2.Join(ms[len(ms)-1-i])
+	}
+	if c1.View().ID != c2.View().ID {
+		t.Fatalf("view IDs differ: %x vs %x", c1.View().ID, c2.View().ID)
+	}
+	if c1.View().Epoch != 5 {
+		t.Fatalf("epoch = %d, want 5 (one per change)", c1.View().Epoch)
+	}
+}
+
+func TestStateStrings(t *testing.T) {
+	for s := Down; s <= Stopped; s++ {
+		back, ok := ParseState(s.String())
+		if !ok || back != s {
+			t.Errorf("ParseState(%q) = %v, %v", s.String(), back, ok)
+		}
+	}
+	if State(200).String() != "unknown" || Reason(200).String() != "unknown" {
+		t.Error("out-of-range values must print as unknown")
+	}
+}

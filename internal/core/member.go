@@ -1,0 +1,58 @@
+package core
+
+import (
+	"cmp"
+	"hash/fnv"
+	"net/netip"
+	"slices"
+)
+
+// Member is what the core knows about one member incarnation.
+type Member struct {
+	ID          string         // unique per incarnation: Name plus incarnation
+	Name        string         // app@host:port
+	Addr        netip.AddrPort // gossip address
+	Incarnation uint64         // drawn at each start; newer starts draw larger values
+	Roles       []string       // roles declared in the member's config
+	Weight      float64        // capacity relative to other members
+	View        uint64         // the view ID this member advertises
+	State       State          // the state this member advertises
+}
+
+// View is the agreed-upon set of members.
+type View struct {
+	ID      uint64   // digest of the member IDs; equal IDs mean equal member sets
+	Epoch   uint64   // local count of view changes, starting at 1
+	Members []Member // sorted by Name, then ID
+}
+
+// Has reports whether the view holds the member ID.
+func (v View) Has(id string) bool {
+	for _, m := range v.Members {
+		if m.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// sortMembers orders members by name, then ID, so views are deterministic.
+func sortMembers(ms []Member) {
+	slices.SortFunc(ms, func(a, b Member) int {
+		return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.ID, b.ID))
+	})
+}
+
+// digest is FNV-1a over the sorted member IDs, each terminated by a zero
+// byte. It never returns 0, which members advertise before they have a view.
+func digest(ms []Member) uint64 {
+	h := fnv.New64a()
+	for _, m := range ms {
+		h.Write([]byte(m.ID))
+		h.Write([]byte{0})
+	}
+	if d := h.Sum64(); d != 0 {
+		return d
+	}
+	return 1
+}

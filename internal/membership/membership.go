@@ -1,0 +1,180 @@
+package membership
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"net/netip"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/memberlist"
+
+	"github.com/cloister-go/cloister/transport"
+)
+
+// MaxMetaSize is the largest metadata memberlist carries for a member.
+const MaxMetaSize = memberlist.MetaMaxSize
+
+// ErrJoin is returned when no discovered peer could be joined.
+var ErrJoin = errors.New("membership: join failed")
+
+// Config configures a Membership.
+type Config struct {
+	ID        string              // unique member id for this incarnation
+	Advertise netip.AddrPort      // address peers reach this member at
+	Transport transport.Transport // the shared port; not closed by Membership
+	Key       []byte              // 16, 24 or 32-byte gossip key; nil disables encryption
+	Label     string              // cluster label; packets with another label are dropped
+	Profile   Profile
+	Meta      []byte // initial metadata
+	Logger    *slog.Logger
+}
+
+// Membership is a running memberlist instance plus its event queue.
+type Membership struct {
+	ml     *memberlist.Memberlist
+	q      *queue
+	meta   atomic.Pointer[[]byte]
+	logger *slog.Logger
+	tcpTO  time.Duration
+}
+
+// Start creates the memberlist instance on cfg.Transport.
+func Start(cfg Config) (*Membership, error) {
+	if err := cfg.Profile.Validate(); err != nil {
+		return nil, fmt.Errorf("membership: profile %q: %w", cfg.Profile.Name, err)
+	}
+	if len(cfg.Meta) > MaxMetaSize {
+		return nil, fmt.Errorf("membership: metadata is %d bytes, limit %d", len(cfg.Meta), MaxMetaSize)
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	m := &Membership{q: newQueue(), logger: logger, tcpTO: cfg.Profile.TCPTimeout}
+	meta := append([]byte(nil), cfg.Meta...)
+	m.meta.Store(&meta)
+
+	mc := memberlist.DefaultLANConfig()
+	mc.Name = cfg.ID
+	mc.Transport = newMLTransport(cfg.Transport, cfg.Advertise)
+	mc.AdvertiseAddr = cfg.Advertise.Addr().String()
+	mc.AdvertisePort = int(cfg.Advertise.Port())
+	mc.Label = cfg.Label
+	if len(cfg.Key) > 0 {
+		mc.SecretKey = append([]byte(nil), cfg.Key...)
+		mc.GossipVerifyIncoming = true
+		mc.GossipVerifyOutgoing = true
+	}
+	applyProfile(mc, cfg.Profile)
+	d := &delegate{q: m.q, meta: m.currentMeta}
+	mc.Delegate = d
+	mc.Events = d
+	mc.Logger = log.New(&logWriter{logger: logger}, "", 0)
+
+	ml, err := memberlist.Create(mc)
+	if err != nil {
+		mc.Transport.Shutdown()
+		return nil, fmt.Errorf("membership: %w", err)
+	}
+	m.ml = ml
+	return m, nil
+}
+
+func applyProfile(mc *memberlist.Config, p Profile) {
+	mc.ProbeInterval = p.ProbeInterval
+	mc.ProbeTimeout = p.ProbeTimeout
+	mc.IndirectChecks = p.IndirectChecks
+	mc.SuspicionMult = p.SuspicionMult
+	mc.SuspicionMaxTimeoutMult = p.SuspicionMaxTimeoutMult
+	mc.GossipInterval = p.GossipInterval
+	mc.GossipNodes = p.GossipNodes
+	mc.RetransmitMult = p.RetransmitMult
+	mc.PushPullInterval = p.PushPullInterval
+	mc.TCPTimeout = p.TCPTimeout
+	mc.AwarenessMaxMultiplier = p.AwarenessMaxMultiplier
+}
+
+func (m *Membership) currentMeta() []byte { return *m.meta.Load() }
+
+// Signal is readable whenever events may be waiting in Drain.
+func (m *Membership) Signal() <-chan struct{} { return m.q.signal }
+
+// Drain returns the events queued since the last call, in order.
+func (m *Membership) Drain() []Event { return m.q.drain() }
+
+// Join contacts the given peers and merges their state. It returns how many
+// answered; an error only when none did. Each peer is bounded by the
+// profile's TCP timeout, and no new peer is tried once ctx is done.
+func (m *Membership) Join(ctx context.Context, peers []netip.AddrPort) (int, error) {
+	joined := 0
+	var errs []error
+	for _, p := range peers {
+		if err := ctx.Err(); err != nil {
+			errs = append(errs, err)
+			break
+		}
+		n, err := m.ml.Join([]string{p.String()})
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		joined += n
+	}
+	if joined == 0 && len(errs) > 0 {
+		return 0, fmt.Errorf("%w: %w", ErrJoin, errors.Join(errs...))
+	}
+	return joined, nil
+}
+
+// SetMeta replaces this member's metadata and gossips it, waiting at most
+// for the profile's TCP timeout for the broadcast to go out.
+func (m *Membership) SetMeta(meta []byte) error {
+	if len(meta) > MaxMetaSize {
+		return fmt.Errorf("membership: metadata is %d bytes, limit %d", len(meta), MaxMetaSize)
+	}
+	cp := append([]byte(nil), meta...)
+	m.meta.Store(&cp)
+	return m.ml.UpdateNode(m.tcpTO)
+}
+
+// HealthScore is memberlist's Lifeguard awareness: 0 is healthy, higher
+// means this member has been missing its own deadlines.
+func (m *Membership) HealthScore() int { return m.ml.GetHealthScore() }
+
+// Leave announces a graceful departure and waits up to timeout for it to be
+// gossiped. Shutdown must still be called.
+func (m *Membership) Leave(timeout time.Duration) error { return m.ml.Leave(timeout) }
+
+// Shutdown stops gossip without announcing anything (a crash, as far as the
+// other members can tell, unless Leave was called first).
+func (m *Membership) Shutdown() error { return m.ml.Shutdown() }
+
+// logWriter routes memberlist's "[LEVEL] memberlist: ..." lines to slog.
+type logWriter struct{ logger *slog.Logger }
+
+func (w *logWriter) Write(p []byte) (int, error) {
+	line := strings.TrimSpace(string(p))
+	level := slog.LevelInfo
+	for prefix, l := range map[string]slog.Level{"[DEBUG]": slog.LevelDebug, "[INFO]": slog.LevelInfo, "[WARN]": slog.LevelWarn, "[ERR]": slog.LevelError} {
+		if strings.HasPrefix(line, prefix) {
+			level = l
+			line = strings.TrimSpace(strings.TrimPrefix(line, prefix))
+			break
+		}
+	}
+	// Probes of a previous incarnation at a reused address are expected
+	// after a restart; they are not worth a warning.
+	if strings.Contains(line, "Got ping for unexpected node") {
+		level = slog.LevelDebug
+	}
+	w.logger.Log(context.Background(), level, line, "component", "memberlist")
+	return len(p), nil
+}
+
+var _ io.Writer = (*logWriter)(nil)

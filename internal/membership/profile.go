@@ -1,0 +1,124 @@
+package membership
+
+import (
+	"fmt"
+	"math"
+	"time"
+)
+
+// Profile is a set of failure-detection timings, a subset of memberlist's
+// knobs chosen for a target environment.
+type Profile struct {
+	Name                    string
+	ProbeInterval           time.Duration // how often each member probes one other
+	ProbeTimeout            time.Duration // how long a direct probe waits for an ack
+	IndirectChecks          int           // helpers asked to probe when a direct probe fails
+	SuspicionMult           int           // suspicion timeout = SuspicionMult × max(1, log10 N) × ProbeInterval
+	SuspicionMaxTimeoutMult int           // upper bound multiplier while few members confirm the suspicion
+	GossipInterval          time.Duration // how often gossip is sent
+	GossipNodes             int           // members gossiped to each interval
+	RetransmitMult          int           // retransmits = RetransmitMult × log10(N+1)
+	PushPullInterval        time.Duration // full state exchange with one random member
+	TCPTimeout              time.Duration // bound on each stream dial/exchange (joins, push/pull)
+	AwarenessMaxMultiplier  int           // Lifeguard: how far a struggling node stretches its own timeouts
+}
+
+// LAN is the default profile: real networks between hosts or containers.
+// A crashed member is suspected within about 400 ms and declared failed
+// about 1 s later on a 10-node cluster once one other member confirms.
+func LAN() Profile {
+	return Profile{
+		Name:                    "lan",
+		ProbeInterval:           200 * time.Millisecond,
+		ProbeTimeout:            150 * time.Millisecond,
+		IndirectChecks:          3,
+		SuspicionMult:           3,
+		SuspicionMaxTimeoutMult: 4,
+		GossipInterval:          50 * time.Millisecond,
+		GossipNodes:             4,
+		RetransmitMult:          4,
+		PushPullInterval:        5 * time.Second,
+		TCPTimeout:              2 * time.Second,
+		AwarenessMaxMultiplier:  8,
+	}
+}
+
+// Local is the profile for processes on one machine (loopback, tests,
+// `cloister demo`), where round trips are microseconds.
+func Local() Profile {
+	return Profile{
+		Name:                    "local",
+		ProbeInterval:           100 * time.Millisecond,
+		ProbeTimeout:            50 * time.Millisecond,
+		IndirectChecks:          2,
+		SuspicionMult:           3,
+		SuspicionMaxTimeoutMult: 4,
+		GossipInterval:          20 * time.Millisecond,
+		GossipNodes:             4,
+		RetransmitMult:          4,
+		PushPullInterval:        2 * time.Second,
+		TCPTimeout:              time.Second,
+		AwarenessMaxMultiplier:  8,
+	}
+}
+
+// WAN is memberlist's own WAN timing, for members across regions.
+func WAN() Profile {
+	return Profile{
+		Name:                    "wan",
+		ProbeInterval:           5 * time.Second,
+		ProbeTimeout:            3 * time.Second,
+		IndirectChecks:          3,
+		SuspicionMult:           6,
+		SuspicionMaxTimeoutMult: 6,
+		GossipInterval:          500 * time.Millisecond,
+		GossipNodes:             4,
+		RetransmitMult:          4,
+		PushPullInterval:        60 * time.Second,
+		TCPTimeout:              30 * time.Second,
+		AwarenessMaxMultiplier:  8,
+	}
+}
+
+// ProfileByName returns the named preset: "lan", "local" or "wan".
+func ProfileByName(name string) (Profile, bool) {
+	switch name {
+	case "lan", "":
+		return LAN(), true
+	case "local":
+		return Local(), true
+	case "wan":
+		return WAN(), true
+	}
+	return Profile{}, false
+}
+
+// Validate reports the first timing that cannot work.
+func (p Profile) Validate() error {
+	switch {
+	case p.ProbeInterval <= 0:
+		return fmt.Errorf("probe interval must be positive, got %v", p.ProbeInterval)
+	case p.ProbeTimeout <= 0 || p.ProbeTimeout >= p.ProbeInterval:
+		return fmt.Errorf("probe timeout must be positive and below the probe interval, got %v", p.ProbeTimeout)
+	case p.SuspicionMult < 1 || p.SuspicionMaxTimeoutMult < 1:
+		return fmt.Errorf("suspicion multipliers must be at least 1")
+	case p.GossipInterval <= 0 || p.GossipNodes < 1:
+		return fmt.Errorf("gossip interval and gossip nodes must be positive")
+	case p.PushPullInterval <= 0 || p.TCPTimeout <= 0:
+		return fmt.Errorf("push/pull interval and TCP timeout must be positive")
+	case p.IndirectChecks < 0 || p.RetransmitMult < 1 || p.AwarenessMaxMultiplier < 1:
+		return fmt.Errorf("indirect checks, retransmit and awareness multipliers out of range")
+	}
+	return nil
+}
+
+// DetectionBudget is the time after which a crashed member is declared
+// failed in a cluster of n, assuming enough members confirm the suspicion:
+// one probe interval to be probed, the probe timeout, and the minimum
+// suspicion timeout. Without confirmations the suspicion part can stretch up
+// to SuspicionMaxTimeoutMult times.
+func (p Profile) DetectionBudget(n int) time.Duration {
+	scale := math.Max(1, math.Log10(math.Max(1, float64(n))))
+	suspicion := time.Duration(float64(p.SuspicionMult) * scale * float64(p.ProbeInterval))
+	return p.ProbeInterval + p.ProbeTimeout + suspicion
+}
