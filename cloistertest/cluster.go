@@ -1,0 +1,290 @@
+package cloistertest
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cloister-go/cloister"
+	"github.com/cloister-go/cloister/discovery"
+	"github.com/cloister-go/cloister/transport"
+)
+
+// DefaultTimeout bounds every wait of the harness unless WithTimeout says otherwise.
+const DefaultTimeout = 30 * time.Second
+
+// Secret is the secret harness nodes share.
+var Secret = cloister.Secret("cloistertest-shared-secret")
+
+// Option changes how New builds a cluster.
+type Option func(*options)
+
+type options struct {
+	configure func(i int, c *cloister.Config)
+	consensus int
+	wait      bool
+	timeout   time.Duration
+	logger    *slog.Logger
+}
+
+// WithConfig lets the test change node i's Config before it starts.
+func WithConfig(f func(i int, c *cloister.Config)) Option {
+	return func(o *options) { o.configure = f }
+}
+
+// WithConsensus sets Config.Consensus on every node (default: the cluster size).
+func WithConsensus(n int) Option { return func(o *options) { o.consensus = n } }
+
+// WithoutWait makes New return once the nodes are launched, before Ready.
+func WithoutWait() Option { return func(o *options) { o.wait = false } }
+
+// WithTimeout bounds New's wait and every Wait* call (default DefaultTimeout).
+func WithTimeout(d time.Duration) Option { return func(o *options) { o.timeout = d } }
+
+// WithLogger sends every node's logs to l (default: discarded).
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
+
+// Cluster is a set of in-process nodes. Its methods may be called from the
+// test goroutine and from others.
+type Cluster struct {
+	t    testing.TB
+	opts options
+
+	mu    sync.Mutex
+	slots []*slot
+
+	reaping sync.WaitGroup // killed nodes finishing their Stop
+}
+
+// slot is one node position: an address that survives restarts.
+type slot struct {
+	addr netip.AddrPort
+	node *cloister.Node
+	tr   transport.Transport
+	live bool
+}
+
+// New starts n nodes and, unless WithoutWait, waits until all are Ready.
+func New(t testing.TB, n int, opts ...Option) *Cluster {
+	t.Helper()
+	o := options{consensus: n, wait: true, timeout: DefaultTimeout}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	c := &Cluster{t: t, opts: o}
+	t.Cleanup(c.stopAll)
+	c.mu.Lock()
+	for range n {
+		c.slots = append(c.slots, &slot{})
+	}
+	c.mu.Unlock()
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = c.launch(i)
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("cloistertest: node %d: %v", i, err)
+		}
+	}
+	if o.wait {
+		c.WaitAllReady()
+	}
+	return c
+}
+
+// sentry lists every slot that has an address, alive or not: like a DNS
+// name that still resolves to a stopped container.
+func (c *Cluster) sentry() discovery.Provider {
+	return discovery.Func(func(context.Context) ([]netip.AddrPort, error) {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		var out []netip.AddrPort
+		for _, s := range c.slots {
+			if s.addr.IsValid() {
+				out = append(out, s.addr)
+			}
+		}
+		return out, nil
+	})
+}
+
+// launch starts the node of slot i at its address (a free port the first time).
+func (c *Cluster) launch(i int) error {
+	c.mu.Lock()
+	s := c.slots[i]
+	bind := "127.0.0.1:0"
+	if s.addr.IsValid() {
+		bind = s.addr.String()
+	}
+	c.mu.Unlock()
+
+	tr, err := transport.Listen(transport.NetConfig{Bind: bind})
+	if err != nil {
+		return err
+	}
+	cfg := cloister.LocalConfig()
+	cfg.App = "cloistertest"
+	cfg.Secret = Secret
+	cfg.Consensus = c.opts.consensus
+	cfg.Sentry = c.sentry()
+	cfg.Transport = tr
+	cfg.Logger = c.opts.logger
+	if c.opts.configure != nil {
+		c.opts.configure(i, &cfg)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), c.opts.timeout)
+	defer cancel()
+	node, err := cloister.Launch(ctx, cfg)
+	if err != nil {
+		tr.Close()
+		return err
+	}
+	c.mu.Lock()
+	s.addr, s.node, s.tr, s.live = tr.Addr(), node, tr, true
+	c.mu.Unlock()
+	return nil
+}
+
+// Len is the number of node positions, live or not.
+func (c *Cluster) Len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.slots)
+}
+
+// Node returns node i (its latest incarnation).
+func (c *Cluster) Node(i int) *cloister.Node {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.slots[i].node
+}
+
+// Nodes returns the live nodes.
+func (c *Cluster) Nodes() []*cloister.Node {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []*cloister.Node
+	for _, s := range c.slots {
+		if s.live {
+			out = append(out, s.node)
+		}
+	}
+	return out
+}
+
+// Add starts one more node and returns its index. It does not wait for Ready.
+func (c *Cluster) Add() int {
+	c.t.Helper()
+	c.mu.Lock()
+	c.slots = append(c.slots, &slot{})
+	i := len(c.slots) - 1
+	c.mu.Unlock()
+	if err := c.launch(i); err != nil {
+		c.t.Fatalf("cloistertest: add node %d: %v", i, err)
+	}
+	return i
+}
+
+// Stop makes node i leave gracefully and waits until it has stopped.
+func (c *Cluster) Stop(i int) {
+	c.t.Helper()
+	n := c.take(i)
+	ctx, cancel := context.WithTimeout(context.Background(), c.opts.timeout)
+	defer cancel()
+	if err := n.Stop(ctx); err != nil {
+		c.t.Logf("cloistertest: stop node %d: %v", i, err)
+	}
+}
+
+// Kill crashes node i: its sockets close at once and it sends no leave,
+// so the others find out through the failure detector.
+func (c *Cluster) Kill(i int) {
+	c.t.Helper()
+	c.mu.Lock()
+	tr := c.slots[i].tr
+	c.mu.Unlock()
+	tr.Close()
+	n := c.take(i)
+	// Release the node's goroutines in the background: with its sockets
+	// closed nothing it does reaches the others any more.
+	c.reaping.Add(1)
+	go func() {
+		defer c.reaping.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), c.opts.timeout)
+		defer cancel()
+		_ = n.Stop(ctx)
+	}()
+}
+
+// Restart starts a new incarnation of node i at the same address. Node i
+// must have been stopped or killed.
+func (c *Cluster) Restart(i int) *cloister.Node {
+	c.t.Helper()
+	c.mu.Lock()
+	live := c.slots[i].live
+	c.mu.Unlock()
+	if live {
+		c.t.Fatalf("cloistertest: restart node %d: still running; Stop or Kill it first", i)
+	}
+	if err := c.launch(i); err != nil {
+		c.t.Fatalf("cloistertest: restart node %d: %v", i, err)
+	}
+	return c.Node(i)
+}
+
+func (c *Cluster) take(i int) *cloister.Node {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := c.slots[i]
+	if !s.live {
+		c.t.Fatalf("cloistertest: node %d is not running", i)
+	}
+	s.live = false
+	return s.node
+}
+
+func (c *Cluster) stopAll() {
+	var wg sync.WaitGroup
+	for _, n := range c.Nodes() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = n.Stop(ctx)
+		}()
+	}
+	wg.Wait()
+	c.reaping.Wait()
+	c.mu.Lock()
+	for _, s := range c.slots {
+		s.live = false
+	}
+	c.mu.Unlock()
+}
+
+func (c *Cluster) String() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := ""
+	for i, s := range c.slots {
+		if !s.live {
+			out += fmt.Sprintf("node %d: down\n", i)
+			continue
+		}
+		snap := s.node.Snapshot()
+		out += fmt.Sprintf("node %d: %s %s view=%016x members=%d\n", i, snap.Self.Name, snap.State, snap.View.ID, len(snap.View.Members))
+	}
+	return out
+}

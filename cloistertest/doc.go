@@ -1,0 +1,18 @@
+// Package cloistertest runs real cloister clusters inside one test process,
+// the way net/http/httptest runs real servers.
+//
+// New(t, n) starts n nodes on loopback, each with its own port, the Local
+// detection profile and a shared secret, finding each other through a
+// sentry that lists every node of the cluster. By default New returns once
+// every node is Ready. Nodes can then be stopped (a graceful leave), killed
+// (sockets closed at once, no leave: what kill -9 looks like to the others),
+// restarted (a new incarnation at the same address) and added.
+//
+// Every wait has a deadline and returns as soon as its condition holds; the
+// harness never sleeps to wait. Everything it starts is stopped by
+// t.Cleanup.
+//
+// Partitions and packet faults arrive with the in-memory network
+// (internal/memnet); nodes already reach the network only through
+// Config.Transport, which is where it plugs in.
+package cloistertest

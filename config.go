@@ -1,0 +1,190 @@
+package cloister
+
+import (
+	"fmt"
+	"log/slog"
+	"math"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/cloister-go/cloister/discovery"
+	"github.com/cloister-go/cloister/transport"
+)
+
+// DefaultPort is the port of DefaultConfig: gossip (UDP and TCP) and calls.
+const DefaultPort = 4747
+
+// Config configures a node. It is a plain value: Start copies it and never
+// writes to it. Begin from DefaultConfig or LocalConfig and change fields.
+type Config struct {
+	// App names the application. Only nodes with the same App form a
+	// cluster (it is memberlist's label), and node names are App@host:port.
+	// Letters, digits, '-', '_' and '.'; at most 64 bytes. Default "cloister".
+	App string
+
+	// Sentry finds peers: a static list, a DNS name (all A/AAAA records),
+	// DNS SRV, or any discovery.Provider. It is polled every
+	// DiscoveryInterval and every discovered address that is not a live
+	// member is joined, which admits new instances and heals partitions.
+	// Nil means a single-node cluster, Ready at once.
+	Sentry discovery.Provider
+
+	// Consensus is how many live members (this node included) are needed
+	// for Ready. Default 1.
+	Consensus int
+
+	// Secret authenticates and encrypts gossip; nodes with another secret
+	// never join. At least MinSecretLen bytes. Required when Sentry is set,
+	// unless Insecure is true. With no Sentry and no Secret, a random secret
+	// is drawn: a cluster of one that nobody can join.
+	Secret Secret
+
+	// Insecure allows a Sentry without a Secret: gossip in clear text,
+	// joinable by anyone who can reach the port. Logged loudly at start.
+	Insecure bool
+
+	// Bind is "ip:port" or ":port" (every interface) for the single port,
+	// UDP and TCP. Port 0 picks a free port. Default ":4747".
+	Bind string
+
+	// Advertise is the "ip" or "ip:port" peers use to reach this node.
+	// Default: found automatically (see the package documentation).
+	Advertise string
+
+	// Detection is the failure-detection timing. Default LANDetection().
+	Detection Detection
+
+	// DiscoveryInterval is how often the sentry is polled (±20% jitter).
+	// Default 1s.
+	DiscoveryInterval time.Duration
+
+	// DiscoveryMaxBackoff caps the wait between polls after failures.
+	// Default 30s.
+	DiscoveryMaxBackoff time.Duration
+
+	// Roles this node declares (for role rings and filters). At most 16,
+	// each at most 32 bytes.
+	Roles []string
+
+	// Weight is this node's capacity relative to others. Default 1.
+	Weight float64
+
+	// Listeners hear every state change (and, if they implement
+	// EventListener, every event), each in order on its own goroutine.
+	Listeners []Listener
+
+	// ListenerQueue bounds the events waiting for one listener. When it is
+	// full new events for that listener are dropped and counted, and the
+	// listener next receives an EventsDropped event. Default 1024.
+	ListenerQueue int
+
+	// Logger receives the node's logs. Default: discard.
+	Logger *slog.Logger
+
+	// Transport replaces the node's network (Bind is then ignored). The
+	// test harness uses it to inject faults. The node closes it on Stop.
+	Transport transport.Transport
+}
+
+// DefaultConfig is for hosts and containers: port 4747 on every interface,
+// LAN failure detection, a 1 s discovery poll.
+func DefaultConfig() Config {
+	return Config{
+		App:                 "cloister",
+		Consensus:           1,
+		Bind:                fmt.Sprintf(":%d", DefaultPort),
+		Detection:           LANDetection(),
+		DiscoveryInterval:   time.Second,
+		DiscoveryMaxBackoff: 30 * time.Second,
+		Weight:              1,
+		ListenerQueue:       1024,
+	}
+}
+
+// LocalConfig is for several nodes on one machine: loopback, a free port,
+// fast failure detection and a 200 ms discovery poll. It still needs a
+// Secret (or Insecure) once a Sentry is set.
+func LocalConfig() Config {
+	c := DefaultConfig()
+	c.Bind = "127.0.0.1:0"
+	c.Detection = LocalDetection()
+	c.DiscoveryInterval = 200 * time.Millisecond
+	c.DiscoveryMaxBackoff = 5 * time.Second
+	return c
+}
+
+// Validate reports the first unusable field as a *ConfigError (which
+// matches ErrInvalidConfig). It does not modify c.
+func (c Config) Validate() error {
+	bad := func(field, format string, args ...any) error {
+		return &ConfigError{Field: field, Reason: fmt.Sprintf(format, args...)}
+	}
+	if c.App == "" || len(c.App) > 64 || strings.IndexFunc(c.App, notNameRune) >= 0 {
+		return bad("App", "must be 1 to 64 letters, digits, '-', '_' or '.', got %q", c.App)
+	}
+	if c.Consensus < 1 {
+		return bad("Consensus", "must be at least 1, got %d", c.Consensus)
+	}
+	if len(c.Secret) > 0 && len(c.Secret) < MinSecretLen {
+		return bad("Secret", "must be at least %d bytes, got %d", MinSecretLen, len(c.Secret))
+	}
+	if c.Sentry != nil && len(c.Secret) == 0 && !c.Insecure {
+		return bad("Secret", "required with a Sentry; set Insecure to run without one")
+	}
+	if c.Transport == nil {
+		if _, err := transport.ParseBind(c.Bind); err != nil {
+			return &ConfigError{Field: "Bind", Reason: fmt.Sprintf("%q is not ip:port or :port", c.Bind), Err: err}
+		}
+	}
+	if c.Advertise != "" {
+		if _, err := parseAdvertise(c.Advertise); err != nil {
+			return &ConfigError{Field: "Advertise", Reason: fmt.Sprintf("%q is not an ip or ip:port", c.Advertise), Err: err}
+		}
+	}
+	if err := membershipProfile(c.Detection).Validate(); err != nil {
+		return &ConfigError{Field: "Detection", Reason: "unusable timing", Err: err}
+	}
+	if c.DiscoveryInterval <= 0 {
+		return bad("DiscoveryInterval", "must be positive, got %v", c.DiscoveryInterval)
+	}
+	if c.DiscoveryMaxBackoff < c.DiscoveryInterval {
+		return bad("DiscoveryMaxBackoff", "must be at least DiscoveryInterval (%v), got %v", c.DiscoveryInterval, c.DiscoveryMaxBackoff)
+	}
+	if len(c.Roles) > 16 {
+		return bad("Roles", "at most 16 roles, got %d", len(c.Roles))
+	}
+	for _, r := range c.Roles {
+		if r == "" || len(r) > 32 || strings.IndexFunc(r, notNameRune) >= 0 {
+			return bad("Roles", "role %q must be 1 to 32 letters, digits, '-', '_' or '.'", r)
+		}
+	}
+	if c.Weight <= 0 || math.IsNaN(c.Weight) || math.IsInf(c.Weight, 0) {
+		return bad("Weight", "must be a positive number, got %v", c.Weight)
+	}
+	if c.ListenerQueue < 1 {
+		return bad("ListenerQueue", "must be at least 1, got %d", c.ListenerQueue)
+	}
+	for i, l := range c.Listeners {
+		if l == nil {
+			return bad("Listeners", "listener %d is nil", i)
+		}
+	}
+	return nil
+}
+
+func notNameRune(r rune) bool {
+	return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.')
+}
+
+// parseAdvertise accepts "ip" or "ip:port" (port 0 when absent).
+func parseAdvertise(s string) (netip.AddrPort, error) {
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return ap, nil
+	}
+	a, err := netip.ParseAddr(strings.Trim(s, "[]"))
+	if err != nil {
+		return netip.AddrPort{}, err
+	}
+	return netip.AddrPortFrom(a, 0), nil
+}

@@ -1,0 +1,52 @@
+package cloister
+
+import (
+	"time"
+
+	"github.com/cloister-go/cloister/internal/membership"
+)
+
+// Detection is the failure-detection timing (memberlist's SWIM and
+// Lifeguard knobs). Start from a preset: LANDetection, LocalDetection or
+// WANDetection.
+//
+// A crashed member is declared failed after about DetectionBudget(N): one
+// probe interval until somebody probes it, the probe timeout, and the
+// suspicion timeout SuspicionMult × max(1, log10 N) × ProbeInterval. The
+// suspicion part starts SuspicionMaxTimeoutMult times longer and shrinks to
+// that minimum as other members confirm the suspicion, which is what keeps a
+// slow but alive member (which refutes) from being declared dead.
+type Detection struct {
+	Name                    string        // preset name, for logs
+	ProbeInterval           time.Duration // each member probes one other this often
+	ProbeTimeout            time.Duration // direct probe ack deadline; below ProbeInterval
+	IndirectChecks          int           // members asked to probe on our behalf after a failed probe
+	SuspicionMult           int           // minimum suspicion = SuspicionMult × max(1, log10 N) × ProbeInterval
+	SuspicionMaxTimeoutMult int           // suspicion starts at this multiple of the minimum
+	GossipInterval          time.Duration // gossip is sent this often
+	GossipNodes             int           // to this many members
+	RetransmitMult          int           // each message is retransmitted RetransmitMult × log10(N+1) times
+	PushPullInterval        time.Duration // full state exchange with a random member
+	TCPTimeout              time.Duration // bound on each join / push-pull exchange
+	AwarenessMaxMultiplier  int           // Lifeguard: how far a slow node stretches its own timeouts
+}
+
+// LANDetection is the default: hosts or containers on one network. On a
+// 10-node cluster a crash is declared about 1 s after it happens.
+func LANDetection() Detection { return Detection(membership.LAN()) }
+
+// LocalDetection is for processes on one machine: tests, `cloister demo`.
+func LocalDetection() Detection { return Detection(membership.Local()) }
+
+// WANDetection is memberlist's WAN timing, for members across regions.
+func WANDetection() Detection { return Detection(membership.WAN()) }
+
+// DetectionByName returns the preset named "lan", "local" or "wan".
+func DetectionByName(name string) (Detection, bool) {
+	p, ok := membership.ProfileByName(name)
+	return Detection(p), ok
+}
+
+// Budget is the expected time to declare a crashed member failed in a
+// cluster of n members once other members confirm the suspicion.
+func (d Detection) Budget(n int) time.Duration { return membership.Profile(d).DetectionBudget(n) }

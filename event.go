@@ -1,0 +1,80 @@
+package cloister
+
+import "fmt"
+
+// Event is one thing that happened to the cluster, as this node saw it:
+// *MemberUp, *MemberDown, *ViewChanged, *StateChanged, *DiscoveryFailed or
+// *EventsDropped. Events reach each listener in the order they happened.
+type Event interface {
+	fmt.Stringer
+	event()
+}
+
+// MemberUp: a member entered this node's view.
+type MemberUp struct{ Member Member }
+
+// MemberDown: a member left this node's view, and why.
+type MemberDown struct {
+	Member Member
+	Reason Reason
+}
+
+// ViewChanged: the member set changed.
+type ViewChanged struct{ Old, New View }
+
+// StateChanged: this node's state changed. Snapshot is the state after it.
+type StateChanged struct {
+	From, To State
+	Snapshot Snapshot
+}
+
+// DiscoveryFailed: a poll of the sentry failed; members are unchanged.
+// Err matches ErrDiscovery.
+type DiscoveryFailed struct{ Err error }
+
+// EventsDropped: this listener's queue was full and Count events were
+// dropped before this one. The next StateChanged carries a full snapshot.
+type EventsDropped struct{ Count uint64 }
+
+func (*MemberUp) event()        {}
+func (*MemberDown) event()      {}
+func (*ViewChanged) event()     {}
+func (*StateChanged) event()    {}
+func (*DiscoveryFailed) event() {}
+func (*EventsDropped) event()   {}
+
+func (e *MemberUp) String() string { return "member up: " + e.Member.Name }
+func (e *MemberDown) String() string {
+	return "member down: " + e.Member.Name + " (" + e.Reason.String() + ")"
+}
+func (e *ViewChanged) String() string {
+	return fmt.Sprintf("view changed: %d members, id %016x, epoch %d", len(e.New.Members), e.New.ID, e.New.Epoch)
+}
+func (e *StateChanged) String() string { return "state: " + e.From.String() + " -> " + e.To.String() }
+func (e *DiscoveryFailed) String() string {
+	if e.Err == nil {
+		return "discovery failed"
+	}
+	return e.Err.Error()
+}
+func (e *EventsDropped) String() string { return fmt.Sprintf("%d events dropped", e.Count) }
+
+// Listener hears every state change of a node, in order, on a goroutine of
+// its own: a slow listener delays only itself, never gossip or other
+// listeners.
+type Listener interface {
+	OnStateChange(from, to State, s Snapshot)
+}
+
+// EventListener is a Listener that also receives every Event (including
+// the StateChanged events that OnStateChange reports).
+type EventListener interface {
+	Listener
+	OnEvent(e Event)
+}
+
+// ListenerFunc adapts a function to Listener.
+type ListenerFunc func(from, to State, s Snapshot)
+
+// OnStateChange calls f.
+func (f ListenerFunc) OnStateChange(from, to State, s Snapshot) { f(from, to, s) }

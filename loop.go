@@ -1,0 +1,135 @@
+package cloister
+
+import (
+	"context"
+
+	"github.com/cloister-go/cloister/internal/core"
+	"github.com/cloister-go/cloister/internal/membership"
+)
+
+// loop is the node's one owner of the core: it feeds membership events and
+// stop requests in, and carries the resulting changes out.
+func (n *Node) loop() {
+	defer n.wg.Done()
+	for {
+		select {
+		case <-n.ml.Signal():
+			for _, e := range n.ml.Drain() {
+				n.apply(n.step(e))
+			}
+		case ack := <-n.stopReq:
+			n.apply(n.core.Stop())
+			close(ack)
+		case <-n.loopCtx.Done():
+			return
+		}
+	}
+}
+
+// step feeds one membership event to the core.
+func (n *Node) step(e membership.Event) []core.Change {
+	m, err := decodeMember(e.Member)
+	if err != nil {
+		n.logger.Warn("unreadable member", "member", e.Member.ID, "err", err)
+	}
+	switch e.Kind {
+	case membership.Joined:
+		return n.core.Join(m)
+	case membership.Updated:
+		return n.core.Update(m)
+	case membership.Departed:
+		// memberlist does not tell its delegates a leave from a death;
+		// a member whose last advert announced it was stopping has left.
+		if m.State == core.Stopping {
+			return n.core.Leave(m.ID, core.Left)
+		}
+		return n.core.Leave(m.ID, core.Failed)
+	}
+	return nil
+}
+
+// apply publishes a new snapshot, tells listeners and wakes the metadata
+// publisher. Only the goroutine that owns the core calls it.
+func (n *Node) apply(changes []core.Change) {
+	if len(changes) == 0 && n.snap.Load() != nil {
+		return
+	}
+	view := viewFromCore(n.core.View())
+	snap := &Snapshot{
+		Self:      memberFromCore(n.self),
+		State:     n.core.State(),
+		StateName: n.core.State().String(),
+		Consensus: n.core.Consensus(),
+		View:      view,
+	}
+	n.snap.Store(snap)
+	for _, c := range changes {
+		n.emit(n.toEvent(c, *snap))
+	}
+	if snap.State == Ready {
+		n.readyOne.Do(func() { close(n.ready) })
+	}
+	select {
+	case n.publish <- struct{}{}:
+	default:
+	}
+	n.changeMu.Lock()
+	close(n.changed)
+	n.changed = make(chan struct{})
+	n.changeMu.Unlock()
+}
+
+func (n *Node) toEvent(c core.Change, snap Snapshot) Event {
+	switch c := c.(type) {
+	case core.MemberUp:
+		n.logger.Info("member up", "member", c.Member.Name, "id", c.Member.ID)
+		return &MemberUp{Member: memberFromCore(c.Member)}
+	case core.MemberDown:
+		n.logger.Info("member down", "member", c.Member.Name, "reason", c.Reason)
+		return &MemberDown{Member: memberFromCore(c.Member), Reason: c.Reason}
+	case core.ViewChanged:
+		return &ViewChanged{Old: viewFromCore(c.Old), New: viewFromCore(c.New)}
+	case core.StateChanged:
+		n.logger.Info("state changed", "from", c.From, "to", c.To, "members", len(c.View.Members))
+		s := snap
+		s.State, s.StateName, s.View = c.To, c.To.String(), viewFromCore(c.View)
+		return &StateChanged{From: c.From, To: c.To, Snapshot: s}
+	}
+	return nil
+}
+
+// emit hands an event to every listener and subscriber without blocking.
+func (n *Node) emit(e Event) {
+	if e == nil {
+		return
+	}
+	n.dispatchMu.Lock()
+	defer n.dispatchMu.Unlock()
+	for _, d := range n.dispatch {
+		d.push(e)
+	}
+}
+
+// publishLoop gossips this node's advert (view ID and state) whenever it
+// changes. memberlist's UpdateNode may block for a broadcast, so it runs
+// here rather than in the loop; only the latest advert is sent.
+func (n *Node) publishLoop(ctx context.Context) {
+	defer close(n.pubDone)
+	var last []byte
+	for {
+		select {
+		case <-n.publish:
+		case <-ctx.Done():
+			return
+		}
+		s := n.snap.Load()
+		m := n.encodeAdvert(s.View.ID, s.State)
+		if string(m) == string(last) {
+			continue
+		}
+		if err := n.ml.SetMeta(m); err != nil {
+			n.logger.Debug("advert not fully gossiped", "err", err)
+		}
+		last = m
+	}
+}

@@ -1,0 +1,76 @@
+package cloister
+
+import (
+	"net/netip"
+	"slices"
+
+	"github.com/cloister-go/cloister/internal/core"
+)
+
+// Member is one node of the cluster, as a value: nothing in it aliases
+// the node's internal state.
+type Member struct {
+	// ID is unique per incarnation: Name, "#", and the incarnation in hex.
+	ID string `json:"id"`
+	// Name is app@host:port; a restarted instance at the same address
+	// keeps its Name and gets a new ID.
+	Name string `json:"name"`
+	// Addr is the address of the member's single port.
+	Addr netip.AddrPort `json:"addr"`
+	// Incarnation is drawn at each start; a restart draws a larger one.
+	Incarnation uint64 `json:"incarnation"`
+	// Roles are the roles declared in the member's Config.
+	Roles []string `json:"roles,omitempty"`
+	// Weight is the member's capacity relative to others.
+	Weight float64 `json:"weight"`
+	// ViewID is the view ID the member advertises, as last gossiped.
+	ViewID uint64 `json:"view_id,string"`
+	// State is the state the member advertises, as last gossiped.
+	State State `json:"-"`
+	// StateName is State as text, for JSON.
+	StateName string `json:"state"`
+}
+
+// View is the set of live members a node counts.
+type View struct {
+	// ID is a digest of the member IDs. Nodes with equal view IDs hold the
+	// same member set, so they compute the same rings. Members advertise
+	// it, and a node is Ready only when all of them advertise its own.
+	ID uint64 `json:"id"`
+	// Epoch counts this node's view changes, from 1. It orders one node's
+	// views; it is not compared across nodes.
+	Epoch uint64 `json:"epoch"`
+	// Members are sorted by Name, then ID.
+	Members []Member `json:"members"`
+}
+
+// Snapshot is a node's state at one moment. It is an immutable value.
+type Snapshot struct {
+	Self      Member `json:"self"`
+	State     State  `json:"-"`
+	StateName string `json:"state"`
+	Consensus int    `json:"consensus"`
+	View      View   `json:"view"`
+}
+
+func memberFromCore(m core.Member) Member {
+	return Member{
+		ID:          m.ID,
+		Name:        m.Name,
+		Addr:        m.Addr,
+		Incarnation: m.Incarnation,
+		Roles:       slices.Clone(m.Roles),
+		Weight:      m.Weight,
+		ViewID:      m.View,
+		State:       m.State,
+		StateName:   m.State.String(),
+	}
+}
+
+func viewFromCore(v core.View) View {
+	ms := make([]Member, len(v.Members))
+	for i, m := range v.Members {
+		ms[i] = memberFromCore(m)
+	}
+	return View{ID: v.ID, Epoch: v.Epoch, Members: ms}
+}

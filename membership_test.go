@@ -1,0 +1,195 @@
+package cloister_test
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cloister-go/cloister"
+	"github.com/cloister-go/cloister/cloistertest"
+)
+
+// recorder is a listener that keeps every event it hears.
+type recorder struct {
+	mu     sync.Mutex
+	events []cloister.Event
+	states []string
+}
+
+func (r *recorder) OnStateChange(from, to cloister.State, _ cloister.Snapshot) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.states = append(r.states, from.String()+"->"+to.String())
+}
+
+func (r *recorder) OnEvent(e cloister.Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events = append(r.events, e)
+}
+
+func (r *recorder) downs() []*cloister.MemberDown {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []*cloister.MemberDown
+	for _, e := range r.events {
+		if d, ok := e.(*cloister.MemberDown); ok {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+func (r *recorder) stateLog() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.states)
+}
+
+func withRecorders(rs []*recorder) cloistertest.Option {
+	return cloistertest.WithConfig(func(i int, c *cloister.Config) {
+		if i < len(rs) {
+			c.Listeners = append(c.Listeners, rs[i])
+		}
+	})
+}
+
+func newRecorders(n int) []*recorder {
+	rs := make([]*recorder, n)
+	for i := range rs {
+		rs[i] = &recorder{}
+	}
+	return rs
+}
+
+func TestKilledNodeIsDetectedAndClusterRecovers(t *testing.T) {
+	rs := newRecorders(3)
+	c := cloistertest.New(t, 3, cloistertest.WithConsensus(2), withRecorders(rs))
+	killed := c.Node(2).Self()
+	start := time.Now()
+	c.Kill(2)
+	took := c.WaitFor("survivors Ready with 2 members", c.Agreed)
+	t.Logf("crash detected and view agreed %v after kill", took)
+	for i := range 2 {
+		downs := rs[i].downs()
+		if len(downs) != 1 || downs[0].Member.ID != killed.ID || downs[0].Reason != cloister.Failed {
+			t.Fatalf("node %d: downs = %v, want one failed %s", i, downs, killed.Name)
+		}
+		log := rs[i].stateLog()
+		if !slices.Contains(log, "ready->rehashing") || log[len(log)-1] != "rehashing->ready" {
+			t.Fatalf("node %d: states %v, want ready->rehashing ... rehashing->ready", i, log)
+		}
+	}
+	_ = start
+}
+
+func TestKillBelowConsensusFallsBackToAssembling(t *testing.T) {
+	rs := newRecorders(2)
+	c := cloistertest.New(t, 2, withRecorders(rs)) // consensus 2
+	c.Kill(1)
+	c.WaitFor("node 0 below consensus", func() bool { return c.Node(0).State() == cloister.Assembling })
+	if log := rs[0].stateLog(); log[len(log)-1] != "ready->assembling" {
+		t.Fatalf("states %v, want to end with ready->assembling", log)
+	}
+	// Ownership of the split is a state, not an error: the node is still
+	// running and comes back by itself when the member returns.
+	c.Restart(1)
+	c.WaitAllReady()
+}
+
+func TestGracefulStopIsSeenAsLeft(t *testing.T) {
+	rs := newRecorders(3)
+	c := cloistertest.New(t, 3, cloistertest.WithConsensus(2), withRecorders(rs))
+	leaving := c.Node(1).Self()
+	c.Stop(1)
+	took := c.WaitFor("survivors Ready with 2 members", c.Agreed)
+	t.Logf("leave propagated and view agreed in %v", took)
+	for _, i := range []int{0, 2} {
+		downs := rs[i].downs()
+		if len(downs) != 1 || downs[0].Member.ID != leaving.ID || downs[0].Reason != cloister.Left {
+			t.Fatalf("node %d: downs = %v, want one left %s", i, downs, leaving.Name)
+		}
+	}
+	if s := c.Node(1).State(); s != cloister.Stopped {
+		t.Fatalf("stopped node state = %v", s)
+	}
+	if log := rs[1].stateLog(); !slices.Equal(log[len(log)-2:], []string{"ready->stopping", "stopping->stopped"}) {
+		t.Fatalf("leaving node states %v, want ... ready->stopping, stopping->stopped", log)
+	}
+}
+
+func TestRestartAtSameAddressReplacesAtOnce(t *testing.T) {
+	rs := newRecorders(3)
+	c := cloistertest.New(t, 3, withRecorders(rs))
+	old := c.Node(2).Self()
+	c.Kill(2)
+	fresh := c.Restart(2)
+	if fresh.Self().Name != old.Name || fresh.Self().ID == old.ID {
+		t.Fatalf("restart: name %s id %s, want same name %s and a new id", fresh.Self().Name, fresh.Self().ID, old.Name)
+	}
+	took := c.WaitAllReady()
+	t.Logf("restarted incarnation admitted and agreed in %v", took)
+	for i := range 2 {
+		downs := rs[i].downs()
+		if len(downs) != 1 || downs[0].Member.ID != old.ID {
+			t.Fatalf("node %d: downs = %v, want exactly one for the old incarnation", i, downs)
+		}
+		t.Logf("node %d saw the old incarnation go down as %v", i, downs[0].Reason)
+	}
+}
+
+func TestWrongSecretNeverJoins(t *testing.T) {
+	c := cloistertest.New(t, 2)
+	addrs := []string{c.Node(0).Self().Addr.String(), c.Node(1).Self().Addr.String()}
+	cfg := cloister.LocalConfig()
+	cfg.App = "cloistertest"
+	cfg.Secret = cloister.Secret("a-completely-different-secret")
+	cfg.Consensus = 3
+	sentry, err := staticSentry(addrs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Sentry = sentry
+	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+	defer cancel()
+	intruder, err := cloister.Start(ctx, cfg)
+	if err == nil {
+		intruder.Stop(context.Background())
+		t.Fatal("a node with another secret reached Ready")
+	}
+	t.Logf("intruder: %v", err)
+	for i := range 2 {
+		for _, m := range c.Node(i).Members() {
+			if m.Name != c.Node(0).Self().Name && m.Name != c.Node(1).Self().Name {
+				t.Fatalf("node %d holds foreign member %s", i, m.Name)
+			}
+		}
+		if s := c.Node(i).State(); s != cloister.Ready {
+			t.Fatalf("node %d: state %v, want ready", i, s)
+		}
+	}
+}
+
+func TestSingleNodeWithoutSentryIsReadyAtOnce(t *testing.T) {
+	cfg := cloister.LocalConfig()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	n, err := cloister.Start(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Stop(ctx)
+	if n.State() != cloister.Ready || len(n.Members()) != 1 {
+		t.Fatalf("state %v with %d members, want ready alone", n.State(), len(n.Members()))
+	}
+	if err := n.Stop(ctx); err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+	select {
+	case <-n.Done():
+	default:
+		t.Fatal("Done not closed after Stop")
+	}
+}

@@ -1,0 +1,333 @@
+package cloister
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cloister-go/cloister/internal/core"
+	"github.com/cloister-go/cloister/internal/membership"
+	"github.com/cloister-go/cloister/transport"
+)
+
+// Node is a running cluster member. Its methods are safe for concurrent use.
+type Node struct {
+	cfg    Config
+	logger *slog.Logger
+	self   core.Member
+	tr     transport.Transport
+	ml     *membership.Membership
+	core   *core.Core // owned by loop; by stop once loop has ended
+
+	snap        atomic.Pointer[Snapshot]
+	dispatchMu  sync.Mutex
+	dispatch    []*dispatcher
+	dropped     atomic.Uint64
+	lastDiscErr atomic.Pointer[DiscoveryError]
+
+	publish  chan struct{} // capacity 1: the advert changed
+	stopReq  chan chan struct{}
+	ready    chan struct{}
+	readyOne sync.Once
+	changed  chan struct{} // closed and replaced on every snapshot change
+	changeMu sync.Mutex
+	done     chan struct{}
+
+	loopCtx    context.Context
+	loopCancel context.CancelFunc
+	pubCancel  context.CancelFunc // stops publishLoop before the leave
+	pubDone    chan struct{}
+	wg         sync.WaitGroup
+	stopOnce   sync.Once
+	stopErr    error
+}
+
+// Start launches a node and waits until it is Ready. If ctx ends first,
+// the node leaves and Start returns an *AssemblyError saying how far
+// assembly got; it matches ErrNotReady and ctx's error.
+func Start(ctx context.Context, cfg Config) (*Node, error) {
+	n, err := Launch(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := n.WaitReady(ctx); err != nil {
+		stopCtx, cancel := context.WithTimeout(context.Background(), cfg.Detection.TCPTimeout)
+		defer cancel()
+		_ = n.Stop(stopCtx)
+		return nil, err
+	}
+	return n, nil
+}
+
+// Launch starts a node and returns without waiting for Ready: assembly
+// goes on in the background. Use it to serve Handler (liveness and
+// readiness probes) while the cluster assembles; WaitReady waits. ctx bounds
+// only the first discovery poll used to find this node's own address.
+func Launch(ctx context.Context, cfg Config) (*Node, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	secret := cfg.Secret
+	switch {
+	case len(secret) == 0 && cfg.Sentry == nil:
+		secret = make(Secret, 32)
+		_, _ = rand.Read(secret)
+		logger.Info("no sentry and no secret: running as a single-node cluster with a random secret nobody else knows")
+	case len(secret) == 0:
+		logger.Warn("INSECURE: no cluster secret; gossip is unencrypted and anyone who reaches the port can join",
+			"bind", cfg.Bind)
+	}
+
+	tr := cfg.Transport
+	if tr == nil {
+		var err error
+		if tr, err = transport.Listen(transport.NetConfig{Bind: cfg.Bind}); err != nil {
+			return nil, &ConfigError{Field: "Bind", Reason: "cannot listen", Err: err}
+		}
+	}
+	n, err := newNode(ctx, cfg, logger, secret, tr)
+	if err != nil {
+		tr.Close()
+		return nil, err
+	}
+	return n, nil
+}
+
+func newNode(ctx context.Context, cfg Config, logger *slog.Logger, secret Secret, tr transport.Transport) (*Node, error) {
+	explicit, _ := parseAdvertise(cfg.Advertise)
+	var discovered []netip.Addr
+	if cfg.Sentry != nil && !explicit.Addr().IsValid() && (!tr.Addr().Addr().IsValid() || tr.Addr().Addr().IsUnspecified()) {
+		pollCtx, cancel := context.WithTimeout(ctx, cfg.Detection.TCPTimeout)
+		peers, err := cfg.Sentry.Discover(pollCtx)
+		cancel()
+		if err != nil {
+			logger.Warn("first discovery failed; choosing an address from the interfaces", "err", err)
+		}
+		for _, p := range peers {
+			discovered = append(discovered, p.Addr())
+		}
+	}
+	ip := chooseAdvertise(explicit, tr.Addr(), discovered, localAddrs())
+	port := explicit.Port()
+	if port == 0 {
+		port = tr.Addr().Port()
+	}
+	advertise := netip.AddrPortFrom(ip, port)
+	inc := newIncarnation()
+	name := memberName(cfg.App, advertise)
+	self := core.Member{
+		ID: memberID(name, inc), Name: name, Addr: advertise, Incarnation: inc,
+		Roles: append([]string(nil), cfg.Roles...), Weight: cfg.Weight,
+	}
+	n := &Node{
+		cfg:     cfg,
+		logger:  logger.With("node", name),
+		self:    self,
+		tr:      tr,
+		publish: make(chan struct{}, 1),
+		stopReq: make(chan chan struct{}),
+		ready:   make(chan struct{}),
+		changed: make(chan struct{}),
+		done:    make(chan struct{}),
+	}
+	for _, l := range cfg.Listeners {
+		n.dispatch = append(n.dispatch, newDispatcher(listenerDeliver(l), cfg.ListenerQueue, &n.dropped))
+	}
+	c := core.New(self, cfg.Consensus)
+	view, state := c.Advert()
+	gossipKey, err := secret.deriveKey("gossip")
+	if err != nil {
+		return nil, fmt.Errorf("cloister: deriving gossip key: %w", err)
+	}
+	ml, err := membership.Start(membership.Config{
+		ID:        self.ID,
+		Advertise: advertise,
+		Transport: tr,
+		Key:       gossipKey,
+		Label:     "cloister/" + cfg.App,
+		Profile:   membershipProfile(cfg.Detection),
+		Meta:      n.encodeAdvert(view, state),
+		Logger:    n.logger,
+	})
+	if err != nil {
+		n.closeDispatchers()
+		return nil, err
+	}
+	n.ml = ml
+	n.logger.Info("node started", "advertise", advertise, "consensus", cfg.Consensus,
+		"detection", cfg.Detection.Name, "encrypted", len(cfg.Secret) > 0 || cfg.Sentry == nil)
+
+	n.loopCtx, n.loopCancel = context.WithCancel(context.Background())
+	n.core = c
+	n.apply(c.Start())
+	pubCtx, pubCancel := context.WithCancel(n.loopCtx)
+	n.pubCancel, n.pubDone = pubCancel, make(chan struct{})
+	n.wg.Add(1)
+	go n.loop()
+	go n.publishLoop(pubCtx)
+	if cfg.Sentry != nil {
+		n.wg.Add(1)
+		go n.discoverLoop()
+	}
+	return n, nil
+}
+
+func membershipProfile(d Detection) membership.Profile { return membership.Profile(d) }
+
+func (n *Node) encodeAdvert(view uint64, state State) []byte {
+	return encodeMeta(meta{View: view, State: state.String(), Roles: n.self.Roles, Weight: n.self.Weight})
+}
+
+// Self returns this node as a member.
+func (n *Node) Self() Member { return memberFromCore(n.self) }
+
+// Snapshot returns the node's current state, view and members.
+func (n *Node) Snapshot() Snapshot { return *n.snap.Load() }
+
+// State returns the node's current state.
+func (n *Node) State() State { return n.snap.Load().State }
+
+// View returns the node's current view.
+func (n *Node) View() View { return n.snap.Load().View }
+
+// Members returns the members of the current view, this node included.
+func (n *Node) Members() []Member { return n.snap.Load().View.Members }
+
+// Ready is closed the first time the node reaches Ready.
+func (n *Node) Ready() <-chan struct{} { return n.ready }
+
+// Done is closed when the node has stopped.
+func (n *Node) Done() <-chan struct{} { return n.done }
+
+// DroppedEvents counts events dropped because a listener's queue was full.
+func (n *Node) DroppedEvents() uint64 { return n.dropped.Load() }
+
+// LastDiscoveryError returns the error of the latest sentry poll, or nil if
+// it succeeded (or there is no sentry).
+func (n *Node) LastDiscoveryError() error {
+	if e := n.lastDiscErr.Load(); e != nil {
+		return e
+	}
+	return nil
+}
+
+// WaitReady blocks until the node is Ready now, or ctx ends (an
+// *AssemblyError), or the node stops (ErrStopped).
+func (n *Node) WaitReady(ctx context.Context) error {
+	return n.WaitFor(ctx, func(s Snapshot) bool { return s.State == Ready })
+}
+
+// WaitFor blocks until cond holds for the node's snapshot. It returns an
+// *AssemblyError when ctx ends first and ErrStopped when the node stops.
+func (n *Node) WaitFor(ctx context.Context, cond func(Snapshot) bool) error {
+	for {
+		n.changeMu.Lock()
+		ch := n.changed
+		n.changeMu.Unlock()
+		s := n.Snapshot()
+		if cond(s) {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-n.done:
+			if cond(n.Snapshot()) {
+				return nil
+			}
+			return ErrStopped
+		case <-ctx.Done():
+			return n.assemblyError(ctx.Err())
+		}
+	}
+}
+
+func (n *Node) assemblyError(cause error) *AssemblyError {
+	s := n.Snapshot()
+	agreed := 0
+	for _, m := range s.View.Members {
+		if m.ID == s.Self.ID || m.ViewID == s.View.ID {
+			agreed++
+		}
+	}
+	return &AssemblyError{State: s.State, Alive: len(s.View.Members), Consensus: n.cfg.Consensus, Agreed: agreed, Cause: cause}
+}
+
+// Stop leaves the cluster gracefully: peers see this node as left at once,
+// without a suspicion period. It waits for the leave to be gossiped (within
+// ctx) and for every goroutine of the node to end. Stop is idempotent.
+func (n *Node) Stop(ctx context.Context) error {
+	n.stopOnce.Do(func() { n.stopErr = n.stop(ctx) })
+	<-n.done
+	return n.stopErr
+}
+
+func (n *Node) stop(ctx context.Context) error {
+	ack := make(chan struct{})
+	select {
+	case n.stopReq <- ack:
+		<-ack
+	case <-n.done:
+	}
+	// Announce the intent first, synchronously: peers that hear "stopping"
+	// before the member disappears report it as left, not failed. No
+	// metadata update may follow the leave (memberlist would gossip it as a
+	// newer alive message), so the publisher stops before either.
+	n.pubCancel()
+	<-n.pubDone
+	s := n.Snapshot()
+	if err := n.ml.SetMeta(n.encodeAdvert(s.View.ID, Stopping)); err != nil {
+		n.logger.Debug("leave intent not fully gossiped", "err", err)
+	}
+	leaveTimeout := n.cfg.Detection.TCPTimeout
+	if d, ok := ctx.Deadline(); ok {
+		leaveTimeout = min(leaveTimeout, time.Until(d))
+	}
+	var leaveErr error
+	if leaveTimeout > 0 {
+		leaveErr = n.ml.Leave(leaveTimeout)
+	}
+	n.loopCancel()
+	n.wg.Wait()
+	_ = n.ml.Shutdown()
+	_ = n.tr.Close()
+	n.apply(n.core.Stopped())
+	n.closeDispatchersWithin(ctx)
+	close(n.done)
+	if leaveErr != nil {
+		return fmt.Errorf("cloister: leave not fully gossiped: %w", leaveErr)
+	}
+	return nil
+}
+
+func (n *Node) closeDispatchers() {
+	n.dispatchMu.Lock()
+	defer n.dispatchMu.Unlock()
+	for _, d := range n.dispatch {
+		d.close()
+	}
+	n.dispatch = nil
+}
+
+// closeDispatchersWithin lets listeners drain their queues until ctx ends.
+func (n *Node) closeDispatchersWithin(ctx context.Context) {
+	n.dispatchMu.Lock()
+	ds := n.dispatch
+	n.dispatchMu.Unlock()
+	n.closeDispatchers()
+	for _, d := range ds {
+		select {
+		case <-d.done:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
