@@ -1,0 +1,142 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/cloister-go/cloister"
+	"github.com/cloister-go/cloister/discovery"
+)
+
+// EnvHTTP is the address of the agent's status endpoints.
+const EnvHTTP = "CLOISTER_HTTP"
+
+// runAgent runs one node until ctx ends (SIGINT/SIGTERM), then leaves
+// gracefully. Configuration: CLOISTER_* variables, then flags. The secret
+// is read only from the environment or a file, never from argv.
+func runAgent(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("agent", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	app := fs.String("app", "", "application name (CLOISTER_APP)")
+	sentry := fs.String("sentry", "", "DNS name, srv:NAME or comma-separated addresses (CLOISTER_SENTRY)")
+	consensus := fs.Int("consensus", 0, "live members required for Ready (CLOISTER_CONSENSUS)")
+	bind := fs.String("bind", "", "ip:port or :port to listen on (CLOISTER_BIND)")
+	advertise := fs.String("advertise", "", "ip or ip:port peers use (CLOISTER_ADVERTISE)")
+	detection := fs.String("detection", "", "failure detection: lan, local or wan (CLOISTER_DETECTION)")
+	secretFile := fs.String("secret-file", "", "file holding the cluster secret (CLOISTER_SECRET_FILE)")
+	httpAddr := fs.String("http", os.Getenv(EnvHTTP), "address for /healthz, /readyz, /cluster ("+EnvHTTP+")")
+	jsonOut := fs.Bool("json", false, "print events as JSON lines")
+	logLevel := fs.String("log", "warn", "log level on stderr: debug, info, warn, error")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	for name, val := range map[string]string{
+		cloister.EnvApp: *app, cloister.EnvSentry: *sentry, cloister.EnvBind: *bind,
+		cloister.EnvAdvertise: *advertise, cloister.EnvDetection: *detection, cloister.EnvSecretFile: *secretFile,
+	} {
+		if val != "" {
+			os.Setenv(name, val)
+		}
+	}
+	if *consensus > 0 {
+		os.Setenv(cloister.EnvConsensus, strconv.Itoa(*consensus))
+	}
+	cfg, err := cloister.ConfigFromEnv()
+	if err != nil {
+		return err
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return fmt.Errorf("-log: %w", err)
+	}
+	cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	printer := &eventPrinter{w: stdout, json: *jsonOut}
+	cfg.Listeners = append(cfg.Listeners, printer)
+
+	node, err := cloister.Launch(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	printer.print(map[string]any{"event": "started", "name": node.Self().Name, "id": node.Self().ID,
+		"consensus": cfg.Consensus}, fmt.Sprintf("started %s (consensus %d)", node.Self().Name, cfg.Consensus))
+
+	var srv *http.Server
+	var served sync.WaitGroup
+	if *httpAddr != "" {
+		ln, err := net.Listen("tcp", *httpAddr)
+		if err != nil {
+			node.Stop(context.Background())
+			return fmt.Errorf("%s: %w", EnvHTTP, err)
+		}
+		srv = &http.Server{Handler: node.Handler(), ReadHeaderTimeout: 5 * time.Second}
+		served.Add(1)
+		go func() {
+			defer served.Done()
+			_ = srv.Serve(ln)
+		}()
+	}
+
+	<-ctx.Done()
+	stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	stopErr := node.Stop(stopCtx)
+	if srv != nil {
+		_ = srv.Shutdown(stopCtx)
+		served.Wait()
+	}
+	printer.print(map[string]any{"event": "exited"}, "exited")
+	return stopErr
+}
+
+// eventPrinter writes every event as one line: text or JSON.
+type eventPrinter struct {
+	mu   sync.Mutex
+	w    io.Writer
+	json bool
+}
+
+func (p *eventPrinter) OnStateChange(cloister.State, cloister.State, cloister.Snapshot) {}
+
+func (p *eventPrinter) OnEvent(e cloister.Event) {
+	rec := map[string]any{}
+	switch e := e.(type) {
+	case *cloister.StateChanged:
+		rec = map[string]any{"event": "state", "from": e.From.String(), "to": e.To.String(),
+			"members": len(e.Snapshot.View.Members), "view": fmt.Sprintf("%016x", e.Snapshot.View.ID)}
+	case *cloister.MemberUp:
+		rec = map[string]any{"event": "up", "member": e.Member.Name, "id": e.Member.ID}
+	case *cloister.MemberDown:
+		rec = map[string]any{"event": "down", "member": e.Member.Name, "id": e.Member.ID, "reason": e.Reason.String()}
+	case *cloister.ViewChanged:
+		rec = map[string]any{"event": "view", "members": len(e.New.Members), "epoch": e.New.Epoch}
+	case *cloister.DiscoveryFailed:
+		rec = map[string]any{"event": "discovery_failed", "error": e.Err.Error(), "empty": errors.Is(e.Err, discovery.ErrNoAddresses)}
+	case *cloister.EventsDropped:
+		rec = map[string]any{"event": "dropped", "count": e.Count}
+	}
+	p.print(rec, e.String())
+}
+
+func (p *eventPrinter) print(rec map[string]any, text string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := time.Now()
+	if p.json {
+		rec["t"] = now.UnixNano()
+		b, _ := json.Marshal(rec)
+		fmt.Fprintln(p.w, string(b))
+		return
+	}
+	fmt.Fprintf(p.w, "%s %s\n", now.Format("15:04:05.000"), text)
+}

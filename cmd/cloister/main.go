@@ -1,0 +1,60 @@
+// Command cloister runs and inspects cloister clusters.
+//
+//	cloister demo [-n 3] [--keep]     a local cluster of OS processes, narrated
+//	cloister agent [flags]            one node, configured by CLOISTER_* variables and flags
+//	cloister members --addr HOST:PORT a running node's view, from its HTTP endpoint
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `usage: cloister <command> [flags]
+
+commands:
+  demo      start a local cluster of N processes, kill one, bring it back
+  agent     run one node (configured by CLOISTER_* environment variables and flags)
+  members   print a running node's members (from its HTTP endpoint)
+  help      show this help
+
+Run "cloister <command> -h" for the flags of a command.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run dispatches a command and returns the process exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "demo":
+		err = runDemo(ctx, args[1:], stdout)
+	case "agent":
+		err = runAgent(ctx, args[1:], stdout, stderr)
+	case "members":
+		err = runMembers(ctx, args[1:], stdout)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "cloister: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "cloister %s: %v\n", args[0], err)
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"text/tabwriter"
+	"time"
+
+	"github.com/cloister-go/cloister"
+)
+
+// runMembers prints the view of the node whose HTTP endpoint is at --addr.
+func runMembers(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("members", flag.ContinueOnError)
+	addr := fs.String("addr", "127.0.0.1:8080", "host:port of a node's HTTP endpoint ("+EnvHTTP+")")
+	asJSON := fs.Bool("json", false, "print the raw JSON snapshot")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	snap, raw, err := fetchSnapshot(ctx, *addr)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		_, err := stdout.Write(raw)
+		return err
+	}
+	printSnapshot(stdout, snap)
+	return nil
+}
+
+// fetchSnapshot reads GET /cluster from a node.
+func fetchSnapshot(ctx context.Context, addr string) (cloister.Snapshot, []byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/cluster", nil)
+	if err != nil {
+		return cloister.Snapshot{}, nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return cloister.Snapshot{}, nil, err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		return cloister.Snapshot{}, nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return cloister.Snapshot{}, nil, fmt.Errorf("GET /cluster: %s", resp.Status)
+	}
+	var snap cloister.Snapshot
+	if err := json.Unmarshal(raw, &snap); err != nil {
+		return cloister.Snapshot{}, nil, fmt.Errorf("GET /cluster: %w", err)
+	}
+	return snap, raw, nil
+}
+
+// printSnapshot writes a node's state and member table.
+func printSnapshot(w io.Writer, s cloister.Snapshot) {
+	fmt.Fprintf(w, "%s is %s (consensus %d), view %016x epoch %d\n",
+		s.Self.Name, s.StateName, s.Consensus, s.View.ID, s.View.Epoch)
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  NAME\tSTATE\tAGREES\tINCARNATION")
+	for _, m := range s.View.Members {
+		agrees := "yes"
+		if m.ID != s.Self.ID && m.ViewID != s.View.ID {
+			agrees = "no"
+		}
+		self := ""
+		if m.ID == s.Self.ID {
+			self = " (self)"
+		}
+		fmt.Fprintf(tw, "  %s%s\t%s\t%s\t%016x\n", m.Name, self, m.StateName, agrees, m.Incarnation)
+	}
+	tw.Flush()
+}

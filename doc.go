@@ -1,0 +1,90 @@
+// Package cloister gives Go services the clustering Erlang/OTP programmers
+// take for granted: start the same binary several times and the instances
+// find each other, wait until enough of them are there, agree on who is in
+// the cluster, and tell the application about every change.
+//
+// # Quick start
+//
+//	cfg, err := cloister.ConfigFromEnv() // CLOISTER_SENTRY, CLOISTER_CONSENSUS, CLOISTER_SECRET, ...
+//	if err != nil { log.Fatal(err) }
+//	cfg.Listeners = append(cfg.Listeners, cloister.ListenerFunc(func(from, to cloister.State, s cloister.Snapshot) {
+//		log.Printf("cluster %s -> %s with %d members", from, to, len(s.View.Members))
+//	}))
+//	node, err := cloister.Start(ctx, cfg) // returns once Ready, or an *AssemblyError
+//	if err != nil { log.Fatal(err) }
+//	defer node.Stop(context.Background())
+//
+// With no CLOISTER_SENTRY the same code is a single-node cluster, Ready at
+// once. With CLOISTER_SENTRY=app (a docker compose service name or a
+// Kubernetes headless Service) every instance resolves the name to all its
+// peers. With a comma-separated list of addresses, it is a static cluster.
+//
+// # Layers
+//
+// Discovery (the "sentry", package discovery) is polled continuously and
+// every discovered address that is not a live member is joined; discovery
+// never removes anyone. Membership and failure detection are
+// hashicorp/memberlist (SWIM with Lifeguard), on a single port shared by
+// gossip over UDP and TCP and, later, node-to-node calls (package
+// transport). On top, cloister adds identity, consensus and view agreement.
+//
+// # Identity
+//
+// A node is named App@host:port. The host is, in order: Config.Advertise; a
+// specific Config.Bind address; the local interface address that appears
+// among the sentry's answers; the first non-loopback interface address
+// (IPv4 before IPv6); loopback. Each start draws a new incarnation, so a
+// restarted instance is a new member (Member.ID) under the same name, and
+// replaces its previous incarnation at once instead of waiting for the
+// failure detector.
+//
+// # States
+//
+//	      Start
+//	Down ───────► Assembling ◄────────────────────────────┐
+//	                 │  ▲                                  │
+//	  live ≥ Consensus  │ live < Consensus                 │ live < Consensus
+//	                 ▼  │                                  │
+//	             Rehashing ──── every member advertises ─────► Ready
+//	                 ▲          this node's view ID            │
+//	                 └───────── the view changed ◄─────────────┘
+//
+//	Down, Assembling, Rehashing, Ready ── Stop ──► Stopping ──► Stopped
+//
+//   - Down: created, not started.
+//   - Assembling: fewer than Consensus members alive. A Ready node that
+//     loses members comes back here: that is the network-split signal,
+//     delivered to listeners as a state change, not an error.
+//   - Rehashing: enough members, but not all of them advertise this node's
+//     view ID yet.
+//   - Ready: at least Consensus members alive, all advertising the same
+//     view ID, so every Ready node computes the same rings.
+//   - Stopping, Stopped: leaving, and left.
+//
+// A view's ID is a digest of its member IDs, and members gossip the view ID
+// they hold; equal IDs mean equal member sets.
+//
+// # Events and listeners
+//
+// Each Listener in Config.Listeners, and each Subscribe channel, receives
+// events in order on its own goroutine through a bounded queue: a slow
+// listener delays only itself. When its queue is full, further events for it
+// are dropped and counted (Node.DroppedEvents) and it receives an
+// EventsDropped event before the next one it gets.
+//
+// # Security
+//
+// Config.Secret encrypts and authenticates gossip (AES-GCM, through
+// memberlist's keyring, with a key derived from the secret by HKDF); a node
+// with another secret never joins. The secret never appears in logs or
+// printed configs. Running a sentry without a secret requires Config.Insecure
+// and is logged as a warning at start. A node with no sentry and no secret
+// draws a random secret: a cluster of one that nobody can join.
+//
+// # Concurrency
+//
+// Node methods are safe for concurrent use. Queries (State, View, Members,
+// Snapshot) read an immutable snapshot without locks. Every goroutine a node
+// starts ends before Stop returns, except listener goroutines still
+// delivering when Stop's context ends.
+package cloister
