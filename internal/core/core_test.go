@@ -17,21 +17,10 @@ func member(name string, inc uint64) Member {
 	}
 }
 
-// agreeing returns m advertising the view the core would hold with members.
+// advertising returns m advertising the view the core would hold with members.
 func advertising(m Member, view uint64) Member {
 	m.View = view
 	return m
-}
-
-// stateChanges extracts "from->to" strings from changes.
-func stateChanges(cs []Change) []string {
-	var out []string
-	for _, c := range cs {
-		if sc, ok := c.(StateChanged); ok {
-			out = append(out, sc.From.String()+"->"+sc.To.String())
-		}
-	}
-	return out
 }
 
 func kinds(cs []Change) []string {
