@@ -40,26 +40,28 @@
 //
 // # States
 //
-//		      Start
-//		Down ───────► Assembling ◄────────────────────────────┐
-//		                 │  ▲                                  │
-//		  live ≥ Consensus  │ live < Consensus                 │ live < Consensus
-//		                 ▼  │                                  │
-//		             Rehashing ──── every member advertises ─────► Ready
-//		                 ▲          this node's view ID            │
-//		                 └───────── the view changed ◄─────────────┘
+//	      Start
+//	Down ───────► Assembling ◄────────────────────────────┐
+//	                 │  ▲                                  │
+//	  live ≥ Consensus  │ live < Consensus                 │ live < Consensus
+//	                 ▼  │                                  │
+//	             Rehashing ──── every member advertises ─────► Ready
+//	                 ▲          this node's view ID            │
+//	                 └───────── the view changed ◄─────────────┘
 //
-//		Down, Assembling, Rehashing, Ready ── Stop ──► Stopping ──► Stopped
+//	Down, Assembling, Rehashing, Ready ── Stop ──► Stopping ──► Stopped
 //
-//	  - Down: created, not started.
-//	  - Assembling: fewer than Consensus members alive. A Ready node that
-//	    loses members comes back here: that is the network-split signal,
-//	    delivered to listeners as a state change, not an error.
-//	  - Rehashing: enough members, but not all of them advertise this node's
-//	    view ID yet.
-//	  - Ready: at least Consensus members alive, all advertising the same
-//	    view ID, so every Ready node computes the same rings.
-//	  - Stopping, Stopped: leaving, and left.
+// What each state means:
+//
+//   - Down: created, not started.
+//   - Assembling: fewer than Consensus members alive. A Ready node that
+//     loses members comes back here: that is the network-split signal,
+//     delivered to listeners as a state change, not an error.
+//   - Rehashing: enough members, but not all of them advertise this node's
+//     view ID yet.
+//   - Ready: at least Consensus members alive, all advertising the same
+//     view ID, so every Ready node computes the same rings.
+//   - Stopping, Stopped: leaving, and left.
 //
 // A view's ID is a digest of its member IDs, and members gossip the view ID
 // they hold; equal IDs mean equal member sets.
