@@ -49,16 +49,22 @@ func (n *Node) step(e membership.Event) []core.Change {
 }
 
 // apply publishes a new snapshot, tells listeners and wakes the metadata
-// publisher. Only the goroutine that owns the core calls it.
+// publisher. It runs after every input, including metadata-only updates
+// that change no state, so the snapshot always shows what members last
+// advertised. Only the goroutine that owns the core calls it.
 func (n *Node) apply(changes []core.Change) {
-	if len(changes) == 0 && n.snap.Load() != nil {
-		return
+	state, view := n.core.State(), viewFromCore(n.core.View())
+	self := memberFromCore(n.self)
+	self.ViewID, self.State, self.StateName = view.ID, state, state.String()
+	for i := range view.Members {
+		if view.Members[i].ID == self.ID {
+			view.Members[i] = self
+		}
 	}
-	view := viewFromCore(n.core.View())
 	snap := &Snapshot{
-		Self:      memberFromCore(n.self),
-		State:     n.core.State(),
-		StateName: n.core.State().String(),
+		Self:      self,
+		State:     state,
+		StateName: state.String(),
 		Consensus: n.core.Consensus(),
 		View:      view,
 	}

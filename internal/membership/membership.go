@@ -168,10 +168,13 @@ func (w *logWriter) Write(p []byte) (int, error) {
 			break
 		}
 	}
-	// Probes of a previous incarnation at a reused address are expected
-	// after a restart; they are not worth a warning.
-	if strings.Contains(line, "Got ping for unexpected node") {
-		level = slog.LevelDebug
+	// Expected noise, not worth a warning: probes of a previous
+	// incarnation at a reused address after a restart (answered by the new
+	// process, which refuses them), and sends racing our own shutdown.
+	for _, expected := range []string{"Got ping for unexpected node", "Failed fallback TCP ping: EOF", "transport: closed"} {
+		if strings.Contains(line, expected) {
+			level = slog.LevelDebug
+		}
 	}
 	w.logger.Log(context.Background(), level, line, "component", "memberlist")
 	return len(p), nil
