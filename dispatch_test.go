@@ -22,27 +22,20 @@ func TestDispatcherDeliversInOrderAndCountsOverflow(t *testing.T) {
 	// the goroutine took the first one before the rest were pushed.
 	close(release)
 	d.close()
-	deadline := time.After(5 * time.Second)
+	select {
+	case <-d.done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("dispatcher did not finish")
+	}
+	close(got)
 	var names []string
 	var dropped uint64
-	for done := false; !done; {
-		select {
-		case e := <-got:
-			switch e := e.(type) {
-			case *MemberUp:
-				names = append(names, e.Member.Name)
-			case *EventsDropped:
-				dropped += e.Count
-			}
-		case <-d.done:
-			for len(got) > 0 {
-				if e, ok := (<-got).(*MemberUp); ok {
-					names = append(names, e.Member.Name)
-				}
-			}
-			done = true
-		case <-deadline:
-			t.Fatal("dispatcher did not finish")
+	for e := range got {
+		switch e := e.(type) {
+		case *MemberUp:
+			names = append(names, e.Member.Name)
+		case *EventsDropped:
+			dropped += e.Count
 		}
 	}
 	if len(names)+int(total.Load()) != 10 {
