@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/cloister-go/cloister/cloistertest"
 )
 
 // The example runs as a single-node cluster and reports ready over HTTP.
@@ -22,23 +24,23 @@ func TestHelloServesReadiness(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- run(ctx) }()
 
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		resp, err := http.Get("http://" + addr + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("never ready: %v", err)
-		}
+	readyCtx, readyCancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer readyCancel()
+	ready := func() bool {
 		select {
 		case err := <-done:
 			t.Fatalf("run returned early: %v", err)
-		case <-time.After(10 * time.Millisecond):
+		default:
 		}
+		resp, err := http.Get("http://" + addr + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}
+	if _, err := cloistertest.Poll(readyCtx, ready); err != nil {
+		t.Fatalf("never ready: %v", err)
 	}
 	cancel()
 	select {
