@@ -32,7 +32,6 @@ type testDNS struct {
 	mode  dnsMode
 	ips   []netip.Addr
 	addr  string
-	close func()
 }
 
 func startDNS(t *testing.T, ips []netip.Addr) *testDNS {
