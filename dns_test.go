@@ -28,10 +28,10 @@ const (
 
 // testDNS is a real DNS server on loopback whose answers the test switches.
 type testDNS struct {
-	mu    sync.Mutex
-	mode  dnsMode
-	ips   []netip.Addr
-	addr  string
+	mu   sync.Mutex
+	mode dnsMode
+	ips  []netip.Addr
+	addr string
 }
 
 func startDNS(t *testing.T, ips []netip.Addr) *testDNS {
