@@ -67,8 +67,14 @@ type Config struct {
 	// each at most 32 bytes.
 	Roles []string
 
-	// Weight is this node's capacity relative to others. Default 1.
+	// Weight is this node's capacity relative to others, in (0, 1000].
+	// Default 1.
 	Weight float64
+
+	// Rings declares named rings besides DefaultRing (every member):
+	// rings of the members with one role, or with bounded load. Every
+	// node of the cluster must declare the same rings.
+	Rings []RingConfig
 
 	// Listeners hear every state change (and, if they implement
 	// EventListener, every event), each in order on its own goroutine.
@@ -159,8 +165,21 @@ func (c Config) Validate() error {
 			return bad("Roles", "role %q must be 1 to 32 letters, digits, '-', '_' or '.'", r)
 		}
 	}
-	if c.Weight <= 0 || math.IsNaN(c.Weight) || math.IsInf(c.Weight, 0) {
-		return bad("Weight", "must be a positive number, got %v", c.Weight)
+	if c.Weight <= 0 || c.Weight > 1000 || math.IsNaN(c.Weight) {
+		return bad("Weight", "must be a number in (0, 1000], got %v", c.Weight)
+	}
+	seen := map[string]bool{DefaultRing: true}
+	for _, rc := range c.Rings {
+		if rc.Name == "" || len(rc.Name) > 64 || strings.IndexFunc(rc.Name, notNameRune) >= 0 {
+			return bad("Rings", "ring name %q must be 1 to 64 letters, digits, '-', '_' or '.'", rc.Name)
+		}
+		if seen[rc.Name] {
+			return bad("Rings", "ring %q declared twice (or named like the default ring)", rc.Name)
+		}
+		seen[rc.Name] = true
+		if rc.BoundedLoad < 0 || rc.BoundedLoad > 100 || math.IsNaN(rc.BoundedLoad) {
+			return bad("Rings", "ring %q: BoundedLoad must be in [0, 100], got %v", rc.Name, rc.BoundedLoad)
+		}
 	}
 	if c.ListenerQueue < 1 {
 		return bad("ListenerQueue", "must be at least 1, got %d", c.ListenerQueue)

@@ -3,8 +3,8 @@ package cloister
 import "fmt"
 
 // Event is one thing that happened to the cluster, as this node saw it:
-// *MemberUp, *MemberDown, *ViewChanged, *StateChanged, *DiscoveryFailed or
-// *EventsDropped. Events reach each listener in the order they happened.
+// *MemberUp, *MemberDown, *ViewChanged, *StateChanged, *RingChanged,
+// *DiscoveryFailed or *EventsDropped. Events reach each listener in the order they happened.
 type Event interface {
 	fmt.Stringer
 	event()
@@ -78,3 +78,28 @@ type ListenerFunc func(from, to State, s Snapshot)
 
 // OnStateChange calls f.
 func (f ListenerFunc) OnStateChange(from, to State, s Snapshot) { f(from, to, s) }
+
+// RingChanged: the node reached Ready with a new view, so ring Name may
+// have new owners. Old is the ring at the previous Ready (nil the first
+// time); New is the ring now. Every Ready node sees the same New for the
+// same view, so handing work off by Gained and Lost is deterministic.
+type RingChanged struct {
+	Name     string
+	Old, New *Ring
+}
+
+func (*RingChanged) event() {}
+
+func (e *RingChanged) String() string {
+	return fmt.Sprintf("ring %s changed: %d members, view %016x", e.Name, len(e.New.Members()), e.New.viewID)
+}
+
+// Gained reports whether this node owns key now but did not before.
+func (e *RingChanged) Gained(key string) bool {
+	return e.New.Mine(key) && e.Old.ownerID(key) != e.New.selfID
+}
+
+// Lost reports whether this node owned key before but does not now.
+func (e *RingChanged) Lost(key string) bool {
+	return e.Old.ownerID(key) == e.New.selfID && e.Old.ownerID(key) != "" && !e.New.Mine(key)
+}

@@ -61,16 +61,29 @@ func (n *Node) apply(changes []core.Change) {
 			view.Members[i] = self
 		}
 	}
+	cfgs := n.cfg.ringConfigs()
+	// Rings answer only when Ready, so they are built only then: not on
+	// each of the many view changes of an assembly.
+	if state == Ready && (n.rings.built == nil || n.rings.viewID != view.ID) {
+		n.rings = buildRings(cfgs, view)
+	}
 	snap := &Snapshot{
 		Self:      self,
 		State:     state,
 		StateName: state.String(),
 		Consensus: n.core.Consensus(),
 		View:      view,
+		rings:     n.rings.ringsFor(cfgs, view, state, self.ID),
 	}
 	n.snap.Store(snap)
 	for _, c := range changes {
 		n.emit(n.toEvent(c, *snap))
+	}
+	if state == Ready && (n.readyRings == nil || n.readyRings[DefaultRing].viewID != view.ID) {
+		for _, rc := range cfgs {
+			n.emit(&RingChanged{Name: rc.Name, Old: n.readyRings[rc.Name], New: snap.rings[rc.Name]})
+		}
+		n.readyRings = snap.rings
 	}
 	if snap.State == Ready {
 		n.readyOne.Do(func() { close(n.ready) })

@@ -1,6 +1,7 @@
 package cloister
 
 import (
+	"fmt"
 	"net/netip"
 	"slices"
 
@@ -51,6 +52,16 @@ type Snapshot struct {
 	StateName string `json:"state"`
 	Consensus int    `json:"consensus"`
 	View      View   `json:"view"`
+
+	rings map[string]*Ring // every configured ring, for this view and state
+}
+
+// Ring returns the named ring as of this snapshot (see Node.Ring).
+func (s Snapshot) Ring(name string) *Ring {
+	if r, ok := s.rings[name]; ok {
+		return r
+	}
+	return &Ring{name: name, err: fmt.Errorf("%w: %q", ErrUnknownRing, name)}
 }
 
 func memberFromCore(m core.Member) Member {

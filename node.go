@@ -17,12 +17,14 @@ import (
 
 // Node is a running cluster member. Its methods are safe for concurrent use.
 type Node struct {
-	cfg    Config
-	logger *slog.Logger
-	self   core.Member
-	tr     transport.Transport
-	ml     *membership.Membership
-	core   *core.Core // owned by loop; by stop once loop has ended
+	cfg        Config
+	logger     *slog.Logger
+	self       core.Member
+	tr         transport.Transport
+	ml         *membership.Membership
+	core       *core.Core       // owned by loop; by stop once loop has ended
+	rings      ringSet          // rings of the current view; owned like core
+	readyRings map[string]*Ring // rings at the last Ready, for RingChanged; owned like core
 
 	snap        atomic.Pointer[Snapshot]
 	dispatchMu  sync.Mutex
