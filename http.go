@@ -2,7 +2,9 @@ package cloister
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
+	"strconv"
 )
 
 // Handler returns the node's HTTP endpoints, for the application to mount
@@ -11,6 +13,10 @@ import (
 //	GET /healthz  200 while the node runs (a liveness probe), 503 once stopped
 //	GET /readyz   200 only when Ready (a readiness probe), else 503
 //	GET /cluster  JSON Snapshot: self, state, view and members
+//	GET /whois?key=K[&ring=R][&n=N]
+//	              JSON owner of K (and N-1 replicas) on ring R (default ring);
+//	              503 with the error when the node is not Ready, 404 for an
+//	              unknown ring, 400 without a key
 //
 // It never touches http.DefaultServeMux.
 func (n *Node) Handler() http.Handler {
@@ -35,7 +41,55 @@ func (n *Node) Handler() http.Handler {
 		enc.SetIndent("", "  ")
 		_ = enc.Encode(n.Snapshot())
 	})
+	mux.HandleFunc("GET /whois", n.serveWhois)
 	return mux
+}
+
+// WhoisAnswer is the JSON body of GET /whois.
+type WhoisAnswer struct {
+	Key    string   `json:"key"`
+	Ring   string   `json:"ring"`
+	ViewID uint64   `json:"view_id,string"`
+	Owner  Member   `json:"owner"`
+	Owners []Member `json:"owners,omitempty"`
+	Mine   bool     `json:"mine"`
+}
+
+func (n *Node) serveWhois(w http.ResponseWriter, r *http.Request) {
+	key := r.URL.Query().Get("key")
+	if key == "" {
+		http.Error(w, "missing key parameter", http.StatusBadRequest)
+		return
+	}
+	name := r.URL.Query().Get("ring")
+	if name == "" {
+		name = DefaultRing
+	}
+	count := 1
+	if v := r.URL.Query().Get("n"); v != "" {
+		c, err := strconv.Atoi(v)
+		if err != nil || c < 1 || c > 1000 {
+			http.Error(w, "n must be a number from 1 to 1000", http.StatusBadRequest)
+			return
+		}
+		count = c
+	}
+	ring := n.Ring(name)
+	owners, err := ring.WhoisN(key, count)
+	switch {
+	case errors.Is(err, ErrUnknownRing):
+		http.Error(w, err.Error(), http.StatusNotFound)
+		return
+	case err != nil:
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	ans := WhoisAnswer{Key: key, Ring: name, ViewID: ring.ViewID(), Owner: owners[0], Mine: ring.Mine(key)}
+	if count > 1 {
+		ans.Owners = owners
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(ans)
 }
 
 func writeText(w http.ResponseWriter, code int, body string) {

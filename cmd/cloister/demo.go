@@ -100,6 +100,7 @@ func (d *demo) tour(ctx context.Context, n int, keep bool) error {
 	}
 	d.say("== cluster assembled in %v", time.Since(start).Round(time.Millisecond))
 	d.table(ctx, d.procs[0])
+	owners := d.owners(ctx, d.procs[0], nil)
 
 	victim := d.procs[n-1]
 	survivors := d.procs[:n-1]
@@ -112,6 +113,7 @@ func (d *demo) tour(ctx context.Context, n int, keep bool) error {
 	}
 	d.say("== survivors agreed on a new view %v after the kill", time.Since(killed).Round(time.Millisecond))
 	d.table(ctx, d.procs[0])
+	owners = d.owners(ctx, d.procs[0], owners)
 
 	d.say("\n== restarting node%d at the same address: a new incarnation", victim.index)
 	back := time.Now()
@@ -123,6 +125,25 @@ func (d *demo) tour(ctx context.Context, n int, keep bool) error {
 	}
 	d.say("== node%d back and agreed in %v", victim.index, time.Since(back).Round(time.Millisecond))
 	d.table(ctx, d.procs[0])
+	owners = d.owners(ctx, d.procs[0], owners)
+
+	leaver := d.procs[1]
+	d.say("\n== node%d leaves gracefully (SIGTERM): seen as left at once, its keys move", leaver.index)
+	left := time.Now()
+	_ = leaver.cmd.Process.Signal(syscall.SIGTERM)
+	<-leaver.exited
+	rest := append([]*demoProc{d.procs[0]}, d.procs[2:]...)
+	if err := d.waitAgreed(ctx, rest, "the rest Ready without node"+fmt.Sprint(leaver.index)); err != nil {
+		return err
+	}
+	d.say("== the rest agreed %v after the leave", time.Since(left).Round(time.Millisecond))
+	d.owners(ctx, d.procs[0], owners)
+	if err := d.launch(leaver); err != nil {
+		return err
+	}
+	if err := d.waitAgreed(ctx, d.procs, "all nodes Ready again"); err != nil {
+		return err
+	}
 
 	if keep {
 		d.say("\n== cluster running; status at:")
@@ -213,8 +234,37 @@ func (d *demo) agreed(ctx context.Context, procs []*demoProc) bool {
 			return false
 		}
 		view = s.View.ID
+		for _, m := range s.View.Members { // and every member has said so
+			if m.StateName != cloister.Ready.String() || m.ViewID != view {
+				return false
+			}
+		}
 	}
 	return true
+}
+
+// demoKeys are the keys whose owners the tour follows.
+var demoKeys = []string{"user:1", "user:2", "user:3", "cart:42", "cart:43", "order:7", "session:abc", "invoice:99"}
+
+// owners prints who owns each demo key, marking keys whose owner changed
+// since prev, and returns the owners.
+func (d *demo) owners(ctx context.Context, p *demoProc, prev map[string]string) map[string]string {
+	now := map[string]string{}
+	d.say("  who owns what (asked node%d; every Ready node answers the same):", p.index)
+	for _, key := range demoKeys {
+		ans, err := fetchWhois(ctx, p.http, cloister.DefaultRing, key, 1)
+		if err != nil {
+			d.say("    %-12s (%v)", key, err)
+			continue
+		}
+		now[key] = ans.Owner.Name
+		mark := ""
+		if before, ok := prev[key]; ok && before != ans.Owner.Name {
+			mark = "   <- moved from " + before
+		}
+		d.say("    %-12s -> %s%s", key, ans.Owner.Name, mark)
+	}
+	return now
 }
 
 func (d *demo) table(ctx context.Context, p *demoProc) {

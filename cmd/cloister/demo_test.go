@@ -27,6 +27,8 @@ func TestDemoTour(t *testing.T) {
 		"== survivors agreed on a new view",
 		"== node3 back and agreed in",
 		"(left)",
+		"who owns what", "<- moved from",
+		"the rest agreed",
 		"== done",
 	} {
 		if !strings.Contains(text, want) {

@@ -3,6 +3,7 @@
 //	cloister demo [-n 3] [--keep]     a local cluster of OS processes, narrated
 //	cloister agent [flags]            one node, configured by CLOISTER_* variables and flags
 //	cloister members --addr HOST:PORT a running node's view, from its HTTP endpoint
+//	cloister whois KEY... --addr H:P  which member owns each key
 package main
 
 import (
@@ -20,6 +21,7 @@ commands:
   demo      start a local cluster of N processes, kill one, bring it back
   agent     run one node (configured by CLOISTER_* environment variables and flags)
   members   print a running node's members (from its HTTP endpoint)
+  whois     print which member owns each KEY, asking a running node
   help      show this help
 
 Run "cloister <command> -h" for the flags of a command.
@@ -45,6 +47,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = runAgent(ctx, args[1:], stdout, stderr)
 	case "members":
 		err = runMembers(ctx, args[1:], stdout)
+	case "whois":
+		err = runWhois(ctx, args[1:], stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

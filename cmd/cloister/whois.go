@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/cloister-go/cloister"
+)
+
+// runWhois asks a running node which member owns each key.
+func runWhois(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("whois", flag.ContinueOnError)
+	addr := fs.String("addr", "127.0.0.1:8080", "host:port of a node's HTTP endpoint ("+EnvHTTP+")")
+	ringName := fs.String("ring", cloister.DefaultRing, "ring to ask")
+	replicas := fs.Int("n", 1, "owners to list (the owner first, then replicas)")
+	// Accept the keys before or after the flags: cloister whois KEY --addr A.
+	var keys []string
+	for len(args) > 0 {
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		keys = append(keys, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	if len(keys) == 0 {
+		return fmt.Errorf("usage: cloister whois KEY... [--addr HOST:PORT] [--ring NAME] [-n N]")
+	}
+	for _, key := range keys {
+		ans, err := fetchWhois(ctx, *addr, *ringName, key, *replicas)
+		if err != nil {
+			return err
+		}
+		names := []string{}
+		for _, m := range ans.Owners {
+			names = append(names, m.Name)
+		}
+		line := fmt.Sprintf("%s -> %s", key, ans.Owner.Name)
+		if len(names) > 1 {
+			line = fmt.Sprintf("%s -> %s", key, strings.Join(names, ", "))
+		}
+		fmt.Fprintf(stdout, "%s  (ring %s, view %016x)\n", line, ans.Ring, ans.ViewID)
+	}
+	return nil
+}
+
+// fetchWhois reads GET /whois from a node.
+func fetchWhois(ctx context.Context, addr, ringName, key string, n int) (cloister.WhoisAnswer, error) {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	q := url.Values{"key": {key}, "ring": {ringName}, "n": {fmt.Sprint(n)}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/whois?"+q.Encode(), nil)
+	if err != nil {
+		return cloister.WhoisAnswer{}, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return cloister.WhoisAnswer{}, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return cloister.WhoisAnswer{}, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return cloister.WhoisAnswer{}, fmt.Errorf("whois %q: %s: %s", key, resp.Status, strings.TrimSpace(string(body)))
+	}
+	var ans cloister.WhoisAnswer
+	if err := json.Unmarshal(body, &ans); err != nil {
+		return cloister.WhoisAnswer{}, fmt.Errorf("whois %q: %w", key, err)
+	}
+	return ans, nil
+}
