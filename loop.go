@@ -77,7 +77,11 @@ func (n *Node) apply(changes []core.Change) {
 	}
 	n.snap.Store(snap)
 	for _, c := range changes {
-		n.emit(n.toEvent(c, *snap))
+		e := n.toEvent(c, *snap)
+		if down, ok := e.(*MemberDown); ok {
+			n.mon.fire(*down)
+		}
+		n.emit(e)
 	}
 	if state == Ready && (n.readyRings == nil || n.readyRings[DefaultRing].viewID != view.ID) {
 		for _, rc := range cfgs {

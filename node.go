@@ -31,6 +31,7 @@ type Node struct {
 	dispatch    []*dispatcher
 	dropped     atomic.Uint64
 	lastDiscErr atomic.Pointer[DiscoveryError]
+	mon         monitors
 
 	publish  chan struct{} // capacity 1: the advert changed
 	stopReq  chan chan struct{}
