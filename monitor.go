@@ -4,9 +4,8 @@ import "sync"
 
 // monitors holds the channels waiting for members to go down.
 type monitors struct {
-	mu      sync.Mutex
-	byID    map[string][]chan MemberDown
-	stopped bool
+	mu   sync.Mutex
+	byID map[string][]chan MemberDown
 }
 
 // Monitor returns a channel that receives exactly one MemberDown when the
