@@ -1,0 +1,101 @@
+package ring
+
+import "math"
+
+// New builds a ring from a member list. The order of members does not
+// matter: the same set (and the same options) always gives the same ring,
+// on every platform. An empty list gives an empty ring, whose queries
+// return ErrEmpty.
+//
+// New validates every member (see Member) and returns a *MemberError
+// wrapping ErrInvalidMember or ErrDuplicateMember, ErrTooManyMembers, or
+// an error wrapping ErrInvalidOption. Its cost is linear in the total
+// weight (PointsPerWeight ring points per unit) plus the slot count.
+func New(members []Member, opts ...Option) (*Ring, error) {
+	cfg := config{slots: DefaultSlots}
+	for _, o := range opts {
+		if o == nil {
+			continue
+		}
+		if err := o(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	ms, err := normalize(members)
+	if err != nil {
+		return nil, err
+	}
+	r := &Ring{
+		members: ms,
+		slots:   cfg.slots,
+		shift:   64 - log2(cfg.slots),
+		epoch:   cfg.epoch,
+		bounded: cfg.bounded,
+		epsPPM:  cfg.epsPPM,
+	}
+	if len(ms) > 0 {
+		pts := make([]uint32, len(ms))
+		for i, m := range ms {
+			pts[i] = points(m.Weight)
+		}
+		r.table = assignSlots(ms, pts, r.shift)
+		if r.bounded {
+			r.table = boundLoads(r.table, pts, r.epsPPM)
+		}
+	}
+	r.sum = checksum(r)
+	return r, nil
+}
+
+const (
+	noPoint = math.MaxUint64
+	// tagBits low bits of every ring point are replaced by the owner's
+	// index, so one uint64 carries both and the minimum needs no branch.
+	tagBits = 16
+	tagMask = 1<<tagBits - 1
+)
+
+// assignSlots gives each slot to the owner of the first ring point at or
+// after the slot's start (its successor on the ring), the classic
+// consistent-hashing rule applied to slot start positions.
+//
+// Member j puts pts[j] points on a 64-bit ring at mix64(h + k*golden),
+// k = 1..pts[j], with h = XXH64(ID). Because a slot's successor is the
+// smallest point inside the slot's own arc when there is one, one pass
+// keeping the minimum per slot finds it in O(points + slots) without
+// sorting; slots with no point inherit the next slot's successor.
+func assignSlots(ms []Member, pts []uint32, shift uint8) []uint16 {
+	slots := 1 << (64 - shift)
+	best := make([]uint64, slots)
+	for i := range best {
+		best[i] = noPoint
+	}
+	shift &= 63
+	for j, m := range ms {
+		h := sum64(m.ID)
+		tag := uint64(j)
+		for range pts[j] {
+			h += golden
+			p := mix64(h)&^tagMask | tag
+			b := &best[p>>shift]
+			*b = min(*b, p)
+		}
+	}
+	// Walk backwards carrying the successor; the slots after the last
+	// occupied one wrap around to the first occupied one.
+	carry := uint64(noPoint)
+	for _, p := range best {
+		if p != noPoint {
+			carry = p
+			break
+		}
+	}
+	table := make([]uint16, slots)
+	for s := slots - 1; s >= 0; s-- {
+		if best[s] != noPoint {
+			carry = best[s]
+		}
+		table[s] = uint16(carry & tagMask)
+	}
+	return table
+}
