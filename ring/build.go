@@ -49,8 +49,10 @@ func New(members []Member, opts ...Option) (*Ring, error) {
 
 const (
 	noPoint = math.MaxUint64
-	// tagBits low bits of every ring point are replaced by the owner's
-	// index, so one uint64 carries both and the minimum needs no branch.
+	// The low tagBits bits of every ring point are replaced by the
+	// owner's index, so one uint64 carries both and keeping the minimum
+	// needs no branch. Points agreeing on their top 48 bits are ordered
+	// by member index, which is deterministic.
 	tagBits = 16
 	tagMask = 1<<tagBits - 1
 )
@@ -60,7 +62,7 @@ const (
 // consistent-hashing rule applied to slot start positions.
 //
 // Member j puts pts[j] points on a 64-bit ring at mix64(h + k*golden),
-// k = 1..pts[j], with h = XXH64(ID). Because a slot's successor is the
+// k = 1..pts[j], with h the wyhash of the ID. Because a slot's successor is the
 // smallest point inside the slot's own arc when there is one, one pass
 // keeping the minimum per slot finds it in O(points + slots) without
 // sorting; slots with no point inherit the next slot's successor.

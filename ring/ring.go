@@ -70,7 +70,7 @@ func (r *Ring) Slots() int {
 	return r.slots
 }
 
-// Slot returns the slot of key: the top log2(Slots()) bits of XXH64(key)
+// Slot returns the slot of key: the top log2(Slots()) bits of wyhash(key)
 // (seed 0). Slots are the unit of ownership and of handoff; the slot of a
 // key never depends on the members.
 func (r *Ring) Slot(key []byte) int {

@@ -34,6 +34,8 @@ type lib struct {
 	name   string
 	config string
 	build  func(nodes []string) func(key string) string
+	// ringOpts is non-nil for cloister configurations.
+	ringOpts []ring.Option
 }
 
 func nodeNames(n int) []string {
@@ -91,7 +93,7 @@ func cloisterLib(name, config string, opts ...ring.Option) lib {
 			}
 			return m.ID
 		}
-	}}
+	}, append([]ring.Option{}, opts...)}
 }
 
 var libs = []lib{
@@ -105,7 +107,7 @@ var libs = []lib{
 			}
 			return n
 		}
-	}},
+	}, nil},
 	{"stathat", fmt.Sprintf("%d replicas (its default), crc32", stathatReplicas), func(nodes []string) func(string) string {
 		c := newStathat(nodes)
 		return func(k string) string {
@@ -115,14 +117,14 @@ var libs = []lib{
 			}
 			return n
 		}
-	}},
+	}, nil},
 	{"groupcache", fmt.Sprintf("%d replicas (HTTPPool default), crc32", groupcacheReplicas), func(nodes []string) func(string) string {
 		m := newGroupcache(nodes)
 		return m.Get
-	}},
+	}, nil},
 	{"rendezvous", "xxhash.Sum64String (as go-redis)", func(nodes []string) func(string) string {
 		return newRendezvous(nodes).Lookup
-	}},
+	}, nil},
 }
 
 // boundedLibs are the bounded-load configurations reported beside the

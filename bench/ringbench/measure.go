@@ -29,6 +29,24 @@ func balance(l lib, n int, keys []string) float64 {
 	return float64(most) / (float64(len(keys)) / float64(n))
 }
 
+// slotBalance returns max/mean slots per member of a cloister ring.
+func slotBalance(l lib, n int) float64 {
+	r := newCloister(nodeNames(n), l.ringOpts...)
+	count := map[string]int{}
+	for s := range r.Slots() {
+		m, err := r.SlotOwner(s)
+		if err != nil {
+			panic(err)
+		}
+		count[m.ID]++
+	}
+	most := 0
+	for _, c := range count {
+		most = max(most, c)
+	}
+	return float64(most) / (float64(r.Slots()) / float64(n))
+}
+
 // movement returns the fraction of keys whose owner changes when node n+1
 // joins n nodes, divided by the ideal 1/(n+1).
 func movement(l lib, n int, keys []string) float64 {
