@@ -1,6 +1,10 @@
 package cloister
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/cloister-go/cloister/ring"
+)
 
 // Event is one thing that happened to the cluster, as this node saw it:
 // *MemberUp, *MemberDown, *ViewChanged, *StateChanged, *RingChanged,
@@ -102,4 +106,19 @@ func (e *RingChanged) Gained(key string) bool {
 // Lost reports whether this node owned key before but does not now.
 func (e *RingChanged) Lost(key string) bool {
 	return e.Old.ownerID(key) == e.New.selfID && e.Old.ownerID(key) != "" && !e.New.Mine(key)
+}
+
+// Handoff lists the slot ranges of the ring this node gained and lost,
+// each with the member on the other side (see ring.Handoff): what an
+// application hands over or fetches, range by range, instead of key by
+// key. It is an error when either ring cannot answer.
+func (e *RingChanged) Handoff() (*ring.Handoff, error) {
+	if e.New.err != nil {
+		return nil, e.New.err
+	}
+	var old *ring.Ring // nil: nothing was owned before
+	if e.Old != nil && e.Old.err == nil {
+		old = e.Old.r
+	}
+	return ring.Diff(old, e.New.r, e.New.selfID)
 }

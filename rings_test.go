@@ -176,6 +176,24 @@ func TestRingChangedGainedAndLost(t *testing.T) {
 			lost++
 		}
 	}
+	h, err := e.Handoff()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k := range 5000 {
+		key := fmt.Sprint("k", k)
+		if h.GainedKey([]byte(key)) != e.Gained(key) || h.LostKey([]byte(key)) != e.Lost(key) {
+			t.Fatalf("%s: Handoff says gained %v lost %v, the event says %v %v", key, h.GainedKey([]byte(key)), h.LostKey([]byte(key)), e.Gained(key), e.Lost(key))
+		}
+	}
+	for _, tr := range h.Gained {
+		if tr.From != c.Node(2).Self().ID && tr.From != "" {
+			t.Fatalf("gained range %v from %s, want from the crashed node", tr.SlotRange, tr.From)
+		}
+	}
+	if len(h.Gained) == 0 || len(h.Lost) != 0 {
+		t.Fatalf("handoff: %d gained ranges, %d lost", len(h.Gained), len(h.Lost))
+	}
 	if gained == 0 || lost != 0 {
 		t.Fatalf("after a peer crashed node 0 gained %d and lost %d keys; want some gained, none lost", gained, lost)
 	}
