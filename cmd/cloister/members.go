@@ -2,13 +2,10 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"text/tabwriter"
-	"time"
 
 	"github.com/cloister-go/cloister"
 )
@@ -35,29 +32,9 @@ func runMembers(ctx context.Context, args []string, stdout io.Writer) error {
 
 // fetchSnapshot reads GET /cluster from a node.
 func fetchSnapshot(ctx context.Context, addr string) (cloister.Snapshot, []byte, error) {
-	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/cluster", nil)
-	if err != nil {
-		return cloister.Snapshot{}, nil, err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return cloister.Snapshot{}, nil, err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
-	if err != nil {
-		return cloister.Snapshot{}, nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return cloister.Snapshot{}, nil, fmt.Errorf("GET /cluster: %s", resp.Status)
-	}
 	var snap cloister.Snapshot
-	if err := json.Unmarshal(raw, &snap); err != nil {
-		return cloister.Snapshot{}, nil, fmt.Errorf("GET /cluster: %w", err)
-	}
-	return snap, raw, nil
+	raw, err := getJSON(ctx, addr, "/cluster", &snap)
+	return snap, raw, err
 }
 
 // printSnapshot writes a node's state and member table.

@@ -2,14 +2,11 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/cloister-go/cloister"
 )
@@ -55,28 +52,8 @@ func runWhois(ctx context.Context, args []string, stdout io.Writer) error {
 
 // fetchWhois reads GET /whois from a node.
 func fetchWhois(ctx context.Context, addr, ringName, key string, n int) (cloister.WhoisAnswer, error) {
-	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-	defer cancel()
 	q := url.Values{"key": {key}, "ring": {ringName}, "n": {fmt.Sprint(n)}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/whois?"+q.Encode(), nil)
-	if err != nil {
-		return cloister.WhoisAnswer{}, err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return cloister.WhoisAnswer{}, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return cloister.WhoisAnswer{}, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return cloister.WhoisAnswer{}, fmt.Errorf("whois %q: %s: %s", key, resp.Status, strings.TrimSpace(string(body)))
-	}
 	var ans cloister.WhoisAnswer
-	if err := json.Unmarshal(body, &ans); err != nil {
-		return cloister.WhoisAnswer{}, fmt.Errorf("whois %q: %w", key, err)
-	}
-	return ans, nil
+	_, err := getJSON(ctx, addr, "/whois?"+q.Encode(), &ans)
+	return ans, err
 }
