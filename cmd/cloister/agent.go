@@ -129,6 +129,11 @@ func (p *eventPrinter) OnEvent(e cloister.Event) {
 		rec = map[string]any{"event": "discovery_failed", "error": e.Err.Error(), "empty": errors.Is(e.Err, discovery.ErrNoAddresses)}
 	case *cloister.EventsDropped:
 		rec = map[string]any{"event": "dropped", "count": e.Count}
+	case *cloister.RingChanged:
+		rec = map[string]any{"event": "ring", "ring": e.Name, "members": len(e.New.Members()),
+			"view": fmt.Sprintf("%016x", e.New.ViewID()), "checksum": fmt.Sprintf("%016x", e.New.Checksum())}
+	default:
+		rec = map[string]any{"event": "other", "text": e.String()}
 	}
 	p.print(rec, e.String())
 }

@@ -80,6 +80,9 @@ func TestAgentServesProbesAndLeavesOnCancel(t *testing.T) {
 		if err := json.Unmarshal([]byte(line), &ev); err != nil {
 			t.Fatalf("not a JSON line: %q", line)
 		}
+		if ev["event"] == nil || ev["event"] == "other" {
+			t.Fatalf("event line without a known event: %q", line)
+		}
 		sawReady = sawReady || (ev["event"] == "state" && ev["to"] == "ready")
 		sawExit = sawExit || ev["event"] == "exited"
 	}

@@ -164,8 +164,7 @@ func (f *fleet) cleanup() {
 	}
 	for _, a := range agents {
 		if lines := a.untyped(); len(lines) > 0 {
-			// Reported, not failed: the agent's bug, not the cluster's.
-			f.t.Logf("NOTE %s: %d stdout lines name no event (an event type the agent's --json printer does not handle), e.g. %s",
+			f.t.Errorf("%s: %d stdout lines name no event (an event type the agent's --json printer does not handle), e.g. %s",
 				a.label, len(lines), lines[0])
 		}
 		errOut, _ := os.ReadFile(a.stderr)
