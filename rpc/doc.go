@@ -1,0 +1,130 @@
+// Package rpc is cloister's call layer: named request/reply calls and
+// one-way casts between nodes, as raw bytes, on the node's single port.
+//
+// An Endpoint serves the handlers registered with Handle and calls peers
+// with Call, Cast and Multicall. A Peer is an ID (in cloister, the member
+// ID, which includes the incarnation) and an address. The membership layer
+// reports departed members with PeerDown. CallTyped and HandleTyped add
+// typed messages over a Codec (JSON by default).
+//
+// # Connections
+//
+// The first call to a peer opens a connection; concurrent first calls share
+// the dial. That one connection then carries every call between the two
+// endpoints, in both directions: the accepting side uses it for its own
+// calls to the dialler too. (When both sides dial each other at the same
+// moment, both connections live and each carries calls both ways; nothing
+// is lost, there are just two.) Calls are multiplexed: each side numbers its
+// requests, handlers run concurrently, and replies come back in whatever
+// order the handlers finish. Each connection has one reader and one writer
+// goroutine. Senders append whole frames to a shared buffer and the writer
+// sends everything queued in one write, so under load many frames share a
+// system call and a TLS record.
+//
+// # Wire format
+//
+// A call connection is a transport stream of kind transport.KindCall (the
+// transport writes and consumes the kind byte 'C'). What follows is, unless
+// the endpoint is insecure, a TLS 1.3 handshake, and then frames inside TLS.
+// Every frame starts with a 14-byte header, integers big-endian:
+//
+//	offset size field
+//	0      1    type: 1 request, 2 cast, 3 reply, 4 error, 5 cancel, 6 hello
+//	1      1    flags: reserved, must be 0
+//	2      4    payload length in bytes (uint32)
+//	6      8    request id (uint64): the sender's numbering for requests and
+//	            cancels, the requester's numbering for replies and errors
+//
+// and the payload depends on the type:
+//
+//	request  name length (1 byte, 1..255) | name | timeout | body
+//	cast     name length (1 byte, 1..255) | name | body
+//	reply    body
+//	error    code (1 byte) | message (UTF-8, at most 8 KiB)
+//	cancel   empty
+//	hello    version | status | id length | id | want length | want
+//
+// The timeout is an unsigned varint: the microseconds the caller still
+// waits, or 0 for no deadline. It is relative so clocks need not agree; the
+// handler's context gets a deadline that far from the request's arrival.
+// Error codes: 1 the handler returned an error (RemoteError), 2 no handler
+// (ErrNoHandler), 3 overloaded (ErrOverloaded), 4 too large (ErrTooLarge),
+// 5 the endpoint is shutting down (ErrNodeDown).
+//
+// A connection opens with one hello each way. The dialler sends its ID and
+// the ID it expects to reach; the acceptor answers with its own ID and a
+// status (0 ok, 1 wrong peer, 2 unsupported version) and refuses when the
+// expected ID is not its own, which the dialler checks as well. A caller that
+// expects incarnation X of a member and reaches a restarted process Y at the
+// same address fails with an error matching both ErrWrongPeer and
+// ErrNodeDown and never talks to Y.
+//
+// The reader checks each header before it allocates anything: an unknown
+// type, reserved flags or an impossible length for the type (a cancel with
+// a payload, an error or hello above its bound) is ErrProtocol. A request,
+// cast or reply whose length exceeds MaxMessageSize (plus the name and
+// timeout) is skipped without being read into memory and answered with
+// ErrTooLarge, and the connection goes on. Below the limit, a payload buffer
+// grows as its bytes arrive, at most 64 KiB ahead of them, so a claimed
+// length costs nothing until it is sent. Malformed frames close the
+// connection and are counted (Stats.ProtocolErrors); nothing a peer sends
+// can make the decoder panic (FuzzDecodeFrame).
+//
+// # Security
+//
+// With Config.Secret every connection is TLS 1.3 with mutual
+// authentication derived from the cluster secret. HKDF-SHA256 (salt
+// "cloister/rpc", info "cloister/rpc/ed25519/v1") turns the secret into an
+// ed25519 private key; each endpoint presents a self-signed certificate for
+// it, requires the peer to present one, and accepts exactly that public key
+// (pinned in VerifyPeerCertificate; names, chains and dates play no part).
+// TLS's CertificateVerify signature over the handshake transcript proves
+// that each side holds the private key, that is, knows the secret. The
+// secret never travels, only the public key derived from it. A peer with
+// another secret fails the handshake: its calls return ErrAuth and the
+// accepting side counts it (Stats.AuthFailures) and closes the connection
+// before reading a single frame.
+//
+// The alternative was a home-made handshake (nonce challenge and HMAC) and
+// AEAD framing with per-direction keys from HKDF over both nonces. TLS 1.3
+// was chosen because it already provides, in a reviewed implementation,
+// everything such a scheme would have to get right by itself: forward
+// secrecy through ephemeral X25519 (an HMAC challenge keyed by the secret
+// alone has none: a secret leaked later would decrypt recorded traffic),
+// transcript binding against splicing and reflection, per-direction keys,
+// record sequence numbers against replay and reordering, and key updates.
+// Its cost is a handshake per connection, which is once per pair of nodes,
+// and per-record AEAD (AES-GCM with hardware support, else
+// ChaCha20-Poly1305), which is what the alternative would pay too; the write
+// batching above makes one record carry many small frames, so the
+// throughput difference is within noise (see docs/benchmarks-rpc.md).
+//
+// Both designs share one limit: whoever can connect sees a value computed
+// from the secret (here the public key, which the server presents before the
+// client authenticates) and can test guesses of the secret offline. The
+// secret must therefore be high-entropy, at least MinSecretLen random bytes,
+// not a password.
+//
+// Config.TLS uses the caller's own certificates instead (set ClientAuth for
+// mutual TLS). Config.Insecure sends everything in clear to anyone and must
+// be chosen explicitly. Endpoints in different modes cannot talk: the
+// dialler gets ErrAuth.
+//
+// # Limits and failures
+//
+// Bodies above MaxMessageSize fail with ErrTooLarge before anything is sent.
+// A connection holds at most MaxPendingPerConn calls of this endpoint; an
+// endpoint runs at most MaxInFlightPerConn handlers per connection and
+// MaxInFlight in total. Beyond, calls fail at once with ErrOverloaded and
+// casts are dropped and counted: memory and goroutines stay bounded, and
+// queued frames above 256 KiB make senders wait for the writer.
+//
+// A broken connection, or PeerDown for its peer, fails every call pending on
+// it at once with an error matching ErrNodeDown (wrapping the cause), rather
+// than letting it wait for its deadline, and cancels the handlers it was
+// running. When a caller's context ends, Call returns ctx.Err(); a cancelled
+// context also sends a cancel frame, which cancels the remote handler's
+// context (an expired deadline ends it by itself). Close fails pending calls
+// with ErrClosed and returns once every goroutine the endpoint started has
+// ended, handlers included.
+package rpc

@@ -1,0 +1,46 @@
+package rpc
+
+import "errors"
+
+// Errors returned by the call layer. Match them with errors.Is: most are
+// wrapped with the peer, the handler name or the underlying cause.
+var (
+	// ErrNodeDown means the peer is unreachable, was reported down with
+	// PeerDown, or its connection broke while the call was pending.
+	ErrNodeDown = errors.New("rpc: node down")
+	// ErrWrongPeer means the address answered with another peer ID than the
+	// one expected, typically a restarted process (a new incarnation).
+	// Errors matching it also match ErrNodeDown: the expected peer is gone.
+	ErrWrongPeer = errors.New("rpc: wrong peer")
+	// ErrTooLarge means a message exceeds MaxMessageSize, on the sending
+	// side before anything is sent or on the receiving side from the frame
+	// header.
+	ErrTooLarge = errors.New("rpc: message too large")
+	// ErrOverloaded means a bound on in-flight calls was reached, locally
+	// (calls pending on one connection) or on the remote endpoint (handlers
+	// running per connection or in total).
+	ErrOverloaded = errors.New("rpc: overloaded")
+	// ErrNoHandler means the remote endpoint has no handler for the name.
+	ErrNoHandler = errors.New("rpc: no handler")
+	// ErrAuth means the connection could not be authenticated: the peer
+	// holds another secret, another certificate, or uses another security
+	// mode.
+	ErrAuth = errors.New("rpc: authentication failed")
+	// ErrClosed is returned by operations on a closed Endpoint.
+	ErrClosed = errors.New("rpc: closed")
+	// ErrProtocol means the peer sent bytes that are not a valid frame. The
+	// connection is closed.
+	ErrProtocol = errors.New("rpc: protocol error")
+)
+
+// RemoteError is the error a remote handler returned, as its caller sees it.
+// Only the message travels; match it with errors.As.
+type RemoteError struct {
+	Node    string // the peer ID of the endpoint whose handler failed
+	Message string // the handler's error text
+}
+
+// Error returns the node and the handler's message.
+func (e *RemoteError) Error() string {
+	return "rpc: remote error from " + e.Node + ": " + e.Message
+}
