@@ -1,6 +1,7 @@
 package cloister
 
 import (
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"math"
@@ -87,6 +88,15 @@ type Config struct {
 
 	// Logger receives the node's logs. Default: discard.
 	Logger *slog.Logger
+
+	// MaxMessageSize bounds call and cast bodies, in bytes; larger ones
+	// fail with ErrTooLarge. Default 4 MiB, at most 1 GiB.
+	MaxMessageSize int
+
+	// CallTLS, when set, secures node-to-node calls with these certificates
+	// (set ClientAuth for mutual TLS) instead of the key derived from
+	// Secret. Gossip stays keyed by Secret.
+	CallTLS *tls.Config
 
 	// Transport replaces the node's network (Bind is then ignored). The
 	// test harness uses it to inject faults. The node closes it on Stop.
@@ -180,6 +190,9 @@ func (c Config) Validate() error {
 		if rc.BoundedLoad < 0 || rc.BoundedLoad > 100 || math.IsNaN(rc.BoundedLoad) {
 			return bad("Rings", "ring %q: BoundedLoad must be in [0, 100], got %v", rc.Name, rc.BoundedLoad)
 		}
+	}
+	if c.MaxMessageSize < 0 || c.MaxMessageSize > 1<<30 {
+		return bad("MaxMessageSize", "must be in [0, 1 GiB], got %d", c.MaxMessageSize)
 	}
 	if c.ListenerQueue < 1 {
 		return bad("ListenerQueue", "must be at least 1, got %d", c.ListenerQueue)

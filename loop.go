@@ -79,6 +79,7 @@ func (n *Node) apply(changes []core.Change) {
 	for _, c := range changes {
 		e := n.toEvent(c, *snap)
 		if down, ok := e.(*MemberDown); ok {
+			n.calls.PeerDown(down.Member.ID) // its pending calls fail now
 			n.mon.fire(*down)
 		}
 		n.emit(e)

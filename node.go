@@ -12,6 +12,7 @@ import (
 
 	"github.com/cloister-go/cloister/internal/core"
 	"github.com/cloister-go/cloister/internal/membership"
+	"github.com/cloister-go/cloister/rpc"
 	"github.com/cloister-go/cloister/transport"
 )
 
@@ -22,6 +23,7 @@ type Node struct {
 	self       core.Member
 	tr         transport.Transport
 	ml         *membership.Membership
+	calls      *rpc.Endpoint    // node-to-node calls on the same port
 	core       *core.Core       // owned by loop; by stop once loop has ended
 	rings      ringSet          // rings of the current view; owned like core
 	readyRings map[string]*Ring // rings at the last Ready, for RingChanged; owned like core
@@ -151,6 +153,22 @@ func newNode(ctx context.Context, cfg Config, logger *slog.Logger, secret Secret
 	if err != nil {
 		return nil, fmt.Errorf("cloister: deriving gossip key: %w", err)
 	}
+	callCfg := rpc.Config{ID: self.ID, Transport: tr, TLS: cfg.CallTLS, MaxMessageSize: cfg.MaxMessageSize}
+	if cfg.CallTLS == nil {
+		if len(secret) > 0 {
+			if callCfg.Secret, err = secret.deriveKey("call"); err != nil {
+				return nil, fmt.Errorf("cloister: deriving call key: %w", err)
+			}
+		} else {
+			callCfg.Insecure = true
+		}
+	}
+	calls, err := rpc.New(callCfg)
+	if err != nil {
+		n.closeDispatchers()
+		return nil, &ConfigError{Field: "CallTLS", Reason: "unusable call layer settings", Err: err}
+	}
+	n.calls = calls
 	ml, err := membership.Start(membership.Config{
 		ID:        self.ID,
 		Advertise: advertise,
@@ -162,6 +180,7 @@ func newNode(ctx context.Context, cfg Config, logger *slog.Logger, secret Secret
 		Logger:    n.logger,
 	})
 	if err != nil {
+		calls.Close()
 		n.closeDispatchers()
 		return nil, err
 	}
@@ -300,6 +319,7 @@ func (n *Node) stop(ctx context.Context) error {
 	}
 	n.loopCancel()
 	n.wg.Wait()
+	_ = n.calls.Close()
 	_ = n.ml.Shutdown()
 	_ = n.tr.Close()
 	n.apply(n.core.Stopped())
