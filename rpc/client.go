@@ -30,8 +30,10 @@ func (e *Endpoint) Call(ctx context.Context, to Peer, name string, req []byte) (
 
 // Cast sends msg to the handler registered under name on the peer without
 // waiting for it to run. It returns once the message is queued on the
-// connection, which it may have to open first. Nothing reports whether the
-// handler ran: the peer drops casts it has no handler for, or no room for.
+// connection, which it may have to open first; it fails with ErrOverloaded
+// rather than wait when the connection's send queue is full. Nothing
+// reports whether the handler ran: the peer drops casts it has no handler
+// for, or no room for.
 func (e *Endpoint) Cast(to Peer, name string, msg []byte) error {
 	if err := e.check(to, name, msg); err != nil {
 		return err

@@ -282,9 +282,18 @@ func (c *conn) forget(id uint64) bool {
 	return true
 }
 
-// cast sends a one-way message.
+// closedChan is a closed channel: a send that must not wait passes it as
+// its stop channel.
+var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+// cast queues a one-way message. It never waits: when the connection's
+// queue is over its high-water mark the cast fails with ErrOverloaded.
 func (c *conn) cast(name string, body []byte) error {
-	err := c.w.send(nil, c.done, false, func(b []byte) []byte { return appendCast(b, name, body) })
+	err := c.w.send(closedChan, c.done, false, func(b []byte) []byte { return appendCast(b, name, body) })
+	if err == errGaveUp {
+		c.e.stats.overloaded.Add(1)
+		return fmt.Errorf("%w: send queue to %s full", ErrOverloaded, c.name())
+	}
 	return c.sendErr(err)
 }
 

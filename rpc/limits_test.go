@@ -1,6 +1,7 @@
 package rpc
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"testing"
@@ -180,6 +181,33 @@ func TestCallerBoundsPendingCalls(t *testing.T) {
 	close(release)
 	for range 2 {
 		if err := await(t, errs, "blocked call"); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestLargeMessagesRoundTrip(t *testing.T) {
+	noLeaks(t)
+	a, _ := node(t, Config{})
+	b, bp := node(t, Config{})
+	b.Handle("echo", echo)
+	big := make([]byte, DefaultMaxMessageSize)
+	for i := range big {
+		big[i] = byte(i * 7)
+	}
+	// Several at once, so that the send queue passes its high-water mark.
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() {
+			got, err := a.Call(testCtx(t), bp, "echo", big)
+			if err == nil && !bytes.Equal(got, big) {
+				err = errors.New("reply differs from request")
+			}
+			errs <- err
+		}()
+	}
+	for range 4 {
+		if err := await(t, errs, "large call"); err != nil {
 			t.Fatal(err)
 		}
 	}
