@@ -92,10 +92,12 @@ func (c *conn) fail(cause error) {
 	c.pending, c.serving = nil, nil
 	c.mu.Unlock()
 
+	// Nothing is written once fail has begun, not even the answers of the
+	// handlers it is about to cancel.
+	c.w.close()
+	c.nc.Close()
 	close(c.done)
 	c.cancel()
-	c.nc.Close()
-	c.w.close()
 	for _, cl := range pending {
 		cl.ch <- result{err: cause}
 	}
@@ -185,10 +187,8 @@ func (c *conn) remoteErr(code errCode, msg string) error {
 		return fmt.Errorf("%w: %s on %s", ErrNoHandler, msg, c.name())
 	case codeOverloaded:
 		return fmt.Errorf("%w: %s on %s", ErrOverloaded, msg, c.name())
-	case codeTooLarge:
+	default: // codeTooLarge
 		return fmt.Errorf("%w: %s on %s", ErrTooLarge, msg, c.name())
-	default: // codeShutdown
-		return fmt.Errorf("%w: %s: %s", ErrNodeDown, c.name(), msg)
 	}
 }
 
@@ -240,10 +240,12 @@ func (c *conn) call(ctx context.Context, name string, body []byte) ([]byte, erro
 	select {
 	case r := <-cl.ch:
 		putCall(cl)
-		if r.err != nil && ctx.Err() != nil {
-			// The remote handler's deadline is the caller's: when both
-			// have passed, the caller's is the cause to report.
-			return nil, ctx.Err()
+		if r.err != nil {
+			if err := expired(ctx); err != nil {
+				// The remote handler's deadline is the caller's: when
+				// both have passed, the caller's is the cause to report.
+				return nil, err
+			}
 		}
 		return r.body, r.err
 	case <-ctx.Done():
@@ -260,6 +262,18 @@ func (c *conn) call(ctx context.Context, name string, body []byte) ([]byte, erro
 		putCall(cl)
 		return r.body, r.err
 	}
+}
+
+// expired returns ctx's error, or DeadlineExceeded when its deadline has
+// passed but its timer has not fired yet.
+func expired(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
+		return context.DeadlineExceeded
+	}
+	return nil
 }
 
 // sendErr turns a queueing failure into the error a caller sees.

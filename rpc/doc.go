@@ -48,8 +48,7 @@
 // waits, or 0 for no deadline. It is relative so clocks need not agree; the
 // handler's context gets a deadline that far from the request's arrival.
 // Error codes: 1 the handler returned an error (RemoteError), 2 no handler
-// (ErrNoHandler), 3 overloaded (ErrOverloaded), 4 too large (ErrTooLarge),
-// 5 the endpoint is shutting down (ErrNodeDown).
+// (ErrNoHandler), 3 overloaded (ErrOverloaded), 4 too large (ErrTooLarge).
 //
 // A connection opens with one hello each way. The dialler sends its ID and
 // the ID it expects to reach; the acceptor answers with its own ID and a
@@ -116,8 +115,15 @@
 // A connection holds at most MaxPendingPerConn calls of this endpoint; an
 // endpoint runs at most MaxInFlightPerConn handlers per connection and
 // MaxInFlight in total. Beyond, calls fail at once with ErrOverloaded and
-// casts are dropped and counted: memory and goroutines stay bounded, and
-// queued frames above 256 KiB make senders wait for the writer.
+// received casts are dropped and counted. Above 256 KiB of queued frames on a
+// connection, calls wait for the writer (bounded by their context) and Cast
+// fails with ErrOverloaded. Memory and goroutines stay bounded whatever
+// peers send.
+//
+// Calls to a peer may use the connection that peer opened; it is found by
+// the ID in the peer's hello, which the secret (or the TLS configuration)
+// authenticates as coming from a cluster member but which the member
+// chooses. Cloister's member IDs are unique per start.
 //
 // A broken connection, or PeerDown for its peer, fails every call pending on
 // it at once with an error matching ErrNodeDown (wrapping the cause), rather

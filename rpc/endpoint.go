@@ -124,12 +124,12 @@ func (e *Endpoint) Close() error {
 		}
 	}
 	e.mu.Unlock()
-	e.cancel()
 	if !already {
 		for _, c := range conns {
 			c.fail(ErrClosed)
 		}
 	}
+	e.cancel()
 	e.wg.Wait()
 	return nil
 }

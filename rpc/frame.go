@@ -30,8 +30,7 @@ const (
 	codeNoHandler  errCode = 2 // ErrNoHandler
 	codeOverloaded errCode = 3 // ErrOverloaded
 	codeTooLarge   errCode = 4 // ErrTooLarge: the request or the reply exceeds a limit
-	codeShutdown   errCode = 5 // the remote endpoint is closing: ErrNodeDown
-	maxCode                = codeShutdown
+	maxCode                = codeTooLarge
 )
 
 const (
