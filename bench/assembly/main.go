@@ -1,0 +1,173 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// bench holds what every system needs.
+type bench struct {
+	self        string   // this executable (for mlnode)
+	cloisterBin string   // the built cloister command
+	rpcAddrs    []string // serf RPC addresses of the current cluster
+}
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "mlnode" {
+		if err := mlnode(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		return
+	}
+	sizes := flag.String("n", "3,10,50", "cluster sizes")
+	systems := flag.String("systems", "cloister-lan,cloister-local,serf-lan,serf-local,memberlist-lan", "systems to measure")
+	flag.Parse()
+	if err := run(*sizes, *systems); err != nil {
+		fmt.Fprintln(os.Stderr, "assembly:", err)
+		os.Exit(1)
+	}
+}
+
+func run(sizes, systems string) error {
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "cloister-bench")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	b := &bench{self: self, cloisterBin: filepath.Join(dir, "cloister")}
+	build := exec.Command("go", "build", "-o", b.cloisterBin, "github.com/cloister-go/cloister/cmd/cloister")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		return fmt.Errorf("building cloister: %w", err)
+	}
+	all := map[string]system{
+		"cloister-lan": cloisterSystem("lan"), "cloister-local": cloisterSystem("local"),
+		"serf-lan": serfSystem("lan"), "serf-local": serfSystem("local"), "memberlist-lan": memberlistSystem(),
+	}
+	var results []result
+	for _, ns := range strings.Split(sizes, ",") {
+		n, err := strconv.Atoi(ns)
+		if err != nil || n < 3 {
+			return fmt.Errorf("bad size %q (at least 3)", ns)
+		}
+		for _, name := range strings.Split(systems, ",") {
+			sys, ok := all[name]
+			if !ok {
+				return fmt.Errorf("unknown system %q", name)
+			}
+			if strings.HasPrefix(name, "serf") {
+				if _, err := exec.LookPath("serf"); err != nil {
+					fmt.Fprintln(os.Stderr, "skipping serf: not installed (apt-get install serf)")
+					continue
+				}
+			}
+			fmt.Fprintf(os.Stderr, "measuring %s at N=%d ...\n", name, n)
+			r := b.run(sys, n)
+			results = append(results, r)
+			fmt.Fprintln(os.Stderr, "  "+row(r))
+		}
+	}
+	fmt.Println(table(results))
+	fmt.Println(verdicts(results))
+	return nil
+}
+
+func ms(d time.Duration) string {
+	if d == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.0f ms", float64(d)/float64(time.Millisecond))
+}
+
+func median(ds []time.Duration) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+func maxOf(ds []time.Duration) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	return slices.Max(ds)
+}
+
+func row(r result) string {
+	to := ""
+	if len(r.timeouts) > 0 {
+		to = " timeouts: " + strings.Join(r.timeouts, ",")
+	}
+	return fmt.Sprintf("| %s | %d | %s | %s / %s | %s / %s | %s | %d (%d while starving) |%s",
+		r.system, r.n, ms(median(r.assembly)), ms(median(r.crash)), ms(maxOf(r.crash)),
+		ms(median(r.pause)), ms(maxOf(r.pause)), ms(r.leave), r.falsePos, r.starvedFalses, to)
+}
+
+func table(rs []result) string {
+	var sb strings.Builder
+	sb.WriteString("| system | N | assembly (median of 3) | crash detect median / max | pause detect median / max | leave seen by all | false failure reports |\n")
+	sb.WriteString("|---|---|---|---|---|---|---|\n")
+	for _, r := range rs {
+		sb.WriteString(row(r) + "\n")
+	}
+	return sb.String()
+}
+
+// verdicts compares cloister-lan with the goals of the issue, per N.
+func verdicts(rs []result) string {
+	find := func(sys string, n int) *result {
+		for i := range rs {
+			if rs[i].system == sys && rs[i].n == n {
+				return &rs[i]
+			}
+		}
+		return nil
+	}
+	var sb strings.Builder
+	sb.WriteString("| N | assembly cloister-lan / serf-lan (goal ≤ 0.5) | leave cloister-lan / serf-lan (goal ≤ 0.5) | crash cloister-lan / memberlist-lan, medians (goal ≤ 0.2) | false reports cloister-lan (goal 0) |\n|---|---|---|---|---|\n")
+	for _, r := range rs {
+		if r.system != "cloister-lan" {
+			continue
+		}
+		serf, ml := find("serf-lan", r.n), find("memberlist-lan", r.n)
+		ratio := func(a, b time.Duration, goal float64) string {
+			if a == 0 || b == 0 {
+				return "n/a"
+			}
+			x := float64(a) / float64(b)
+			v := "MET"
+			if x > goal {
+				v = "MISSED"
+			}
+			return fmt.Sprintf("%.2f %s", x, v)
+		}
+		asm, lv, cr := "n/a", "n/a", "n/a"
+		if serf != nil {
+			asm = ratio(median(r.assembly), median(serf.assembly), 0.5)
+			lv = ratio(r.leave, serf.leave, 0.5)
+		}
+		if ml != nil {
+			cr = ratio(median(r.crash), median(ml.crash), 0.2)
+		}
+		fp := "MET"
+		if r.falsePos > 0 {
+			fp = "MISSED"
+		}
+		fmt.Fprintf(&sb, "| %d | %s | %s | %s | %d %s |\n", r.n, asm, lv, cr, r.falsePos, fp)
+	}
+	return sb.String()
+}

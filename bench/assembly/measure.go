@@ -1,0 +1,132 @@
+package main
+
+import (
+	"slices"
+	"syscall"
+	"time"
+)
+
+// result is one system at one size.
+type result struct {
+	system        string
+	n             int
+	assembly      []time.Duration // one per fresh cluster
+	crash, pause  []time.Duration // per survivor
+	leave         time.Duration   // until the last survivor heard
+	falsePos      int
+	starvedFalses int
+	timeouts      []string
+}
+
+const phaseTimeout = 90 * time.Second
+
+// assemble starts a cluster and waits until every member sees all N.
+func (b *bench) assemble(sys system, n int, r *result) (*cluster, bool) {
+	c, err := b.launch(sys, n)
+	if err != nil {
+		r.timeouts = append(r.timeouts, "launch: "+err.Error())
+		return nil, false
+	}
+	ready := map[int]bool{}
+	ok := c.waitFor(phaseTimeout, r.countFalse(nil), func(e stamped) bool {
+		if e.kind == "ready" {
+			ready[e.observer] = true
+		}
+		return len(ready) == n
+	})
+	if !ok {
+		r.timeouts = append(r.timeouts, "assembly")
+		c.stop()
+		return nil, false
+	}
+	r.assembly = append(r.assembly, time.Since(c.start))
+	return c, true
+}
+
+// countFalse counts failure reports about members not in targets.
+func (r *result) countFalse(targets map[int]bool) func(stamped) {
+	return func(e stamped) {
+		if (e.kind == "failed" || e.kind == "gone") && !targets[e.subject] {
+			r.falsePos++
+		}
+	}
+}
+
+// detect signals member victim and collects each survivor's time to report it.
+func (b *bench) detect(c *cluster, victim int, sig syscall.Signal, kinds []string, r *result) []time.Duration {
+	targets := map[int]bool{victim: true}
+	start := time.Now()
+	c.signal(victim, sig)
+	var got []time.Duration
+	heard := map[int]bool{}
+	ok := c.waitFor(phaseTimeout, r.countFalse(targets), func(e stamped) bool {
+		if e.subject == victim && e.observer != victim && slices.Contains(kinds, e.kind) && !heard[e.observer] {
+			heard[e.observer] = true
+			got = append(got, time.Since(start))
+		}
+		return len(heard) == c.n-1
+	})
+	if !ok {
+		r.timeouts = append(r.timeouts, sig.String())
+	}
+	slices.Sort(got)
+	return got
+}
+
+// starve stops and continues member i every 100 ms for 5 s, then lets the
+// cluster settle for 2 s; failure reports about anybody in that time are
+// false positives.
+func (b *bench) starve(c *cluster, i int, r *result) {
+	before := r.falsePos
+	end := time.Now().Add(5 * time.Second)
+	tick := time.NewTicker(100 * time.Millisecond)
+	stopped := false
+	for time.Now().Before(end) {
+		<-tick.C
+		if stopped {
+			c.signal(i, syscall.SIGCONT)
+		} else {
+			c.signal(i, syscall.SIGSTOP)
+		}
+		stopped = !stopped
+		drain(c, r)
+	}
+	tick.Stop()
+	c.signal(i, syscall.SIGCONT)
+	c.waitFor(2*time.Second, r.countFalse(nil), func(stamped) bool { return false })
+	r.starvedFalses += r.falsePos - before
+}
+
+func drain(c *cluster, r *result) {
+	for {
+		select {
+		case e := <-c.events:
+			r.countFalse(nil)(e)
+		default:
+			return
+		}
+	}
+}
+
+// run measures one system at one size on three fresh clusters: leave (after
+// the starvation phase), crash, pause.
+func (b *bench) run(sys system, n int) result {
+	r := result{system: sys.name, n: n}
+	if c, ok := b.assemble(sys, n, &r); ok {
+		b.starve(c, 1, &r)
+		leaves := b.detect(c, n-1, sys.leave, []string{"left", "gone"}, &r)
+		if len(leaves) > 0 {
+			r.leave = leaves[len(leaves)-1]
+		}
+		c.stop()
+	}
+	if c, ok := b.assemble(sys, n, &r); ok {
+		r.crash = b.detect(c, n-1, syscall.SIGKILL, []string{"failed", "gone"}, &r)
+		c.stop()
+	}
+	if c, ok := b.assemble(sys, n, &r); ok {
+		r.pause = b.detect(c, n-1, syscall.SIGSTOP, []string{"failed", "gone"}, &r)
+		c.stop()
+	}
+	return r
+}
