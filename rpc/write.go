@@ -2,6 +2,7 @@ package rpc
 
 import (
 	"errors"
+	"runtime"
 	"sync"
 )
 
@@ -110,6 +111,14 @@ func (c *conn) writeLoop() {
 		case <-c.done:
 			return
 		}
+		if c.busy() {
+			// Other calls or handlers are active on this connection: let
+			// the goroutines ready to run queue their frames first, so
+			// that they leave in this write rather than one write each.
+			// This yield is what makes batching happen under load; a lone
+			// call does not pay it.
+			runtime.Gosched()
+		}
 		b := c.w.take()
 		if _, err := c.nc.Write(b); err != nil {
 			c.fail(err)
@@ -117,4 +126,16 @@ func (c *conn) writeLoop() {
 		}
 		c.w.recycle(b)
 	}
+}
+
+// busy reports whether more frames are likely to be queued soon: handlers
+// are running for the peer, or more than one of our calls is waiting.
+func (c *conn) busy() bool {
+	if c.inFlight.Load() > 0 {
+		return true
+	}
+	c.mu.Lock()
+	n := len(c.pending)
+	c.mu.Unlock()
+	return n > 1
 }
