@@ -25,11 +25,11 @@ type target interface {
 // cloisterTarget is two rpc endpoints on their own transports, one calling
 // the other's echo handler over the one connection between them.
 type cloisterTarget struct {
-	trs      []*transport.Net
-	client   *rpc.Endpoint
-	server   *rpc.Endpoint
-	peer     rpc.Peer
-	ctx      context.Context
+	trs    []*transport.Net
+	client *rpc.Endpoint
+	server *rpc.Endpoint
+	peer   rpc.Peer
+	ctx    context.Context
 }
 
 func newCloister(secure bool) (target, error) {
