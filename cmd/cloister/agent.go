@@ -114,7 +114,7 @@ type eventPrinter struct {
 func (p *eventPrinter) OnStateChange(cloister.State, cloister.State, cloister.Snapshot) {}
 
 func (p *eventPrinter) OnEvent(e cloister.Event) {
-	rec := map[string]any{}
+	var rec map[string]any
 	switch e := e.(type) {
 	case *cloister.StateChanged:
 		rec = map[string]any{"event": "state", "from": e.From.String(), "to": e.To.String(),
