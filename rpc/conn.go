@@ -222,7 +222,7 @@ func (c *conn) call(ctx context.Context, name string, body []byte) ([]byte, erro
 	c.pending[id] = cl
 	c.mu.Unlock()
 
-	err := c.w.send(ctx.Done(), c.done, false, func(b []byte) []byte {
+	err := c.send(ctx.Done(), false, func(b []byte) []byte {
 		return appendRequest(b, id, name, timeout, body)
 	})
 	if err != nil {
@@ -254,7 +254,7 @@ func (c *conn) call(ctx context.Context, name string, body []byte) ([]byte, erro
 			// A deadline ends the remote handler's context by itself (it
 			// travelled with the request); a cancellation must be sent.
 			if err := ctx.Err(); !errors.Is(err, context.DeadlineExceeded) {
-				_ = c.w.send(nil, c.done, true, func(b []byte) []byte { return appendCancel(b, id) })
+				_ = c.send(nil, true, func(b []byte) []byte { return appendCancel(b, id) })
 			}
 			return nil, ctx.Err()
 		}
@@ -303,7 +303,7 @@ var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); retu
 // cast queues a one-way message. It never waits: when the connection's
 // queue is over its high-water mark the cast fails with ErrOverloaded.
 func (c *conn) cast(name string, body []byte) error {
-	err := c.w.send(closedChan, c.done, false, func(b []byte) []byte { return appendCast(b, name, body) })
+	err := c.send(closedChan, false, func(b []byte) []byte { return appendCast(b, name, body) })
 	if err == errGaveUp {
 		c.e.stats.overloaded.Add(1)
 		return fmt.Errorf("%w: send queue to %s full", ErrOverloaded, c.name())

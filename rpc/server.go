@@ -100,7 +100,7 @@ func (e *Endpoint) dispatch(c *conn, f frame) error {
 			e.stats.droppedCasts.Add(1)
 			return nil
 		}
-		err := c.w.send(nil, c.done, true, func(b []byte) []byte { return appendError(b, f.id, code, msg) })
+		err := c.send(nil, true, func(b []byte) []byte { return appendError(b, f.id, code, msg) })
 		if err == errNotReading {
 			return err
 		}
@@ -183,7 +183,7 @@ func (c *conn) serve(ctx context.Context, cancel context.CancelFunc, h *handlerE
 	default:
 		build = func(b []byte) []byte { return appendReply(b, f.id, body) }
 	}
-	_ = c.w.send(nil, c.done, false, build)
+	_ = c.send(nil, false, build)
 }
 
 // run calls a handler, turning a panic into an error for the caller.

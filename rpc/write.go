@@ -15,31 +15,49 @@ var (
 	errNotReading = errors.New("rpc: peer does not read its answers")
 )
 
-// writeQueue batches frames for one connection. Senders append whole frames
-// to a shared buffer under a mutex; the connection's single writer takes the
-// whole buffer at once and writes it with one call, so frames queued while a
-// write is in progress leave together (one syscall and, with TLS, one
-// record for many small frames). The spare buffer is swapped in for reuse.
+// writeQueue orders the frames of one connection onto its net.Conn. Senders
+// append whole frames to a shared buffer under a mutex. One goroutine at a
+// time holds the writing role and writes the whole buffer with one call:
+//
+//   - A caller or handler that queues a frame while the connection is
+//     otherwise idle (no other call pending, no handler running) and nobody
+//     writes takes the role and writes at once, on its own goroutine. A
+//     lone call therefore reaches the socket without waking another
+//     goroutine: a hand-off each way is a large share of a loopback round
+//     trip.
+//   - On a busy connection, frames are left to the connection's writer
+//     goroutine, which yields once so that the senders ready to run queue
+//     theirs, then writes them together (one syscall and, with TLS, one
+//     record for many small frames). Frames queued while an inline write
+//     is in progress are handed to it too.
+//   - Control frames, queued by the reader, never write inline (the reader
+//     must never wait on the socket): they wake the writer goroutine.
 type writeQueue struct {
-	signal chan struct{} // capacity 1: the writer's wake-up
+	signal chan struct{} // capacity 1: the writer goroutine's wake-up
 
 	mu       sync.Mutex
 	buf      []byte
+	writing  bool          // a goroutine holds the writing role
 	signaled bool          // a wake-up is outstanding
-	room     chan struct{} // closed when the writer takes the buffer; nil when nobody waits
+	room     chan struct{} // closed when a writer takes the buffer; nil when nobody waits
 	closed   bool
 
-	spare []byte // touched only by the writer
+	spare []byte // touched only under mu
 }
 
 func (q *writeQueue) init() { q.signal = make(chan struct{}, 1) }
 
 // send appends a frame built by build. Unless control is set, it first
-// waits while more than writeHighWater bytes are queued, until the writer
+// waits while more than writeHighWater bytes are queued, until a writer
 // catches up, stop (the caller's context, may be nil) or done (the
-// connection's) is closed. Control frames,
-// queued by the reader, never wait; past controlLimit they fail instead.
-func (q *writeQueue) send(stop, done <-chan struct{}, control bool, build func([]byte) []byte) error {
+// connection's) is closed. Control frames never wait; past controlLimit
+// they fail instead.
+//
+// When inline is set, no write is in progress and the frame is not a
+// control frame, send returns the queued frames and the caller holds the
+// writing role: it must write them and then call finish. Otherwise the
+// frame waits for the write in progress or wakes the writer goroutine.
+func (q *writeQueue) send(stop, done <-chan struct{}, control, inline bool, build func([]byte) []byte) ([]byte, error) {
 	q.mu.Lock()
 	for !control && !q.closed && len(q.buf) >= writeHighWater {
 		if q.room == nil {
@@ -50,48 +68,102 @@ func (q *writeQueue) send(stop, done <-chan struct{}, control bool, build func([
 		select {
 		case <-room:
 		case <-done:
-			return errQueueClosed
+			return nil, errQueueClosed
 		case <-stop:
-			return errGaveUp
+			return nil, errGaveUp
 		}
 		q.mu.Lock()
 	}
 	if q.closed {
 		q.mu.Unlock()
-		return errQueueClosed
+		return nil, errQueueClosed
 	}
 	if control && len(q.buf) >= controlLimit {
 		q.mu.Unlock()
-		return errNotReading
+		return nil, errNotReading
 	}
 	q.buf = build(q.buf)
-	wake := !q.signaled
-	q.signaled = true
+	var (
+		mine []byte
+		wake bool
+	)
+	switch {
+	case q.writing:
+		// The write in progress is followed by this frame (see finish).
+	case control || !inline:
+		wake = q.wakeLocked()
+	default:
+		q.writing = true
+		mine = q.takeLocked()
+	}
 	q.mu.Unlock()
 	if wake {
 		q.signal <- struct{}{} // never blocks: one token at most, see signaled
 	}
-	return nil
+	return mine, nil
 }
 
-// take hands the queued frames to the writer and releases waiting senders.
-func (q *writeQueue) take() []byte {
+// wakeLocked reports whether the caller must send the writer goroutine its
+// wake-up token, and records that it is outstanding.
+func (q *writeQueue) wakeLocked() bool {
+	if q.signaled {
+		return false
+	}
+	q.signaled = true
+	return true
+}
+
+// claim gives the writer goroutine the writing role and the queued frames;
+// nil when another goroutine is writing or nothing is queued.
+func (q *writeQueue) claim() []byte {
 	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.signaled = false
+	if q.writing || len(q.buf) == 0 {
+		return nil
+	}
+	q.writing = true
+	return q.takeLocked()
+}
+
+// more adds what was queued since claim to b, for a writer goroutine that
+// yielded to let other senders queue first.
+func (q *writeQueue) more(b []byte) []byte {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.buf) == 0 {
+		return b
+	}
+	b = append(b, q.buf...)
+	q.buf = q.buf[:0]
+	return b
+}
+
+// takeLocked hands the queued frames to the writer and releases waiting
+// senders.
+func (q *writeQueue) takeLocked() []byte {
 	b := q.buf
 	q.buf, q.spare = q.spare[:0], nil
-	q.signaled = false
 	if q.room != nil {
 		close(q.room)
 		q.room = nil
 	}
-	q.mu.Unlock()
 	return b
 }
 
-// recycle keeps a written buffer for the next take, unless it grew large.
-func (q *writeQueue) recycle(b []byte) {
-	if cap(b) <= maxSpareBuffer {
+// finish ends a write of b: it keeps b for reuse unless it grew large,
+// gives up the writing role and wakes the writer goroutine when frames were
+// queued meanwhile.
+func (q *writeQueue) finish(b []byte) {
+	q.mu.Lock()
+	if cap(b) <= maxSpareBuffer && q.spare == nil && !q.closed {
 		q.spare = b[:0]
+	}
+	q.writing = false
+	wake := len(q.buf) > 0 && q.wakeLocked()
+	q.mu.Unlock()
+	if wake {
+		q.signal <- struct{}{}
 	}
 }
 
@@ -103,6 +175,26 @@ func (q *writeQueue) close() {
 	q.mu.Unlock()
 }
 
+// send queues a frame on the connection and, when the connection is idle,
+// writes it at once on the calling goroutine. See writeQueue.send for stop
+// and control.
+func (c *conn) send(stop <-chan struct{}, control bool, build func([]byte) []byte) error {
+	b, err := c.w.send(stop, c.done, control, !control && !c.busy(), build)
+	if b != nil {
+		c.write(b)
+	}
+	return err
+}
+
+// write writes b, which the calling goroutine holds the writing role for,
+// and ends the role. A failed write fails the connection.
+func (c *conn) write(b []byte) {
+	if _, err := c.nc.Write(b); err != nil {
+		c.fail(err)
+	}
+	c.w.finish(b)
+}
+
 func (c *conn) writeLoop() {
 	defer c.e.wg.Done()
 	for {
@@ -111,20 +203,18 @@ func (c *conn) writeLoop() {
 		case <-c.done:
 			return
 		}
+		b := c.w.claim()
+		if b == nil {
+			continue
+		}
 		if c.busy() {
 			// Other calls or handlers are active on this connection: let
 			// the goroutines ready to run queue their frames first, so
 			// that they leave in this write rather than one write each.
-			// This yield is what makes batching happen under load; a lone
-			// call does not pay it.
 			runtime.Gosched()
+			b = c.w.more(b)
 		}
-		b := c.w.take()
-		if _, err := c.nc.Write(b); err != nil {
-			c.fail(err)
-			return
-		}
-		c.w.recycle(b)
+		c.write(b)
 	}
 }
 
