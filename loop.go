@@ -2,6 +2,7 @@ package cloister
 
 import (
 	"context"
+	"time"
 
 	"github.com/cloister-go/cloister/internal/core"
 	"github.com/cloister-go/cloister/internal/membership"
@@ -49,7 +50,7 @@ func (n *Node) step(e membership.Event) []core.Change {
 }
 
 // apply publishes a new snapshot, tells listeners and wakes the metadata
-// publisher. It runs after every input, including metadata-only updates
+// publisher when this node's advert changed. It runs after every input, including metadata-only updates
 // that change no state, so the snapshot always shows what members last
 // advertised. Only the goroutine that owns the core calls it.
 func (n *Node) apply(changes []core.Change) {
@@ -93,9 +94,15 @@ func (n *Node) apply(changes []core.Change) {
 	if snap.State == Ready {
 		n.readyOne.Do(func() { close(n.ready) })
 	}
-	select {
-	case n.publish <- struct{}{}:
-	default:
+	if key := (advertKey{view.ID, state}); key != n.advertised {
+		// Only a change of what this node advertises wakes the publisher:
+		// the other members' adverts arrive as updates too, and waking it
+		// for those would keep postponing its own.
+		n.advertised = key
+		select {
+		case n.publish <- struct{}{}:
+		default:
+		}
 	}
 	n.changeMu.Lock()
 	close(n.changed)
@@ -134,9 +141,14 @@ func (n *Node) emit(e Event) {
 	}
 }
 
-// publishLoop gossips this node's advert (view ID and state) whenever it
-// changes. memberlist's UpdateNode may block for a broadcast, so it runs
-// here rather than in the loop; only the latest advert is sent.
+// publishLoop gossips this node's advert (view ID and state) once it has
+// stopped changing for a quiet period, so that an assembly, during which
+// the view changes with every member heard of, costs one advert per node
+// rather than one per change: every advert is an alive message that each
+// member receives and regossips, so a 50-node assembly that advertised
+// each change flooded memberlist's queues. The quiet period is one gossip
+// interval per ten members; a view that keeps changing is still advertised
+// every ten quiet periods.
 func (n *Node) publishLoop(ctx context.Context) {
 	defer close(n.pubDone)
 	var last []byte
@@ -146,14 +158,51 @@ func (n *Node) publishLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		}
+		if !n.settle(ctx) {
+			return
+		}
 		s := n.snap.Load()
 		m := n.encodeAdvert(s.View.ID, s.State)
 		if string(m) == string(last) {
 			continue
 		}
 		if err := n.ml.SetMeta(m); err != nil {
-			n.logger.Debug("advert not fully gossiped", "err", err)
+			n.logger.Warn("advert not published", "err", err)
 		}
 		last = m
 	}
+}
+
+// advertKey is what a node advertises about itself.
+type advertKey struct {
+	viewID uint64
+	state  State
+}
+
+// settle waits until no change has been signalled for a quiet period, or
+// for ten quiet periods in all; false when ctx ended.
+func (n *Node) settle(ctx context.Context) bool {
+	quiet := n.quietPeriod()
+	limit := time.NewTimer(10 * quiet)
+	defer limit.Stop()
+	t := time.NewTimer(quiet)
+	defer t.Stop()
+	for {
+		select {
+		case <-n.publish:
+			t.Reset(quiet)
+		case <-t.C:
+			return true
+		case <-limit.C:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+}
+
+// quietPeriod is one gossip interval per ten members of the current view.
+func (n *Node) quietPeriod() time.Duration {
+	members := len(n.snap.Load().View.Members)
+	return n.cfg.Detection.GossipInterval * time.Duration(max(1, (members+9)/10))
 }

@@ -35,13 +35,16 @@ type Node struct {
 	lastDiscErr atomic.Pointer[DiscoveryError]
 	mon         monitors
 
-	publish  chan struct{} // capacity 1: the advert changed
-	stopReq  chan chan struct{}
-	ready    chan struct{}
-	readyOne sync.Once
-	changed  chan struct{} // closed and replaced on every snapshot change
-	changeMu sync.Mutex
-	done     chan struct{}
+	publish chan struct{} // capacity 1: the advert changed
+	// advertised is the advert the publisher was last woken for; owned by
+	// the goroutine that owns the core.
+	advertised advertKey
+	stopReq    chan chan struct{}
+	ready      chan struct{}
+	readyOne   sync.Once
+	changed    chan struct{} // closed and replaced on every snapshot change
+	changeMu   sync.Mutex
+	done       chan struct{}
 
 	loopCtx    context.Context
 	loopCancel context.CancelFunc
@@ -306,7 +309,11 @@ func (n *Node) stop(ctx context.Context) error {
 	n.pubCancel()
 	<-n.pubDone
 	s := n.Snapshot()
-	if err := n.ml.SetMeta(n.encodeAdvert(s.View.ID, Stopping)); err != nil {
+	// Wait for the advert to go out (the leave's own broadcast would
+	// replace it in memberlist's queue), but not long: memberlist can lose
+	// the signal that it went out.
+	intentWait := min(n.cfg.Detection.TCPTimeout, 10*n.cfg.Detection.GossipInterval)
+	if err := n.ml.SetMetaAndWait(n.encodeAdvert(s.View.ID, Stopping), intentWait); err != nil {
 		n.logger.Debug("leave intent not fully gossiped", "err", err)
 	}
 	leaveTimeout := n.cfg.Detection.TCPTimeout

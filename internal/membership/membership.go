@@ -72,6 +72,10 @@ func Start(cfg Config) (*Membership, error) {
 		mc.GossipVerifyOutgoing = true
 	}
 	applyProfile(mc, cfg.Profile)
+	// LZW on every compound message and state exchange cost a tenth of
+	// the CPU of a 50-member assembly; gossip packets are small and
+	// encrypted anyway.
+	mc.EnableCompression = false
 	d := &delegate{q: m.q, meta: m.currentMeta}
 	mc.Delegate = d
 	mc.Events = d
@@ -132,15 +136,41 @@ func (m *Membership) Join(ctx context.Context, peers []netip.AddrPort) (int, err
 	return joined, nil
 }
 
-// SetMeta replaces this member's metadata and gossips it, waiting at most
-// for the profile's TCP timeout for the broadcast to go out.
+// SetMeta replaces this member's metadata and queues its broadcast,
+// without waiting for the broadcast to go out. A newer update replaces a
+// queued one, so only the latest metadata is gossiped.
+//
+// It does not wait because memberlist's completion signal can be lost (it
+// is a non-blocking send on an unbuffered channel): a waiting publisher
+// then stalled for the whole timeout while its newer metadata stayed
+// unpublished, which delayed cluster agreement by seconds.
 func (m *Membership) SetMeta(meta []byte) error {
+	if err := m.storeMeta(meta); err != nil {
+		return err
+	}
+	// The shortest timeout memberlist accepts (0 means forever): the
+	// update is queued before the wait, and the wait's outcome is moot.
+	_ = m.ml.UpdateNode(time.Nanosecond)
+	return nil
+}
+
+// SetMetaAndWait is SetMeta, then waits until the broadcast has been sent
+// to enough members or timeout passes, whichever is first. It returns an
+// error when the timeout passed first.
+func (m *Membership) SetMetaAndWait(meta []byte, timeout time.Duration) error {
+	if err := m.storeMeta(meta); err != nil {
+		return err
+	}
+	return m.ml.UpdateNode(max(timeout, time.Nanosecond))
+}
+
+func (m *Membership) storeMeta(meta []byte) error {
 	if len(meta) > MaxMetaSize {
 		return fmt.Errorf("membership: metadata is %d bytes, limit %d", len(meta), MaxMetaSize)
 	}
 	cp := append([]byte(nil), meta...)
 	m.meta.Store(&cp)
-	return m.ml.UpdateNode(m.tcpTO)
+	return nil
 }
 
 // HealthScore is memberlist's Lifeguard awareness: 0 is healthy, higher
