@@ -112,27 +112,40 @@ func (n *Node) isSelf(p netip.AddrPort) bool {
 	return false
 }
 
-// join contacts the addresses concurrently, bounded, and logs the outcome.
+// join contacts the addresses in random order, in concurrent batches of
+// maxConcurrentJoins. Before each batch it drops the addresses that became
+// live members meanwhile: one successful join merges the contacted
+// member's whole view, so a node starting into a running cluster of 50
+// contacts a handful of them, not all 49 (that storm of full state
+// exchanges used to starve 50 processes sharing two cores).
 func (n *Node) join(ctx context.Context, addrs []netip.AddrPort) {
-	if len(addrs) == 0 {
-		return
-	}
-	sem := make(chan struct{}, maxConcurrentJoins)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
+	rand.Shuffle(len(addrs), func(i, j int) { addrs[i], addrs[j] = addrs[j], addrs[i] })
 	var errs []error
 	joined := 0
+	for len(addrs) > 0 && ctx.Err() == nil {
+		batch, rest := addrs[:min(maxConcurrentJoins, len(addrs))], addrs[min(maxConcurrentJoins, len(addrs)):]
+		k, err := n.joinBatch(ctx, batch)
+		joined += k
+		errs = append(errs, err...)
+		addrs = n.absent(rest)
+	}
+	if len(errs) > 0 {
+		n.logger.Debug("some discovered peers did not answer", "joined", joined, "failed", len(errs), "err", errors.Join(errs...))
+	}
+}
+
+// joinBatch joins the addresses concurrently.
+func (n *Node) joinBatch(ctx context.Context, addrs []netip.AddrPort) (int, []error) {
+	var (
+		wg     sync.WaitGroup
+		mu     sync.Mutex
+		errs   []error
+		joined int
+	)
 	for _, a := range addrs {
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-			wg.Wait()
-			return
-		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			defer func() { <-sem }()
 			k, err := n.ml.Join(ctx, []netip.AddrPort{a})
 			mu.Lock()
 			defer mu.Unlock()
@@ -143,7 +156,5 @@ func (n *Node) join(ctx context.Context, addrs []netip.AddrPort) {
 		}()
 	}
 	wg.Wait()
-	if len(errs) > 0 {
-		n.logger.Debug("some discovered peers did not answer", "joined", joined, "failed", len(errs), "err", errors.Join(errs...))
-	}
+	return joined, errs
 }
