@@ -1,5 +1,7 @@
 package core
 
+import "slices"
+
 // Core is the state machine of one node. It is not safe for concurrent use:
 // one goroutine (the node loop) owns it.
 type Core struct {
@@ -48,6 +50,17 @@ func (c *Core) Start() []Change {
 func (c *Core) Join(m Member) []Change {
 	if m.ID == c.self.ID || c.state == Stopped {
 		return nil
+	}
+	if _, known := c.known[m.ID]; known {
+		if i := c.view.index(m.ID); i >= 0 {
+			// New metadata for a member in the view: the member set, and so
+			// the view ID, stay. Snapshots share the old slice.
+			c.known[m.ID] = m
+			members := slices.Clone(c.view.Members)
+			members[i] = m
+			c.view.Members = members
+			return c.settle(nil, c.state)
+		}
 	}
 	c.known[m.ID] = m
 	delete(c.gone, m.ID)
@@ -111,9 +124,17 @@ func (c *Core) rebuild() []Change {
 	old := c.view
 	next := View{ID: digest(members), Epoch: old.Epoch, Members: members}
 
+	inNext := make(map[string]bool, len(members))
+	for _, m := range members {
+		inNext[m.ID] = true
+	}
+	inOld := make(map[string]bool, len(old.Members))
+	for _, m := range old.Members {
+		inOld[m.ID] = true
+	}
 	var changes []Change
 	for _, m := range old.Members {
-		if !next.Has(m.ID) {
+		if !inNext[m.ID] {
 			reason, ok := c.gone[m.ID]
 			if !ok {
 				reason = Replaced
@@ -123,7 +144,7 @@ func (c *Core) rebuild() []Change {
 		}
 	}
 	for _, m := range members {
-		if !old.Has(m.ID) {
+		if !inOld[m.ID] {
 			changes = append(changes, MemberUp{Member: m})
 		}
 	}

@@ -211,3 +211,28 @@ func TestStateStrings(t *testing.T) {
 		t.Error("out-of-range values must print as unknown")
 	}
 }
+
+func TestMetadataUpdateKeepsViewAndSharedMembers(t *testing.T) {
+	a, b := member("a", 1), member("b", 1)
+	c := New(a, 2)
+	c.Start()
+	c.Join(b)
+	before := c.View()
+	shared := before.Members // what a snapshot taken now would hold
+
+	changes := c.Update(advertising(b, before.ID))
+	if got, want := kinds(changes), []string{"rehashing->ready"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("changes = %v, want %v", got, want)
+	}
+	after := c.View()
+	if after.ID != before.ID || after.Epoch != before.Epoch {
+		t.Fatalf("view %x epoch %d after a metadata update, want %x epoch %d", after.ID, after.Epoch, before.ID, before.Epoch)
+	}
+	i := after.index(b.ID)
+	if i < 0 || after.Members[i].View != before.ID {
+		t.Fatalf("view does not hold b's new advert: %+v", after.Members)
+	}
+	if j := before.index(b.ID); shared[j].View != 0 {
+		t.Fatal("a metadata update modified the member slice of an earlier view")
+	}
+}

@@ -27,13 +27,16 @@ type View struct {
 }
 
 // Has reports whether the view holds the member ID.
-func (v View) Has(id string) bool {
-	for _, m := range v.Members {
+func (v View) Has(id string) bool { return v.index(id) >= 0 }
+
+// index returns the position of the member ID in the view, or -1.
+func (v View) index(id string) int {
+	for i, m := range v.Members {
 		if m.ID == id {
-			return true
+			return i
 		}
 	}
-	return false
+	return -1
 }
 
 // sortMembers orders members by name, then ID, so views are deterministic.
