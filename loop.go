@@ -15,9 +15,13 @@ func (n *Node) loop() {
 	for {
 		select {
 		case <-n.ml.Signal():
+			// One snapshot per batch of events, not per event: a 50-member
+			// assembly delivers thousands of adverts.
+			var changes []core.Change
 			for _, e := range n.ml.Drain() {
-				n.apply(n.step(e))
+				changes = append(changes, n.step(e)...)
 			}
+			n.apply(changes)
 		case ack := <-n.stopReq:
 			n.apply(n.core.Stop())
 			close(ack)

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"net"
 	"os/exec"
 	"sync"
@@ -28,39 +29,47 @@ type cluster struct {
 	start  time.Time
 }
 
-// freeAddr returns a loopback address free for both TCP and UDP.
-func freeAddr() (string, error) {
-	for range 50 {
+// freeAddrs returns n distinct loopback addresses, each free for both TCP
+// and UDP. Every probe listener stays open until all are chosen: closing
+// each at once let the kernel hand the same port out again, and with 100
+// addresses (serf's gossip and RPC ports at N=50) two agents then
+// collided about one run in five.
+func freeAddrs(n int) ([]string, error) {
+	var (
+		addrs []string
+		held  []io.Closer
+	)
+	defer func() {
+		for _, c := range held {
+			c.Close()
+		}
+	}()
+	for tries := 0; len(addrs) < n; tries++ {
+		if tries > 10*n {
+			return nil, fmt.Errorf("no %d free ports", n)
+		}
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
-			return "", err
+			return nil, err
 		}
-		addr := l.Addr().String()
-		u, uerr := net.ListenPacket("udp", addr)
-		l.Close()
-		if uerr == nil {
-			u.Close()
-			return addr, nil
+		held = append(held, l)
+		u, err := net.ListenPacket("udp", l.Addr().String())
+		if err != nil {
+			continue
 		}
+		held = append(held, u)
+		addrs = append(addrs, l.Addr().String())
 	}
-	return "", fmt.Errorf("no free port")
+	return addrs, nil
 }
 
 func (b *bench) launch(sys system, n int) (*cluster, error) {
 	c := &cluster{sys: sys, n: n, events: make(chan stamped, 64*n*n)}
-	b.rpcAddrs = nil
-	for range n {
-		a, err := freeAddr()
-		if err != nil {
-			return nil, err
-		}
-		r, err := freeAddr()
-		if err != nil {
-			return nil, err
-		}
-		c.addrs = append(c.addrs, a)
-		b.rpcAddrs = append(b.rpcAddrs, r)
+	all, err := freeAddrs(2 * n)
+	if err != nil {
+		return nil, err
 	}
+	c.addrs, b.rpcAddrs = all[:n], all[n:]
 	toIdx := map[string]int{}
 	for i, a := range c.addrs {
 		toIdx[a] = i

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"slices"
 	"syscall"
 	"time"
@@ -28,14 +29,19 @@ func (b *bench) assemble(sys system, n int, r *result) (*cluster, bool) {
 		return nil, false
 	}
 	ready := map[int]bool{}
+	seen := make([]int, n) // members each observer reported joining, where the system reports joins
 	ok := c.waitFor(phaseTimeout, r.countFalse(nil), func(e stamped) bool {
-		if e.kind == "ready" {
+		switch e.kind {
+		case "ready":
 			ready[e.observer] = true
+		case "joined":
+			seen[e.observer]++
 		}
 		return len(ready) == n
 	})
 	if !ok {
-		r.timeouts = append(r.timeouts, "assembly")
+		r.timeouts = append(r.timeouts, fmt.Sprintf("assembly (%d of %d ready; fewest members seen %d, most %d)",
+			len(ready), n, slices.Min(seen), slices.Max(seen)))
 		c.stop()
 		return nil, false
 	}

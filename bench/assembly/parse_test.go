@@ -34,8 +34,9 @@ func TestParsers(t *testing.T) {
 		line string
 		want []event
 	}{
-		{`    2026/11/23 05:24:18 [INFO] serf: EventMemberJoin: n0 127.0.0.1`, nil},
-		{`    2026/11/23 05:24:18 [INFO] serf: EventMemberJoin: n1 127.0.0.1`, []event{{kind: "ready"}}},
+		{`    2026/11/23 05:24:18 [INFO] serf: EventMemberJoin: n0 127.0.0.1`, []event{{kind: "joined", subject: 0}}},
+		{`    2026/11/23 05:24:18 [INFO] serf: EventMemberJoin: n1 127.0.0.1`, []event{{kind: "joined", subject: 1}, {kind: "ready"}}},
+		{`    2026/11/23 05:24:18 [INFO] serf: EventMemberJoin: n1 127.0.0.1`, nil}, // seen already
 		{`    2026/11/23 05:24:20 [INFO] serf: EventMemberLeave: n1 127.0.0.1`, []event{{kind: "left", subject: 1}}},
 		{`    2026/11/23 05:24:20 [INFO] serf: EventMemberFailed: n1 127.0.0.1`, []event{{kind: "failed", subject: 1}}},
 		{`    2026/11/23 05:24:19 [INFO] agent: Received event: member-join`, nil},
@@ -51,8 +52,8 @@ func TestParsers(t *testing.T) {
 		line string
 		want []event
 	}{
-		{"JOIN n0", nil},
-		{"JOIN n1", []event{{kind: "ready"}}},
+		{"JOIN n0", []event{{kind: "joined", subject: 0}}},
+		{"JOIN n1", []event{{kind: "joined", subject: 1}, {kind: "ready"}}},
 		{"LEAVE n1", []event{{kind: "gone", subject: 1}}},
 		{"JOIN", nil},
 	} {

@@ -13,7 +13,7 @@ import (
 
 // event is what one process reported.
 type event struct {
-	kind    string // "ready" (sees all N), "failed", "left", "gone" (memberlist: left or failed)
+	kind    string // "joined" (sees one more member), "ready" (sees all N), "failed", "left", "gone" (memberlist: left or failed)
 	subject int    // index of the member the event is about
 }
 
@@ -37,12 +37,16 @@ func (st *parseState) join(i int) []event {
 	if i < 0 {
 		return nil
 	}
+	if st.seen[i] {
+		return nil
+	}
 	st.seen[i] = true
+	evs := []event{{kind: "joined", subject: i}}
 	if len(st.seen) == st.n && !st.readyd {
 		st.readyd = true
-		return []event{{kind: "ready"}}
+		evs = append(evs, event{kind: "ready"})
 	}
-	return nil
+	return evs
 }
 
 func cloisterSystem(profile string) system {
