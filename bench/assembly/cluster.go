@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"os/exec"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -140,4 +143,31 @@ func (c *cluster) waitFor(timeout time.Duration, seen func(stamped), done func(s
 			return false
 		}
 	}
+}
+
+// cpuTime is the user and system CPU time all members have used so far,
+// read from /proc (Linux only), in clock ticks of 10 ms.
+func (c *cluster) cpuTime() (time.Duration, error) {
+	var total time.Duration
+	for _, cmd := range c.cmds {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", cmd.Process.Pid))
+		if err != nil {
+			return 0, err
+		}
+		// The command name (field 2) is in parentheses and may hold
+		// spaces; utime and stime are fields 14 and 15.
+		_, rest, ok := strings.Cut(string(b), ") ")
+		f := strings.Fields(rest)
+		if !ok || len(f) < 13 {
+			return 0, fmt.Errorf("unexpected /proc/%d/stat", cmd.Process.Pid)
+		}
+		for _, field := range f[11:13] {
+			ticks, err := strconv.ParseInt(field, 10, 64)
+			if err != nil {
+				return 0, err
+			}
+			total += time.Duration(ticks) * 10 * time.Millisecond
+		}
+	}
+	return total, nil
 }

@@ -9,6 +9,10 @@
 //	go run ./bench/assembly                      # N = 3, 10, 50, every system
 //	go run ./bench/assembly -n 10 -systems cloister-lan,memberlist-lan
 //
+// Next to each assembly time it prints the CPU time (user and system, from
+// /proc) that all members had used by then, since on a small machine a
+// 50-process assembly is bound by CPU rather than by the protocol.
+//
 // Every time is taken when this program reads the event line from the
 // observing process's output (cloister agent --json, serf's log, or this
 // program's own memberlist member), so pipe latency is included equally

@@ -12,6 +12,7 @@ type result struct {
 	system        string
 	n             int
 	assembly      []time.Duration // one per fresh cluster
+	assemblyCPU   []time.Duration // CPU time of all members when the cluster had assembled
 	crash, pause  []time.Duration // per survivor
 	leave         time.Duration   // until the last survivor heard
 	falsePos      int
@@ -46,6 +47,9 @@ func (b *bench) assemble(sys system, n int, r *result) (*cluster, bool) {
 		return nil, false
 	}
 	r.assembly = append(r.assembly, time.Since(c.start))
+	if cpu, err := c.cpuTime(); err == nil {
+		r.assemblyCPU = append(r.assemblyCPU, cpu)
+	}
 	return c, true
 }
 
