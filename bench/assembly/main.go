@@ -91,6 +91,17 @@ func ms(d time.Duration) string {
 	return fmt.Sprintf("%.0f ms", float64(d)/float64(time.Millisecond))
 }
 
+// cpuMS is the median CPU time; "< 10 ms" when under one clock tick.
+func cpuMS(ds []time.Duration) string {
+	if len(ds) == 0 {
+		return "-"
+	}
+	if m := median(ds); m > 0 {
+		return ms(m)
+	}
+	return "< 10 ms"
+}
+
 func median(ds []time.Duration) time.Duration {
 	if len(ds) == 0 {
 		return 0
@@ -113,7 +124,7 @@ func row(r result) string {
 		to = " timeouts: " + strings.Join(r.timeouts, ",")
 	}
 	return fmt.Sprintf("| %s | %d | %s | %s | %s / %s | %s / %s | %s | %d (%d while starving) |%s",
-		r.system, r.n, ms(median(r.assembly)), ms(median(r.assemblyCPU)), ms(median(r.crash)), ms(maxOf(r.crash)),
+		r.system, r.n, ms(median(r.assembly)), cpuMS(r.assemblyCPU), ms(median(r.crash)), ms(maxOf(r.crash)),
 		ms(median(r.pause)), ms(maxOf(r.pause)), ms(r.leave), r.falsePos, r.starvedFalses, to)
 }
 
