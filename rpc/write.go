@@ -127,7 +127,7 @@ func (q *writeQueue) claim() []byte {
 }
 
 // more adds what was queued since claim to b, for a writer goroutine that
-// yielded to let other senders queue first.
+// yielded to let other senders queue first, and releases waiting senders.
 func (q *writeQueue) more(b []byte) []byte {
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -136,6 +136,7 @@ func (q *writeQueue) more(b []byte) []byte {
 	}
 	b = append(b, q.buf...)
 	q.buf = q.buf[:0]
+	q.releaseLocked()
 	return b
 }
 
@@ -144,11 +145,16 @@ func (q *writeQueue) more(b []byte) []byte {
 func (q *writeQueue) takeLocked() []byte {
 	b := q.buf
 	q.buf, q.spare = q.spare[:0], nil
+	q.releaseLocked()
+	return b
+}
+
+// releaseLocked wakes the senders waiting for the queue to shrink.
+func (q *writeQueue) releaseLocked() {
 	if q.room != nil {
 		close(q.room)
 		q.room = nil
 	}
-	return b
 }
 
 // finish ends a write of b: it keeps b for reuse unless it grew large,
