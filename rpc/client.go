@@ -161,5 +161,5 @@ func (e *Endpoint) connect(ctx context.Context, to Peer) (*conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newConn(e, sc, br, id, to.Addr), nil
+	return newConn(e, sc, br, id, to.Addr, true), nil
 }

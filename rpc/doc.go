@@ -10,16 +10,50 @@
 // # Connections
 //
 // The first call to a peer opens a connection; concurrent first calls share
-// the dial. That one connection then carries every call between the two
-// endpoints, in both directions: the accepting side uses it for its own
-// calls to the dialler too. (When both sides dial each other at the same
-// moment, both connections live and each carries calls both ways; nothing
-// is lost, there are just two.) Calls are multiplexed: each side numbers its
-// requests, handlers run concurrently, and replies come back in whatever
-// order the handlers finish. Each connection has one reader and one writer
-// goroutine. Senders append whole frames to a shared buffer and the writer
-// sends everything queued in one write, so under load many frames share a
-// system call and a TLS record.
+// the dial. An endpoint sends its calls and casts to a peer over the
+// connection it dialled, and serves the peer's calls over the connections
+// the peer dialled: two nodes that call each other have two connections,
+// one each way. Calls are multiplexed: each request gets a number, handlers
+// run concurrently, and replies come back in whatever order the handlers
+// finish.
+//
+// One connection per direction lets a caller read its own reply. A dialled
+// connection has no reader goroutine: reading it is a role held by one
+// waiting caller at a time, which reads frames until its own answer comes,
+// hands the other callers theirs, and passes the role to a caller still
+// waiting, if any. With no call pending nobody reads it; the peer sends
+// nothing unasked there (anything else is a protocol error). Likewise a
+// request that arrives alone on an accepted connection runs on that
+// connection's reader goroutine, which writes the answer itself, and a lone
+// request is written by its caller. Casts, and requests under load, get
+// goroutines of their own, and each connection's writer goroutine sends
+// everything queued in one write, so many frames share a system call and a
+// TLS record.
+//
+// The point is to avoid hand-offs between goroutines: on the 2-vCPU machine
+// of docs/benchmarks.md, each goroutine woken while the other CPU is idle
+// wakes a thread there and costs about 5 µs of a loopback round trip. Both
+// sides have to do without: with a reader goroutine handing replies to
+// callers and a goroutine per handler, a 64-byte TLS round trip took 21.5
+// µs (p50); with the caller reading but a goroutine per handler, 25.1 µs;
+// with handlers on the reader but a reader goroutine on the caller's side,
+// 21.6 µs; with both, 16.1 µs. A pair of nodes calling each other pays for
+// it with a second connection.
+//
+// A handler running on the reader holds up the reading of its connection,
+// so the endpoint's watchdog, which looks every millisecond while handlers
+// run that way, gives the reading to a new goroutine once such a handler has
+// run for one to two milliseconds: frames behind a slow handler, a cancel
+// for it included, wait at most that long, and handlers still run
+// concurrently. When a caller's context ends while it reads, its read is
+// interrupted through the read deadline, which takes effect only between
+// frames, so that no frame is left half read for the next reader.
+//
+// A dialled connection that breaks, or that the peer closes, while no call
+// is pending on it is noticed by the next call or cast on it rather than at
+// once: that call fails with ErrNodeDown and the next one dials again (a
+// cast's write may still succeed locally, and the cast is lost, like any
+// cast to a peer that goes away).
 //
 // # Wire format
 //
@@ -32,8 +66,8 @@
 //	0      1    type: 1 request, 2 cast, 3 reply, 4 error, 5 cancel, 6 hello
 //	1      1    flags: reserved, must be 0
 //	2      4    payload length in bytes (uint32)
-//	6      8    request id (uint64): the sender's numbering for requests and
-//	            cancels, the requester's numbering for replies and errors
+//	6      8    request id (uint64): the dialler's numbering of its requests,
+//	            which cancels, replies and errors refer to
 //
 // and the payload depends on the type:
 //
@@ -50,7 +84,9 @@
 // Error codes: 1 the handler returned an error (RemoteError), 2 no handler
 // (ErrNoHandler), 3 overloaded (ErrOverloaded), 4 too large (ErrTooLarge).
 //
-// A connection opens with one hello each way. The dialler sends its ID and
+// The dialler sends requests, casts and cancels; the acceptor sends replies
+// and errors. A connection opens with one hello each way (protocol version
+// 2; in version 1 either side sent requests). The dialler sends its ID and
 // the ID it expects to reach; the acceptor answers with its own ID and a
 // status (0 ok, 1 wrong peer, 2 unsupported version) and refuses when the
 // expected ID is not its own, which the dialler checks as well. A caller that
@@ -98,7 +134,7 @@
 // batching above makes one record carry many small frames: with 64-byte
 // messages, secured and insecure throughput are within noise of each other;
 // with 4 KiB messages the encryption costs about a third (see
-// docs/benchmarks-rpc.md).
+// docs/benchmarks.md).
 //
 // Both designs share one limit: whoever can connect sees a value computed
 // from the secret (here the public key, which the server presents before the
@@ -122,15 +158,15 @@
 // fails with ErrOverloaded. Memory and goroutines stay bounded whatever
 // peers send.
 //
-// Calls to a peer may use the connection that peer opened; it is found by
-// the ID in the peer's hello, which the secret (or the TLS configuration)
-// authenticates as coming from a cluster member but which the member
-// chooses. Cloister's member IDs are unique per start.
+// Calls go only over connections the caller dialled to the address it was
+// given, so a member cannot draw another member's calls to itself by
+// claiming that member's ID in its hello.
 //
 // A broken connection, or PeerDown for its peer, fails every call pending on
 // it at once with an error matching ErrNodeDown (wrapping the cause), rather
-// than letting it wait for its deadline, and cancels the handlers it was
-// running. When a caller's context ends, Call returns ctx.Err(); a cancelled
+// than letting it wait for its deadline (the caller reading it gets the
+// error from its read, the others are woken), and cancels the handlers it
+// was running. When a caller's context ends, Call returns ctx.Err(); a cancelled
 // context also sends a cancel frame, which cancels the remote handler's
 // context (an expired deadline ends it by itself). Close fails pending calls
 // with ErrClosed and returns once every goroutine the endpoint started has

@@ -45,14 +45,14 @@ func keyOf(p Peer) peerKey {
 
 // peerEntry is what the endpoint knows of one peer.
 type peerEntry struct {
-	conn *conn        // the connection new calls use; nil when none
+	conn *conn        // the dialled connection calls use; nil when none
 	dial *dialAttempt // the dial in progress, if any
 }
 
 // Endpoint is one node's call layer: it serves the handlers registered with
 // Handle on connections peers open, and calls peers over connections it
-// opens lazily, one per peer, shared by all calls. It is safe for
-// concurrent use.
+// opens lazily, one per peer, shared by all its calls to that peer. It is
+// safe for concurrent use.
 type Endpoint struct {
 	cfg Config
 	sec *security
@@ -71,6 +71,7 @@ type Endpoint struct {
 
 	handshakes atomic.Int64 // accepted connections being set up
 	inFlight   atomic.Int64 // handlers running
+	watch      watchdog
 	stats      counters
 }
 
@@ -95,8 +96,10 @@ func New(cfg Config) (*Endpoint, error) {
 		ctx:   ctx, cancel: cancel,
 	}
 	e.handlers.Store(&map[string]*handlerEntry{})
-	e.wg.Add(1)
+	e.watch.wake = make(chan struct{}, 1)
+	e.wg.Add(2)
 	go e.acceptLoop(streams)
+	go e.watchLoop()
 	return e, nil
 }
 
@@ -164,10 +167,9 @@ func (e *Endpoint) PeerDown(id string) {
 }
 
 // registerAccepted adds an accepted connection that finished its handshake
-// and starts it. It becomes the connection calls to its peer use, unless
-// the peer already has one or a dial to it is in progress: in that race
-// both connections live, each carrying calls in both directions. It
-// reports false when the endpoint is closed.
+// and starts it. It serves the peer's calls only: calls to that peer use
+// the connection this endpoint dials. It reports false when the endpoint
+// is closed.
 func (e *Endpoint) registerAccepted(c *conn) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -175,17 +177,6 @@ func (e *Endpoint) registerAccepted(c *conn) bool {
 		return false
 	}
 	e.conns[c] = struct{}{}
-	if c.peer != "" {
-		key := peerKey{id: c.peer}
-		pe := e.peers[key]
-		if pe == nil {
-			pe = &peerEntry{}
-			e.peers[key] = pe
-		}
-		if pe.conn == nil && pe.dial == nil {
-			pe.conn = c
-		}
-	}
 	c.start()
 	return true
 }

@@ -10,8 +10,8 @@ import (
 	"github.com/cloister-go/cloister/transport"
 )
 
-// Two endpoints on loopback, secured by a shared secret, call each other
-// over the one connection the first call opens.
+// Two endpoints on loopback, secured by a shared secret, call each other:
+// each over the connection it opened with its first call, so there are two.
 func Example() {
 	secret := []byte("example secret: use 32 random bytes")
 	start := func(id string) (*rpc.Endpoint, rpc.Peer, func()) {
@@ -63,5 +63,5 @@ func Example() {
 	// 5 <nil>
 	// true b#1 negative
 	// true
-	// 1 1
+	// 2 2
 }

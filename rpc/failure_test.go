@@ -38,6 +38,8 @@ func pendingCalls(t *testing.T, a, b *Endpoint, bp Peer, n int) <-chan error {
 	for range n {
 		await(t, started, "calls to reach the handler")
 	}
+	// One of the callers reads the connection, the others wait.
+	awaitRole(t, dialledConn(t, a, bp), n)
 	return errs
 }
 

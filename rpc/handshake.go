@@ -13,7 +13,9 @@ import (
 )
 
 // protoVersion is the version of the frame protocol, sent in hellos.
-const protoVersion = 1
+// Version 2: the accepting side sends no requests or casts; each side calls
+// over the connection it dialled.
+const protoVersion = 2
 
 // Hello statuses, sent by the accepting side.
 const (
@@ -92,7 +94,7 @@ func guard(ctx context.Context, nc net.Conn, timeout time.Duration) (release fun
 // clientHandshake secures a dialled connection and checks that it reached
 // the peer with ID want (any peer when want is empty). It returns the
 // connection to use, its reader and the peer's ID.
-func (e *Endpoint) clientHandshake(ctx context.Context, nc net.Conn, addr netip.AddrPort, want string) (net.Conn, *bufio.Reader, string, error) {
+func (e *Endpoint) clientHandshake(ctx context.Context, nc net.Conn, addr netip.AddrPort, want string) (*frameConn, *bufio.Reader, string, error) {
 	release := guard(ctx, nc, e.cfg.HandshakeTimeout)
 	c, br, id, err := e.clientExchange(ctx, nc, addr, want)
 	if !release() && err == nil {
@@ -105,14 +107,14 @@ func (e *Endpoint) clientHandshake(ctx context.Context, nc net.Conn, addr netip.
 	return c, br, id, nil
 }
 
-func (e *Endpoint) clientExchange(ctx context.Context, nc net.Conn, addr netip.AddrPort, want string) (net.Conn, *bufio.Reader, string, error) {
-	c := nc
+func (e *Endpoint) clientExchange(ctx context.Context, nc net.Conn, addr netip.AddrPort, want string) (*frameConn, *bufio.Reader, string, error) {
+	c := &frameConn{Conn: nc}
 	if e.sec.client != nil {
 		tc := tls.Client(nc, e.sec.clientConfig(addr))
 		if err := tc.HandshakeContext(ctx); err != nil {
 			return nil, nil, "", handshakeErr(ctx, addr, err)
 		}
-		c = tc
+		c.Conn = tc
 	}
 	if _, err := c.Write(appendHello(nil, hello{version: protoVersion, id: e.cfg.ID, want: want})); err != nil {
 		return nil, nil, "", handshakeErr(ctx, addr, err)
@@ -153,7 +155,7 @@ func handshakeErr(ctx context.Context, addr netip.AddrPort, err error) error {
 
 // serverHandshake secures an accepted connection and reads the dialler's
 // hello. Failures are counted and the connection closed.
-func (e *Endpoint) serverHandshake(nc net.Conn) (net.Conn, *bufio.Reader, string, bool) {
+func (e *Endpoint) serverHandshake(nc net.Conn) (*frameConn, *bufio.Reader, string, bool) {
 	release := guard(e.ctx, nc, e.cfg.HandshakeTimeout)
 	c, br, id, err := e.serverExchange(nc)
 	if !release() && err == nil {
@@ -166,8 +168,8 @@ func (e *Endpoint) serverHandshake(nc net.Conn) (net.Conn, *bufio.Reader, string
 	return c, br, id, true
 }
 
-func (e *Endpoint) serverExchange(nc net.Conn) (net.Conn, *bufio.Reader, string, error) {
-	c := nc
+func (e *Endpoint) serverExchange(nc net.Conn) (*frameConn, *bufio.Reader, string, error) {
+	c := &frameConn{Conn: nc}
 	if e.sec.server != nil {
 		tc := tls.Server(nc, e.sec.server)
 		if err := tc.HandshakeContext(e.ctx); err != nil {
@@ -179,7 +181,7 @@ func (e *Endpoint) serverExchange(nc net.Conn) (net.Conn, *bufio.Reader, string,
 			}
 			return nil, nil, "", err
 		}
-		c = tc
+		c.Conn = tc
 	}
 	br := bufio.NewReaderSize(c, readBufferSize)
 	h, err := readHello(br)

@@ -124,10 +124,12 @@ func TestServerBoundsHandlersPerConnection(t *testing.T) {
 	if _, err := a.Call(testCtx(t), bp, "block", nil); !errors.Is(err, ErrOverloaded) {
 		t.Fatalf("third call: %v, want ErrOverloaded", err)
 	}
-	// Casts beyond the bound are dropped and counted.
+	// Casts beyond the bound are dropped and counted. (Cast returns once
+	// the cast is queued; it may leave later.)
 	if err := a.Cast(bp, "block", nil); err != nil {
 		t.Fatal(err)
 	}
+	waitFor(t, "the cast to be dropped", func() bool { return b.Stats().DroppedCasts == 1 })
 	// Another connection has its own bound.
 	c, _ := node(t, Config{})
 	more := occupy(t, c, bp, started, 1)

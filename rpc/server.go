@@ -2,6 +2,7 @@ package rpc
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"net"
@@ -83,15 +84,18 @@ func (e *Endpoint) accept(nc net.Conn) {
 	if ta, isTCP := nc.RemoteAddr().(*net.TCPAddr); isTCP {
 		addr = ta.AddrPort()
 	}
-	c := newConn(e, sc, br, id, addr)
+	c := newConn(e, sc, br, id, addr, false)
 	if !e.registerAccepted(c) {
 		c.cancel()
 		sc.Close()
 	}
 }
 
-// dispatch starts the handler for a request or cast read by c's reader, or
-// answers at once when it cannot run. It never waits: an error it returns
+// dispatch runs the handler for a request or cast read by c's reader, or
+// answers at once when it cannot run. A request that arrives alone (no
+// other handler running for the connection, no other frame buffered) runs
+// on the reader goroutine (see watch.go); other requests and every cast run
+// on a goroutine of their own. An error it returns, errHandedOver aside,
 // closes the connection.
 func (e *Endpoint) dispatch(c *conn, f frame) error {
 	isCall := f.typ == frameRequest
@@ -114,7 +118,8 @@ func (e *Endpoint) dispatch(c *conn, f frame) error {
 	if h == nil {
 		return refuse(codeNoHandler, strconv.Quote(string(f.name)))
 	}
-	if c.inFlight.Add(1) > int64(e.cfg.MaxInFlightPerConn) {
+	running := c.inFlight.Add(1)
+	if running > int64(e.cfg.MaxInFlightPerConn) {
 		c.inFlight.Add(-1)
 		e.stats.overloaded.Add(1)
 		return refuse(codeOverloaded, "handlers for this connection at their limit")
@@ -150,15 +155,37 @@ func (e *Endpoint) dispatch(c *conn, f frame) error {
 		c.serving[f.id] = cancel
 		c.mu.Unlock()
 	}
-	e.wg.Add(1)
-	go c.serve(ctx, cancel, h, f)
+	if !isCall || running > 1 || c.br.Buffered() > 0 {
+		// A cast (nobody waits for it), or other handlers run for the
+		// peer, or more of its frames have arrived: the reader goes on
+		// while this handler runs.
+		e.wg.Add(1)
+		go c.serveAsync(ctx, cancel, h, f)
+		return nil
+	}
+	if !c.serveInline(ctx, cancel, h, f) {
+		return errHandedOver
+	}
 	return nil
+}
+
+// errHandedOver ends a reader that ran a handler inline for so long that
+// the watchdog gave the reading role to another goroutine (see watch.go).
+var errHandedOver = errors.New("rpc: reading handed over")
+
+func (c *conn) serveAsync(ctx context.Context, cancel context.CancelFunc, h *handlerEntry, f frame) {
+	defer c.e.wg.Done()
+	c.serve(ctx, cancel, h, f)
 }
 
 // serve runs one handler and queues its answer.
 func (c *conn) serve(ctx context.Context, cancel context.CancelFunc, h *handlerEntry, f frame) {
-	defer c.e.wg.Done()
 	body, err := c.e.run(ctx, h, Request{From: c.peer, Name: h.name, Body: f.body})
+	// A request whose context ended has no caller any more: its deadline
+	// was the caller's, or the caller sent a cancel, or the connection is
+	// closing. Its answer is not sent: the caller's side reads a dialled
+	// connection only while calls are pending.
+	gone := ctx.Err() != nil
 	cancel()
 	isCall := f.typ == frameRequest
 	if isCall {
@@ -168,7 +195,7 @@ func (c *conn) serve(ctx context.Context, cancel context.CancelFunc, h *handlerE
 	}
 	c.inFlight.Add(-1)
 	c.e.inFlight.Add(-1)
-	if !isCall {
+	if !isCall || gone {
 		return
 	}
 	var build func([]byte) []byte

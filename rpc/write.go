@@ -23,15 +23,17 @@ var (
 //     otherwise idle (no other call pending, no handler running) and nobody
 //     writes takes the role and writes at once, on its own goroutine. A
 //     lone call therefore reaches the socket without waking another
-//     goroutine: a hand-off each way is a large share of a loopback round
-//     trip.
+//     goroutine, and so does its answer (its handler runs on the reader,
+//     see watch.go): a hand-off each way is a large share of a loopback
+//     round trip.
 //   - On a busy connection, frames are left to the connection's writer
 //     goroutine, which yields once so that the senders ready to run queue
 //     theirs, then writes them together (one syscall and, with TLS, one
 //     record for many small frames). Frames queued while an inline write
 //     is in progress are handed to it too.
-//   - Control frames, queued by the reader, never write inline (the reader
-//     must never wait on the socket): they wake the writer goroutine.
+//   - Control frames (errors the reader answers with, cancels a caller
+//     sends while it may hold the read role) never write inline: reading
+//     must not wait on the socket. They wake the writer goroutine.
 type writeQueue struct {
 	signal chan struct{} // capacity 1: the writer goroutine's wake-up
 
