@@ -193,3 +193,28 @@ func TestSingleNodeWithoutSentryIsReadyAtOnce(t *testing.T) {
 		t.Fatal("Done not closed after Stop")
 	}
 }
+
+// A whole cluster shutting down at once has nobody left to hear the
+// leaves; that is not reported as an error.
+func TestWholeClusterStopsWithoutLeaveErrors(t *testing.T) {
+	c := cloistertest.New(t, 3)
+	c.WaitAllReady()
+	nodes := c.Nodes()
+	errs := make([]error, len(nodes))
+	var wg sync.WaitGroup
+	for i, n := range nodes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			errs[i] = n.Stop(ctx)
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("node %d: Stop = %v, want nil when every member stops", i, err)
+		}
+	}
+}

@@ -324,6 +324,13 @@ func (n *Node) stop(ctx context.Context) error {
 	if leaveTimeout > 0 {
 		leaveErr = n.ml.Leave(leaveTimeout)
 	}
+	if leaveErr != nil && !n.othersStaying() {
+		// Nobody is left to hear it (every other member left or is
+		// leaving too, as when a whole cluster shuts down): memberlist
+		// times out because it has nobody to gossip to, not because a
+		// member missed the leave.
+		leaveErr = nil
+	}
 	n.loopCancel()
 	n.wg.Wait()
 	_ = n.calls.Close()
@@ -336,6 +343,18 @@ func (n *Node) stop(ctx context.Context) error {
 		return fmt.Errorf("cloister: leave not fully gossiped: %w", leaveErr)
 	}
 	return nil
+}
+
+// othersStaying reports whether the view holds a member other than this
+// node that has not announced that it is stopping.
+func (n *Node) othersStaying() bool {
+	s := n.Snapshot()
+	for _, m := range s.View.Members {
+		if m.ID != s.Self.ID && m.State != Stopping {
+			return true
+		}
+	}
+	return false
 }
 
 func (n *Node) closeDispatchers() {
