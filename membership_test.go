@@ -56,6 +56,21 @@ func withRecorders(rs []*recorder) cloistertest.Option {
 	})
 }
 
+// waitHeard waits until the listeners of the given nodes have heard want
+// as their latest state change: listeners run on their own goroutines, so
+// a node can be Ready before its listener has been told.
+func waitHeard(c *cloistertest.Cluster, rs []*recorder, want string, nodes ...int) {
+	c.WaitFor("listeners told "+want, func() bool {
+		for _, i := range nodes {
+			log := rs[i].stateLog()
+			if len(log) == 0 || log[len(log)-1] != want {
+				return false
+			}
+		}
+		return true
+	})
+}
+
 func newRecorders(n int) []*recorder {
 	rs := make([]*recorder, n)
 	for i := range rs {
@@ -72,6 +87,7 @@ func TestKilledNodeIsDetectedAndClusterRecovers(t *testing.T) {
 	c.Kill(2)
 	took := c.WaitFor("survivors Ready with 2 members", c.Agreed)
 	t.Logf("crash detected and view agreed %v after kill", took)
+	waitHeard(c, rs, "rehashing->ready", 0, 1)
 	for i := range 2 {
 		downs := rs[i].downs()
 		if len(downs) != 1 || downs[0].Member.ID != killed.ID || downs[0].Reason != cloister.Failed {
@@ -90,6 +106,7 @@ func TestKillBelowConsensusFallsBackToAssembling(t *testing.T) {
 	c := cloistertest.New(t, 2, withRecorders(rs)) // consensus 2
 	c.Kill(1)
 	c.WaitFor("node 0 below consensus", func() bool { return c.Node(0).State() == cloister.Assembling })
+	waitHeard(c, rs, "ready->assembling", 0)
 	if log := rs[0].stateLog(); log[len(log)-1] != "ready->assembling" {
 		t.Fatalf("states %v, want to end with ready->assembling", log)
 	}
@@ -106,6 +123,7 @@ func TestGracefulStopIsSeenAsLeft(t *testing.T) {
 	c.Stop(1)
 	took := c.WaitFor("survivors Ready with 2 members", c.Agreed)
 	t.Logf("leave propagated and view agreed in %v", took)
+	waitHeard(c, rs, "rehashing->ready", 0, 2)
 	for _, i := range []int{0, 2} {
 		downs := rs[i].downs()
 		if len(downs) != 1 || downs[0].Member.ID != leaving.ID || downs[0].Reason != cloister.Left {
@@ -131,6 +149,9 @@ func TestRestartAtSameAddressReplacesAtOnce(t *testing.T) {
 	}
 	took := c.WaitAllReady()
 	t.Logf("restarted incarnation admitted and agreed in %v", took)
+	c.WaitFor("listeners told of the old incarnation", func() bool {
+		return len(rs[0].downs()) > 0 && len(rs[1].downs()) > 0
+	})
 	for i := range 2 {
 		downs := rs[i].downs()
 		if len(downs) != 1 || downs[0].Member.ID != old.ID {
