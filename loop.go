@@ -54,9 +54,10 @@ func (n *Node) step(e membership.Event) []core.Change {
 }
 
 // apply publishes a new snapshot, tells listeners and wakes the metadata
-// publisher when this node's advert changed. It runs after every input, including metadata-only updates
-// that change no state, so the snapshot always shows what members last
-// advertised. Only the goroutine that owns the core calls it.
+// publisher when this node's advert changed. It runs after every batch of
+// inputs, including metadata-only updates that change no state, so the
+// snapshot always shows what members last advertised. Only the goroutine
+// that owns the core calls it.
 func (n *Node) apply(changes []core.Change) {
 	state, view := n.core.State(), viewFromCore(n.core.View())
 	self := memberFromCore(n.self)
