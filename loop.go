@@ -1,9 +1,6 @@
 package cloister
 
 import (
-	"context"
-	"time"
-
 	"github.com/cloister-go/cloister/internal/core"
 	"github.com/cloister-go/cloister/internal/membership"
 )
@@ -144,70 +141,4 @@ func (n *Node) emit(e Event) {
 	for _, d := range n.dispatch {
 		d.push(e)
 	}
-}
-
-// publishLoop gossips this node's advert (view ID and state) once it has
-// stopped changing for a quiet period, so that an assembly, during which
-// the view changes with every member heard of, costs one advert per node
-// rather than one per change: every advert is an alive message that each
-// member receives and regossips, so a 50-node assembly that advertised
-// each change flooded memberlist's queues. The quiet period is one gossip
-// interval per ten members; a view that keeps changing is still advertised
-// every ten quiet periods.
-func (n *Node) publishLoop(ctx context.Context) {
-	defer close(n.pubDone)
-	var last []byte
-	for {
-		select {
-		case <-n.publish:
-		case <-ctx.Done():
-			return
-		}
-		if !n.settle(ctx) {
-			return
-		}
-		s := n.snap.Load()
-		m := n.encodeAdvert(s.View.ID, s.State)
-		if string(m) == string(last) {
-			continue
-		}
-		if err := n.ml.SetMeta(m); err != nil {
-			n.logger.Warn("advert not published", "err", err)
-		}
-		last = m
-	}
-}
-
-// advertKey is what a node advertises about itself.
-type advertKey struct {
-	viewID uint64
-	state  State
-}
-
-// settle waits until no change has been signalled for a quiet period, or
-// for ten quiet periods in all; false when ctx ended.
-func (n *Node) settle(ctx context.Context) bool {
-	quiet := n.quietPeriod()
-	limit := time.NewTimer(10 * quiet)
-	defer limit.Stop()
-	t := time.NewTimer(quiet)
-	defer t.Stop()
-	for {
-		select {
-		case <-n.publish:
-			t.Reset(quiet)
-		case <-t.C:
-			return true
-		case <-limit.C:
-			return true
-		case <-ctx.Done():
-			return false
-		}
-	}
-}
-
-// quietPeriod is one gossip interval per ten members of the current view.
-func (n *Node) quietPeriod() time.Duration {
-	members := len(n.snap.Load().View.Members)
-	return n.cfg.Detection.GossipInterval * time.Duration(max(1, (members+9)/10))
 }

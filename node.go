@@ -38,13 +38,14 @@ type Node struct {
 	publish chan struct{} // capacity 1: the advert changed
 	// advertised is the advert the publisher was last woken for; owned by
 	// the goroutine that owns the core.
-	advertised advertKey
-	stopReq    chan chan struct{}
-	ready      chan struct{}
-	readyOne   sync.Once
-	changed    chan struct{} // closed and replaced on every snapshot change
-	changeMu   sync.Mutex
-	done       chan struct{}
+	advertised  advertKey
+	firstAdvert published // the advert membership starts with
+	stopReq     chan chan struct{}
+	ready       chan struct{}
+	readyOne    sync.Once
+	changed     chan struct{} // closed and replaced on every snapshot change
+	changeMu    sync.Mutex
+	done        chan struct{}
 
 	loopCtx    context.Context
 	loopCancel context.CancelFunc
@@ -151,7 +152,10 @@ func newNode(ctx context.Context, cfg Config, logger *slog.Logger, secret Secret
 		n.dispatch = append(n.dispatch, newDispatcher(listenerDeliver(l), cfg.ListenerQueue, &n.dropped))
 	}
 	c := core.New(self, cfg.Consensus)
-	view, state := c.Advert()
+	view, _ := c.Advert()
+	// Start moves the core to Assembling before anybody can hear this
+	// advert, so that is what the first one says.
+	n.firstAdvert = published{view: view, state: Assembling, members: 1}
 	gossipKey, err := secret.deriveKey("gossip")
 	if err != nil {
 		return nil, fmt.Errorf("cloister: deriving gossip key: %w", err)
@@ -179,7 +183,7 @@ func newNode(ctx context.Context, cfg Config, logger *slog.Logger, secret Secret
 		Key:       gossipKey,
 		Label:     "cloister/" + cfg.App,
 		Profile:   membershipProfile(cfg.Detection),
-		Meta:      n.encodeAdvert(view, state),
+		Meta:      n.encodeAdvert(view, Assembling),
 		Logger:    n.logger,
 	})
 	if err != nil {

@@ -1,0 +1,110 @@
+package cloister
+
+import (
+	"context"
+	"time"
+)
+
+// Adverts: each member gossips its view ID and state as memberlist
+// metadata, and every metadata change is an alive message that each member
+// receives and regossips several times. In a 50-member assembly that
+// traffic, not the joins, used most of the CPU, so the publisher decides
+// which adverts are worth it and when:
+//
+//   - A view smaller than Consensus is not advertised while the node stays
+//     Assembling: no member can agree on it, since a member holding the
+//     same view is below consensus too.
+//   - The first view of at least Consensus members is advertised at once:
+//     every member waits for it before it can be Ready.
+//   - Any later change of view is advertised once the view has been quiet
+//     for a quiet period (one gossip interval per ten members), so an
+//     assembly costs one advert per node, not one per member heard of.
+//   - A change of state alone (Rehashing to Ready and back) does not
+//     affect agreement, which compares views only; it is advertised after
+//     stateOnlyQuiets quiet periods, once the assembly traffic is over.
+//   - Whatever is pending is advertised at the latest maxQuiets quiet
+//     periods after it first changed, even if the view keeps changing.
+//
+// Stopping is advertised by Stop itself, which waits for it to go out.
+const (
+	stateOnlyQuiets = 5
+	maxQuiets       = 10
+)
+
+// published is what this node last advertised.
+type published struct {
+	view    uint64
+	state   State
+	members int // size of that view
+}
+
+// advertKey is what a node advertises about itself; apply wakes the
+// publisher when it changes.
+type advertKey struct {
+	viewID uint64
+	state  State
+}
+
+// advertDelay says whether the snapshot is worth advertising, given what
+// was last advertised, and how long to let it settle first.
+func advertDelay(s *Snapshot, last published, quiet time.Duration) (time.Duration, bool) {
+	members := len(s.View.Members)
+	switch {
+	case s.View.ID == last.view && s.State == last.state:
+		return 0, false
+	case s.State == Assembling && last.state == Assembling && members < s.Consensus:
+		return 0, false
+	case s.View.ID != last.view && last.members < s.Consensus && members >= s.Consensus:
+		return 0, true
+	case s.View.ID != last.view:
+		return quiet, true
+	}
+	return stateOnlyQuiets * quiet, true
+}
+
+// publishLoop advertises this node's view and state as advertDelay
+// decides, until ctx ends.
+func (n *Node) publishLoop(ctx context.Context) {
+	defer close(n.pubDone)
+	last := n.firstAdvert
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
+	var pendingSince time.Time // zero when nothing is pending
+	for {
+		select {
+		case <-n.publish:
+			quiet := n.quietPeriod()
+			d, ok := advertDelay(n.snap.Load(), last, quiet)
+			if !ok {
+				timer.Stop()
+				pendingSince = time.Time{}
+				continue
+			}
+			if pendingSince.IsZero() {
+				pendingSince = time.Now()
+			}
+			timer.Reset(min(d, time.Until(pendingSince.Add(maxQuiets*quiet))))
+			continue
+		case <-timer.C:
+		case <-ctx.Done():
+			return
+		}
+		pendingSince = time.Time{}
+		s := n.snap.Load()
+		if _, ok := advertDelay(s, last, 0); !ok {
+			continue
+		}
+		if err := n.ml.SetMeta(n.encodeAdvert(s.View.ID, s.State)); err != nil {
+			n.logger.Warn("advert not published", "err", err)
+			continue
+		}
+		last = published{view: s.View.ID, state: s.State, members: len(s.View.Members)}
+	}
+}
+
+// quietPeriod is one gossip interval per ten members of the current view.
+func (n *Node) quietPeriod() time.Duration {
+	members := len(n.snap.Load().View.Members)
+	return n.cfg.Detection.GossipInterval * time.Duration(max(1, (members+9)/10))
+}
