@@ -26,8 +26,9 @@ type Config struct {
 
 	// Sentry finds peers: a static list, a DNS name (all A/AAAA records),
 	// DNS SRV, or any discovery.Provider. It is polled every
-	// DiscoveryInterval and every discovered address that is not a live
-	// member is joined, which admits new instances and heals partitions.
+	// DiscoveryInterval, and each poll joins through the first discovered
+	// address that is not a live member and answers, which admits new
+	// instances and heals partitions.
 	// Nil means a single-node cluster, Ready at once.
 	Sentry discovery.Provider
 

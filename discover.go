@@ -9,13 +9,17 @@ import (
 	"time"
 )
 
-// maxConcurrentJoins bounds the joins of one discovery round, so that dead
-// addresses in an answer cost one TCP timeout, not one each.
-const maxConcurrentJoins = 8
+// maxConcurrentJoins bounds the joins in flight in one discovery round, and
+// joinStagger is how long a pending join delays the next: together they
+// keep dead addresses in an answer from costing one TCP timeout each.
+const (
+	maxConcurrentJoins = 8
+	joinStagger        = 100 * time.Millisecond
+)
 
-// discoverLoop polls the sentry until the node stops. Each round joins every
-// discovered address that is not a live member; discovery never removes
-// anybody. Failures back off exponentially, capped, and are reported.
+// discoverLoop polls the sentry until the node stops. Each round joins
+// through the first discovered address that is not a live member and
+// answers; discovery never removes anybody. Failures back off exponentially, capped, and are reported.
 func (n *Node) discoverLoop() {
 	defer n.wg.Done()
 	ctx := n.loopCtx
@@ -112,49 +116,78 @@ func (n *Node) isSelf(p netip.AddrPort) bool {
 	return false
 }
 
-// join contacts the addresses in random order, in concurrent batches of
-// maxConcurrentJoins. Before each batch it drops the addresses that became
-// live members meanwhile: one successful join merges the contacted
-// member's whole view, so a node starting into a running cluster of 50
-// contacts a handful of them, not all 49 (that storm of full state
-// exchanges used to starve 50 processes sharing two cores).
+// join contacts the addresses in random order until one of them answers.
+// One successful join is enough: memberlist exchanges the whole state of
+// both sides, and gossip does the rest. A node starting into a running
+// cluster of 50 therefore makes one state exchange, not 49 (that storm of
+// exchanges, each decoding every member, used to starve 50 processes
+// sharing two cores). The next attempt starts as soon as the previous ones
+// have failed (a refused connection fails at once), or joinStagger after
+// the last one started while those are still pending (a dead host costs a
+// TCP timeout), with at most maxConcurrentJoins in flight. Addresses that
+// became live members meanwhile are skipped. Several islands of one
+// cluster merge one per discovery round.
 func (n *Node) join(ctx context.Context, addrs []netip.AddrPort) {
 	rand.Shuffle(len(addrs), func(i, j int) { addrs[i], addrs[j] = addrs[j], addrs[i] })
-	var errs []error
-	joined := 0
-	for len(addrs) > 0 && ctx.Err() == nil {
-		batch, rest := addrs[:min(maxConcurrentJoins, len(addrs))], addrs[min(maxConcurrentJoins, len(addrs)):]
-		k, err := n.joinBatch(ctx, batch)
-		joined += k
-		errs = append(errs, err...)
-		addrs = n.absent(rest)
-	}
+	errs := joinFirst(ctx, addrs, joinStagger,
+		func(a netip.AddrPort) bool { return len(n.absent([]netip.AddrPort{a})) == 0 },
+		func(ctx context.Context, a netip.AddrPort) error {
+			_, err := n.ml.Join(ctx, []netip.AddrPort{a})
+			return err
+		})
 	if len(errs) > 0 {
-		n.logger.Debug("some discovered peers did not answer", "joined", joined, "failed", len(errs), "err", errors.Join(errs...))
+		n.logger.Debug("some discovered peers did not answer", "failed", len(errs), "err", errors.Join(errs...))
 	}
 }
 
-// joinBatch joins the addresses concurrently.
-func (n *Node) joinBatch(ctx context.Context, addrs []netip.AddrPort) (int, []error) {
-	var (
-		wg     sync.WaitGroup
-		mu     sync.Mutex
-		errs   []error
-		joined int
-	)
-	for _, a := range addrs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			k, err := n.ml.Join(ctx, []netip.AddrPort{a})
-			mu.Lock()
-			defer mu.Unlock()
-			joined += k
-			if err != nil {
-				errs = append(errs, err)
+// joinFirst tries addrs in order until one try succeeds, and returns the
+// errors of the tries that failed. A try starts when every earlier one has
+// failed, or stagger after the last start while earlier ones are pending,
+// with at most maxConcurrentJoins pending; addresses for which member
+// reports true are skipped. It returns once a try succeeded, or every
+// address was tried, or ctx ended, after the pending tries have returned.
+func joinFirst(ctx context.Context, addrs []netip.AddrPort, stagger time.Duration,
+	member func(netip.AddrPort) bool, try func(context.Context, netip.AddrPort) error) []error {
+	results := make(chan error, len(addrs)) // tries never block on it
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	var errs []error
+	pending, next, due := 0, 0, true
+	for ctx.Err() == nil {
+		if due && pending < maxConcurrentJoins {
+			for next < len(addrs) && member(addrs[next]) {
+				next++
 			}
-		}()
+			if next < len(addrs) {
+				a := addrs[next]
+				next++
+				pending++
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					results <- try(ctx, a)
+				}()
+				due = false
+				timer.Reset(stagger)
+			}
+		}
+		if pending == 0 {
+			break // every address was tried
+		}
+		select {
+		case err := <-results:
+			pending--
+			if err == nil {
+				return errs
+			}
+			errs = append(errs, err)
+			due = true
+		case <-timer.C:
+			due = true
+		case <-ctx.Done():
+		}
 	}
-	wg.Wait()
-	return joined, errs
+	return errs
 }

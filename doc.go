@@ -22,8 +22,9 @@
 // # Layers
 //
 // Discovery (the "sentry", package discovery) is polled continuously and
-// every discovered address that is not a live member is joined; discovery
-// never removes anyone. Membership and failure detection are
+// the node joins through the first discovered address, not a live member,
+// that answers (one state exchange merges both sides); discovery never
+// removes anyone. Membership and failure detection are
 // hashicorp/memberlist (SWIM with Lifeguard), on a single port shared by
 // gossip over UDP and TCP and, later, node-to-node calls (package
 // transport). On top, cloister adds identity, consensus and view agreement.

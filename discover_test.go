@@ -1,0 +1,117 @@
+package cloister
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"sync"
+	"testing"
+	"time"
+)
+
+func addrs(n int) []netip.AddrPort {
+	out := make([]netip.AddrPort, n)
+	for i := range out {
+		out[i] = netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(7000+i))
+	}
+	return out
+}
+
+var errRefused = errors.New("refused")
+
+func TestJoinFirstStopsAtFirstAnswer(t *testing.T) {
+	as := addrs(10)
+	var mu sync.Mutex
+	var tried []netip.AddrPort
+	try := func(_ context.Context, a netip.AddrPort) error {
+		mu.Lock()
+		defer mu.Unlock()
+		tried = append(tried, a)
+		if a.Port() < 7003 {
+			return errRefused // the first three refuse at once
+		}
+		return nil
+	}
+	errs := joinFirst(context.Background(), as, time.Hour, func(netip.AddrPort) bool { return false }, try)
+	if len(tried) != 4 || len(errs) != 3 {
+		t.Fatalf("tried %v with %d errors; want the first four tried and three errors", tried, len(errs))
+	}
+}
+
+func TestJoinFirstSkipsMembers(t *testing.T) {
+	as := addrs(5)
+	var tried []netip.AddrPort
+	member := func(a netip.AddrPort) bool { return a.Port() != 7004 }
+	try := func(_ context.Context, a netip.AddrPort) error { tried = append(tried, a); return nil }
+	joinFirst(context.Background(), as, time.Hour, member, try)
+	if len(tried) != 1 || tried[0] != as[4] {
+		t.Fatalf("tried %v; want only %v", tried, as[4])
+	}
+}
+
+func TestJoinFirstStaggersPastHangingPeers(t *testing.T) {
+	as := addrs(12)
+	release := make(chan struct{})
+	var mu sync.Mutex
+	started, maxPending, pending := 0, 0, 0
+	try := func(ctx context.Context, a netip.AddrPort) error {
+		mu.Lock()
+		started++
+		pending++
+		maxPending = max(maxPending, pending)
+		mu.Unlock()
+		defer func() { mu.Lock(); pending--; mu.Unlock() }()
+		if a == as[len(as)-1] {
+			return nil // only the last address answers
+		}
+		select { // the others hang like dead hosts until released
+		case <-release:
+		case <-ctx.Done():
+		}
+		return errRefused
+	}
+	done := make(chan []error)
+	go func() {
+		done <- joinFirst(context.Background(), as, time.Millisecond, func(netip.AddrPort) bool { return false }, try)
+	}()
+	// With eight tries hanging, no ninth starts until one returns.
+	deadline := time.After(10 * time.Second)
+	for {
+		mu.Lock()
+		s := started
+		mu.Unlock()
+		if s == maxConcurrentJoins {
+			break
+		}
+		select {
+		case <-deadline:
+			t.Fatalf("only %d tries started", s)
+		case <-time.After(time.Millisecond):
+		}
+	}
+	close(release)
+	select {
+	case <-done:
+		if started != len(as) {
+			t.Fatalf("%d tries started, want all %d", started, len(as))
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("joinFirst did not return")
+	}
+	if maxPending > maxConcurrentJoins {
+		t.Fatalf("%d tries pending at once, limit %d", maxPending, maxConcurrentJoins)
+	}
+}
+
+func TestJoinFirstEndsWithContext(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	try := func(ctx context.Context, _ netip.AddrPort) error {
+		cancel()
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	errs := joinFirst(ctx, addrs(5), time.Hour, func(netip.AddrPort) bool { return false }, try)
+	if len(errs) > 1 {
+		t.Fatalf("%d tries after the context ended", len(errs))
+	}
+}
