@@ -10,11 +10,15 @@ import (
 	"time"
 
 	"github.com/cloister-go/cloister/discovery"
+	"github.com/cloister-go/cloister/internal/membership"
 	"github.com/cloister-go/cloister/transport"
 )
 
 // DefaultPort is the port of DefaultConfig: gossip (UDP and TCP) and calls.
 const DefaultPort = 4747
+
+// maxWeight is the largest Weight a node may declare.
+const maxWeight = 1000
 
 // Config configures a node. It is a plain value: Start copies it and never
 // writes to it. Begin from DefaultConfig or LocalConfig and change fields.
@@ -176,8 +180,11 @@ func (c Config) Validate() error {
 			return bad("Roles", "role %q must be 1 to 32 letters, digits, '-', '_' or '.'", r)
 		}
 	}
-	if c.Weight <= 0 || c.Weight > 1000 || math.IsNaN(c.Weight) {
-		return bad("Weight", "must be a number in (0, 1000], got %v", c.Weight)
+	if n := metaSizeLimit(c.Roles, c.Weight); n > membership.MaxMetaSize {
+		return bad("Roles", "the roles take %d bytes in the advert, limit %d: use fewer or shorter roles", n, membership.MaxMetaSize)
+	}
+	if c.Weight <= 0 || c.Weight > maxWeight || math.IsNaN(c.Weight) {
+		return bad("Weight", "must be a number in (0, %v], got %v", maxWeight, c.Weight)
 	}
 	seen := map[string]bool{DefaultRing: true}
 	for _, rc := range c.Rings {

@@ -39,6 +39,8 @@ func TestValidate(t *testing.T) {
 		{"backoff below interval", func(c *Config) { c.DiscoveryMaxBackoff = time.Millisecond }, "DiscoveryMaxBackoff"},
 		{"bad role", func(c *Config) { c.Roles = []string{"ok", "not ok"} }, "Roles"},
 		{"too many roles", func(c *Config) { c.Roles = make([]string, 17) }, "Roles"},
+		{"roles too long in all", func(c *Config) { c.Roles = longRoles(16) }, "Roles"},
+		{"as many long roles as fit", func(c *Config) { c.Roles = longRoles(14) }, ""},
 		{"zero weight", func(c *Config) { c.Weight = 0 }, "Weight"},
 		{"zero listener queue", func(c *Config) { c.ListenerQueue = 0 }, "ListenerQueue"},
 		{"nil listener", func(c *Config) { c.Listeners = []Listener{nil} }, "Listeners"},
@@ -163,4 +165,13 @@ func TestNextPollBacksOffAndCaps(t *testing.T) {
 			}
 		}
 	}
+}
+
+// longRoles returns n distinct roles of the longest length allowed.
+func longRoles(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("%02d%s", i, strings.Repeat("r", 30))
+	}
+	return out
 }

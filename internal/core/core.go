@@ -51,7 +51,12 @@ func (c *Core) Join(m Member) []Change {
 	if m.ID == c.self.ID || c.state == Stopped {
 		return nil
 	}
-	if _, known := c.known[m.ID]; known {
+	if cur, known := c.known[m.ID]; known {
+		if m.AdvertSeq < cur.AdvertSeq {
+			// Adverts travel both by gossip and straight from their
+			// member, so an older one can arrive after a newer one.
+			return nil
+		}
 		if i := c.view.index(m.ID); i >= 0 {
 			// New metadata for a member in the view: the member set, and so
 			// the view ID, stay. Snapshots share the old slice.

@@ -236,3 +236,30 @@ func TestMetadataUpdateKeepsViewAndSharedMembers(t *testing.T) {
 		t.Fatal("a metadata update modified the member slice of an earlier view")
 	}
 }
+
+func TestOlderAdvertNeverReplacesNewer(t *testing.T) {
+	a, b := member("a", 1), member("b", 1)
+	c := New(a, 2)
+	c.Start()
+	c.Join(b)
+	agreed := c.View().ID
+
+	newer := advertising(b, agreed)
+	newer.AdvertSeq = 2
+	if got, want := kinds(c.Update(newer)), []string{"rehashing->ready"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("newer advert: changes = %v, want %v", got, want)
+	}
+	older := advertising(b, 12345) // sent before, arriving late
+	older.AdvertSeq = 1
+	if got := c.Update(older); len(got) != 0 {
+		t.Fatalf("older advert: changes = %v, want none", kinds(got))
+	}
+	if i := c.View().index(b.ID); c.View().Members[i].View != agreed || c.State() != Ready {
+		t.Fatalf("older advert replaced the newer: %+v, state %v", c.View().Members[i], c.State())
+	}
+	same := advertising(b, agreed) // the same advert again, by the other path
+	same.AdvertSeq = 2
+	if got := c.Update(same); len(got) != 0 {
+		t.Fatalf("repeated advert: changes = %v, want none", kinds(got))
+	}
+}

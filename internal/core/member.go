@@ -17,6 +17,7 @@ type Member struct {
 	Weight      float64        // capacity relative to other members
 	View        uint64         // the view ID this member advertises
 	State       State          // the state this member advertises
+	AdvertSeq   uint64         // orders one incarnation's adverts: an older one never replaces a newer
 }
 
 // View is the agreed-upon set of members.
