@@ -39,7 +39,8 @@ type Node struct {
 	// advertised is the advert the publisher was last woken for; owned by
 	// the goroutine that owns the core.
 	advertised  advertKey
-	firstAdvert published // the advert membership starts with
+	firstAdvert published     // the advert membership starts with
+	advertSeq   atomic.Uint64 // adverts encoded so far
 	stopReq     chan chan struct{}
 	ready       chan struct{}
 	readyOne    sync.Once
@@ -212,8 +213,11 @@ func newNode(ctx context.Context, cfg Config, logger *slog.Logger, secret Secret
 
 func membershipProfile(d Detection) membership.Profile { return membership.Profile(d) }
 
+// encodeAdvert encodes this node's metadata with the next advert number;
+// the first call, for the metadata membership starts with, numbers it 0.
 func (n *Node) encodeAdvert(view uint64, state State) []byte {
-	return encodeMeta(meta{View: view, State: state.String(), Roles: n.self.Roles, Weight: n.self.Weight})
+	seq := n.advertSeq.Add(1) - 1
+	return encodeMeta(meta{View: view, State: state, Roles: n.self.Roles, Weight: n.self.Weight, Seq: seq})
 }
 
 // Self returns this node as a member.

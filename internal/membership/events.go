@@ -3,6 +3,7 @@ package membership
 import (
 	"net/netip"
 	"sync"
+	"sync/atomic"
 
 	"github.com/hashicorp/memberlist"
 )
@@ -13,7 +14,7 @@ type EventKind uint8
 // The membership event kinds.
 const (
 	Joined   EventKind = iota + 1 // a member became alive
-	Updated                       // a member's metadata changed
+	Updated                       // a member's metadata changed or was sent straight to us (perhaps an older copy)
 	Departed                      // a member left or was declared dead
 )
 
@@ -80,26 +81,87 @@ func toMember(n *memberlist.Node) Member {
 	}
 }
 
+// maxHeld bounds the direct adverts held for members not known yet.
+const maxHeld = 256
+
 // delegate receives memberlist callbacks. It never blocks.
 type delegate struct {
 	q    *queue
 	meta func() []byte
+	self string
+
+	mu        sync.Mutex
+	alive     map[string]netip.AddrPort // live members but self, by ID
+	held      map[string][]byte         // direct adverts from members not known yet
+	heldOrder []string                  // ids of held, oldest first (may hold stale ids)
+
+	badAdverts atomic.Uint64 // direct adverts dropped as unreadable
 }
 
-func (d *delegate) NotifyJoin(n *memberlist.Node) {
-	d.q.push(Event{Kind: Joined, Member: toMember(n)})
-}
+func (d *delegate) NotifyJoin(n *memberlist.Node) { d.record(Joined, toMember(n)) }
 
-func (d *delegate) NotifyUpdate(n *memberlist.Node) {
-	d.q.push(Event{Kind: Updated, Member: toMember(n)})
-}
+func (d *delegate) NotifyUpdate(n *memberlist.Node) { d.record(Updated, toMember(n)) }
 
 // NotifyLeave reports a departure. memberlist calls it for a graceful leave
 // and for a death alike, and the Node it passes does not say which (its
 // State field is not kept up to date); the caller tells them apart from the
 // member's last metadata.
-func (d *delegate) NotifyLeave(n *memberlist.Node) {
-	d.q.push(Event{Kind: Departed, Member: toMember(n)})
+func (d *delegate) NotifyLeave(n *memberlist.Node) { d.record(Departed, toMember(n)) }
+
+// record tracks who is alive and queues the event, under one lock so that
+// a direct advert (NotifyMsg) is queued either before a member's departure
+// or not at all. A direct advert held for a member that just joined is
+// queued right after its Joined event.
+func (d *delegate) record(k EventKind, m Member) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.q.push(Event{Kind: k, Member: m})
+	if m.ID == d.self {
+		return
+	}
+	if k == Departed {
+		delete(d.alive, m.ID)
+		return
+	}
+	d.alive[m.ID] = m.Addr
+	if meta, ok := d.held[m.ID]; ok {
+		delete(d.held, m.ID)
+		d.q.push(Event{Kind: Updated, Member: Member{ID: m.ID, Addr: m.Addr, Meta: meta}})
+	}
+}
+
+// hold keeps a direct advert from a member not known yet: its alive message
+// is usually on its way. At most maxHeld are kept, the oldest dropped.
+func (d *delegate) hold(id string, meta []byte) {
+	if _, ok := d.held[id]; !ok {
+		d.heldOrder = append(d.heldOrder, id)
+	}
+	d.held[id] = meta
+	for len(d.held) > maxHeld {
+		oldest := d.heldOrder[0]
+		d.heldOrder = d.heldOrder[1:]
+		delete(d.held, oldest)
+	}
+	if len(d.heldOrder) > 2*maxHeld { // ids already used or dropped
+		live := d.heldOrder[:0]
+		for _, id := range d.heldOrder {
+			if _, ok := d.held[id]; ok {
+				live = append(live, id)
+			}
+		}
+		d.heldOrder = live
+	}
+}
+
+// peers returns the live members but self.
+func (d *delegate) peers() []Member {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := make([]Member, 0, len(d.alive))
+	for id, addr := range d.alive {
+		out = append(out, Member{ID: id, Addr: addr})
+	}
+	return out
 }
 
 func (d *delegate) NodeMeta(limit int) []byte {
@@ -112,7 +174,30 @@ func (d *delegate) NodeMeta(limit int) []byte {
 	return m
 }
 
-func (d *delegate) NotifyMsg([]byte)                           {}
+// NotifyMsg receives a member's metadata sent straight to this member (see
+// SetMeta). It is queued as an update only while memberlist holds the
+// sender alive: a message cannot make anyone a member, nor bring back one
+// that left or failed. From a member not known yet it is held until that
+// member joins (its sender already knows it; gossip of its alive message
+// can take longer than the direct packet).
+func (d *delegate) NotifyMsg(b []byte) {
+	id, meta, err := decodeAdvert(b)
+	if err != nil {
+		d.badAdverts.Add(1)
+		return
+	}
+	if id == d.self {
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if addr, alive := d.alive[id]; alive {
+		d.q.push(Event{Kind: Updated, Member: Member{ID: id, Addr: addr, Meta: meta}})
+		return
+	}
+	d.hold(id, meta)
+}
+
 func (d *delegate) GetBroadcasts(overhead, limit int) [][]byte { return nil }
 func (d *delegate) LocalState(join bool) []byte                { return nil }
 func (d *delegate) MergeRemoteState(buf []byte, join bool)     {}

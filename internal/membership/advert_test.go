@@ -1,0 +1,141 @@
+package membership
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/memberlist"
+
+	"github.com/cloister-go/cloister/transport"
+)
+
+// With gossip and probes too slow to carry anything during the test, a
+// metadata update can only arrive by the direct copy.
+func TestDirectAdvertArrivesWithoutGossip(t *testing.T) {
+	silent := Local()
+	silent.GossipInterval = time.Hour
+	silent.ProbeInterval, silent.ProbeTimeout = time.Hour, time.Minute
+	silent.PushPullInterval = time.Hour
+	start := func(id string) (*Membership, netip.AddrPort) {
+		tr, err := transport.Listen(transport.NetConfig{Bind: "127.0.0.1:0"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { tr.Close() })
+		m, err := Start(Config{ID: id, Advertise: tr.Addr(), Transport: tr, Key: bytes.Repeat([]byte{7}, 32),
+			Label: "test", Profile: silent, Meta: []byte(id + "0")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { m.Shutdown() })
+		return m, tr.Addr()
+	}
+	a, _ := start("a")
+	b, bAddr := start("b")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := a.Join(ctx, []netip.AddrPort{bAddr}); err != nil {
+		t.Fatal(err)
+	}
+	waitMeta := func(m *Membership, id, want string) {
+		t.Helper()
+		for {
+			for _, e := range m.Drain() {
+				if e.Member.ID == id && string(e.Member.Meta) == want {
+					return
+				}
+			}
+			select {
+			case <-m.Signal():
+			case <-ctx.Done():
+				t.Fatalf("%s never heard %s advertise %q", m.id, id, want)
+			}
+		}
+	}
+	waitMeta(a, "b", "b0") // the join's state exchange
+	waitMeta(b, "a", "a0")
+	if err := b.SetMeta([]byte("b1")); err != nil {
+		t.Fatal(err)
+	}
+	waitMeta(a, "b", "b1")
+	if err := a.SetMetaAndWait([]byte("a1"), time.Millisecond); err == nil {
+		t.Log("the gossiped copy went out too") // not expected with gossip silent, not required
+	}
+	waitMeta(b, "a", "a1")
+}
+
+func TestHeldAdvertsAreBounded(t *testing.T) {
+	d := &delegate{q: newQueue(), self: "a", alive: map[string]netip.AddrPort{}, held: map[string][]byte{}}
+	for i := range 10 * maxHeld {
+		d.NotifyMsg(encodeAdvert(fmt.Sprintf("m%d", i), []byte("x")))
+	}
+	if len(d.held) != maxHeld || len(d.heldOrder) > 2*maxHeld {
+		t.Fatalf("%d adverts held (%d ids in order), limit %d", len(d.held), len(d.heldOrder), maxHeld)
+	}
+	if _, ok := d.held[fmt.Sprintf("m%d", 10*maxHeld-1)]; !ok {
+		t.Fatal("the newest advert was dropped")
+	}
+	if len(d.q.drain()) != 0 {
+		t.Fatal("adverts from strangers were queued as events")
+	}
+}
+
+func TestDirectAdvertOnlyFromLiveMembers(t *testing.T) {
+	d := &delegate{q: newQueue(), self: "a", alive: map[string]netip.AddrPort{}, held: map[string][]byte{}}
+	b := &memberlist.Node{Name: "b", Addr: net.IPv4(127, 0, 0, 1), Port: 7001, Meta: []byte("b0")}
+
+	d.NotifyMsg(encodeAdvert("b", []byte("b1"))) // not a member yet: held until it joins
+	d.NotifyJoin(b)
+	d.NotifyMsg(encodeAdvert("b", []byte("b2")))
+	d.NotifyMsg([]byte{advertKind, 200}) // garbage
+	d.NotifyLeave(b)
+	d.NotifyMsg(encodeAdvert("b", []byte("b3"))) // gone
+	d.NotifyMsg(encodeAdvert("a", []byte("a1"))) // self is not a peer
+
+	var got []string
+	for _, e := range d.q.drain() {
+		got = append(got, e.Kind.String()+":"+string(e.Member.Meta))
+		if e.Member.Addr != netip.MustParseAddrPort("127.0.0.1:7001") {
+			t.Fatalf("event %+v lacks the member's address", e)
+		}
+	}
+	want := []string{"joined:b0", "updated:b1", "updated:b2", "departed:b0"}
+	if len(got) != len(want) {
+		t.Fatalf("events %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("events %v, want %v", got, want)
+		}
+	}
+	if n := d.badAdverts.Load(); n != 1 {
+		t.Fatalf("%d bad adverts counted, want 1", n)
+	}
+}
+
+func FuzzDecodeAdvert(f *testing.F) {
+	f.Add(encodeAdvert("app@127.0.0.1:7000#1", []byte(`{"v":1}`)))
+	f.Add([]byte{advertKind, 0})
+	f.Add([]byte{advertKind, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		id, meta, err := decodeAdvert(b)
+		if err != nil {
+			if !errors.Is(err, errBadAdvert) {
+				t.Fatalf("error %v does not wrap errBadAdvert", err)
+			}
+			return
+		}
+		if id == "" || len(id) > maxIDLen || len(meta) > MaxMetaSize {
+			t.Fatalf("accepted id %q (%d bytes of metadata)", id, len(meta))
+		}
+		if again := encodeAdvert(id, meta); !bytes.Equal(again, b) && len(b) > 0 && b[1] < 0x80 {
+			t.Fatalf("round trip changed %x into %x", b, again)
+		}
+	})
+}
