@@ -17,13 +17,28 @@ const (
 	joinStagger        = 100 * time.Millisecond
 )
 
+// rejoinGossips is how many gossip intervals a node that is not Ready
+// waits before rejoining discovered addresses that are still not members.
+const rejoinGossips = 10
+
 // discoverLoop polls the sentry until the node stops. Each round joins
 // through the first discovered address that is not a live member and
-// answers; discovery never removes anybody. Failures back off exponentially, capped, and are reported.
+// answers; discovery never removes anybody. Failures back off
+// exponentially, capped, and are reported.
+//
+// While the node is not Ready and addresses of the last answer are still
+// not members, it also rejoins those every rejoinGossips gossip intervals,
+// without asking the sentry again. A member's alive message is regossiped
+// only a few times, mostly while the cluster is still small, so a node
+// that joined through a member with a partial view could miss early
+// members until the next poll, a second later: a state exchange with one
+// of them brings their whole view.
 func (n *Node) discoverLoop() {
 	defer n.wg.Done()
 	ctx := n.loopCtx
 	failures := 0
+	var peers []netip.AddrPort // the last answer
+	pollAt := time.Now()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
@@ -32,15 +47,27 @@ func (n *Node) discoverLoop() {
 		case <-ctx.Done():
 			return
 		}
-		if err := n.discoverOnce(ctx); err != nil {
-			if ctx.Err() != nil {
-				return
-			}
-			failures++
+		if time.Now().Before(pollAt) {
+			n.join(ctx, n.absent(peers))
 		} else {
-			failures = 0
+			p, err := n.discover(ctx)
+			switch {
+			case ctx.Err() != nil:
+				return
+			case err != nil:
+				failures++
+			default:
+				failures = 0
+				peers = p
+				n.join(ctx, n.absent(peers))
+			}
+			pollAt = time.Now().Add(nextPoll(n.cfg.DiscoveryInterval, n.cfg.DiscoveryMaxBackoff, failures))
 		}
-		timer.Reset(nextPoll(n.cfg.DiscoveryInterval, n.cfg.DiscoveryMaxBackoff, failures))
+		wait := time.Until(pollAt)
+		if s := n.State(); (s == Assembling || s == Rehashing) && len(n.absent(peers)) > 0 {
+			wait = min(wait, rejoinGossips*n.cfg.Detection.GossipInterval)
+		}
+		timer.Reset(wait)
 	}
 }
 
@@ -59,13 +86,15 @@ func nextPoll(interval, maxBackoff time.Duration, failures int) time.Duration {
 	return time.Duration(float64(d) * jitter)
 }
 
-func (n *Node) discoverOnce(ctx context.Context) error {
+// discover asks the sentry once. A failure is reported (event, log line
+// per distinct error, LastDiscoveryError) and returned.
+func (n *Node) discover(ctx context.Context) ([]netip.AddrPort, error) {
 	pollCtx, cancel := context.WithTimeout(ctx, max(n.cfg.DiscoveryInterval, n.cfg.Detection.TCPTimeout))
 	peers, err := n.cfg.Sentry.Discover(pollCtx)
 	cancel()
 	if err != nil {
 		if ctx.Err() != nil {
-			return err
+			return nil, err
 		}
 		de := &DiscoveryError{Err: err}
 		prev := n.lastDiscErr.Swap(de)
@@ -73,13 +102,12 @@ func (n *Node) discoverOnce(ctx context.Context) error {
 			n.logger.Warn("discovery failed; members unchanged", "err", err)
 		}
 		n.emit(&DiscoveryFailed{Err: de})
-		return de
+		return nil, de
 	}
 	if prev := n.lastDiscErr.Swap(nil); prev != nil {
 		n.logger.Info("discovery recovered", "peers", len(peers))
 	}
-	n.join(ctx, n.absent(peers))
-	return nil
+	return peers, nil
 }
 
 // absent returns the discovered addresses that no live member holds.
