@@ -2,6 +2,7 @@ package ring
 
 import (
 	"fmt"
+	"runtime/debug"
 	"strconv"
 	"testing"
 )
@@ -97,7 +98,7 @@ func BenchmarkOwnersN(b *testing.B) {
 }
 
 func BenchmarkNew(b *testing.B) {
-	for _, n := range []int{10, 100, 1000} {
+	for _, n := range []int{1, 3, 10, 50, 100, 1000} {
 		ms := benchMembers(n)
 		b.Run("nodes="+strconv.Itoa(n), func(b *testing.B) {
 			b.ReportAllocs()
@@ -117,4 +118,25 @@ func BenchmarkNew(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkNewCold measures New the way a process that has just started
+// pays for it: before each build the heap is returned to the operating
+// system (outside the timer), so the build's fresh allocations take page
+// faults instead of reusing memory freed by the previous iteration.
+func BenchmarkNewCold(b *testing.B) {
+	for _, n := range []int{3, 10, 50, 1000} {
+		ms := benchMembers(n)
+		b.Run("nodes="+strconv.Itoa(n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				b.StopTimer()
+				debug.FreeOSMemory()
+				b.StartTimer()
+				if _, err := New(ms); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
