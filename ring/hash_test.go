@@ -1,6 +1,8 @@
 package ring
 
 import (
+	"encoding/binary"
+	"math/rand/v2"
 	"strings"
 	"testing"
 )
@@ -52,5 +54,24 @@ func TestSum64StringBytesAgree(t *testing.T) {
 			t.Fatalf("len %d: repeated hash %#x", n, a)
 		}
 		seen[a] = true
+	}
+}
+
+// wyhashChunk is wyhash of a whole chunk of little-endian uint16 values.
+func TestWyhashChunk(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	for range 100 {
+		var v [chunkValues]uint16
+		for i := range v {
+			v[i] = uint16(rng.Uint32())
+		}
+		b := make([]byte, 0, 2*len(v))
+		for _, x := range v {
+			b = binary.LittleEndian.AppendUint16(b, x)
+		}
+		seed := rng.Uint64()
+		if got, want := wyhashChunk(&v, seed), wyhash(b, seed); got != want {
+			t.Fatalf("wyhashChunk = %#x, wyhash = %#x", got, want)
+		}
 	}
 }

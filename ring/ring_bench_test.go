@@ -140,3 +140,20 @@ func BenchmarkNewCold(b *testing.B) {
 		})
 	}
 }
+
+func BenchmarkChecksum(b *testing.B) {
+	r, err := New(benchMembers(10))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("new", func(b *testing.B) {
+		for b.Loop() {
+			checksum(r)
+		}
+	})
+	b.Run("reference", func(b *testing.B) {
+		for b.Loop() {
+			refChecksum(r)
+		}
+	})
+}
