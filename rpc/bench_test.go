@@ -102,3 +102,30 @@ func itoa(n int) string {
 	}
 	return itoa(n/10) + string(rune('0'+n%10))
 }
+
+// BenchmarkNew is the construction and Close of an endpoint that calls
+// nobody, as most endpoints of a starting cluster do for a while. The
+// per-process one-time costs (ed25519's basepoint table) are paid by the
+// first iteration only.
+func BenchmarkNew(b *testing.B) {
+	for _, mode := range []struct {
+		name string
+		cfg  Config
+	}{
+		{"secret", Config{Secret: testSecret}},
+		{"insecure", Config{Insecure: true}},
+	} {
+		b.Run(mode.name, func(b *testing.B) {
+			cfg := mode.cfg
+			cfg.Transport = listen(b)
+			b.ReportAllocs()
+			for b.Loop() {
+				e, err := New(cfg)
+				if err != nil {
+					b.Fatal(err)
+				}
+				e.Close()
+			}
+		})
+	}
+}
