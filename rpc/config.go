@@ -39,7 +39,9 @@ type Config struct {
 	// connection is TLS 1.3, both sides presenting an ed25519 certificate
 	// whose key is derived from the secret and accepting only that key. The
 	// secret itself never travels. It may be the raw cluster secret or a key
-	// already derived from it for this purpose.
+	// already derived from it for this purpose. New copies it; the key and
+	// certificate are made from the copy by the endpoint's first connection,
+	// dialled or accepted, not by New.
 	Secret []byte
 	// TLS, instead of Secret, secures connections with the caller's own
 	// certificates: it is used as is for accepted connections (set

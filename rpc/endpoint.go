@@ -75,7 +75,10 @@ type Endpoint struct {
 	stats      counters
 }
 
-// New starts an endpoint that accepts call streams from cfg.Transport.
+// New starts an endpoint that accepts call streams from cfg.Transport. It
+// rejects an invalid configuration but does no cryptographic work: with
+// cfg.Secret, the TLS identity is built by the first connection (see
+// Security in the package documentation).
 func New(cfg Config) (*Endpoint, error) {
 	if err := cfg.setDefaults(); err != nil {
 		return nil, err
@@ -84,13 +87,9 @@ func New(cfg Config) (*Endpoint, error) {
 	if streams == nil {
 		return nil, errors.New("rpc: transport has no call streams")
 	}
-	sec, err := newSecurity(&cfg)
-	if err != nil {
-		return nil, fmt.Errorf("rpc: security: %w", err)
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	e := &Endpoint{
-		cfg: cfg, sec: sec,
+		cfg: cfg, sec: newSecurity(&cfg),
 		peers: map[peerKey]*peerEntry{},
 		conns: map[*conn]struct{}{},
 		ctx:   ctx, cancel: cancel,

@@ -109,8 +109,15 @@ func (e *Endpoint) clientHandshake(ctx context.Context, nc net.Conn, addr netip.
 
 func (e *Endpoint) clientExchange(ctx context.Context, nc net.Conn, addr netip.AddrPort, want string) (*frameConn, *bufio.Reader, string, error) {
 	c := &frameConn{Conn: nc}
-	if e.sec.client != nil {
-		tc := tls.Client(nc, e.sec.clientConfig(addr))
+	// In secret mode the first dial builds the identity here, once the
+	// connection is open, so that it overlaps with the acceptor building
+	// its own (see serverExchange).
+	conf, err := e.sec.clientConfig(addr)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	if conf != nil {
+		tc := tls.Client(nc, conf)
 		if err := tc.HandshakeContext(ctx); err != nil {
 			return nil, nil, "", handshakeErr(ctx, addr, err)
 		}
@@ -170,8 +177,15 @@ func (e *Endpoint) serverHandshake(nc net.Conn) (*frameConn, *bufio.Reader, stri
 
 func (e *Endpoint) serverExchange(nc net.Conn) (*frameConn, *bufio.Reader, string, error) {
 	c := &frameConn{Conn: nc}
-	if e.sec.server != nil {
-		tc := tls.Server(nc, e.sec.server)
+	// In secret mode the first accepted connection builds the identity
+	// here, unless a dial did; it fails only if that build failed, which
+	// the endpoint's own calls report too.
+	conf, err := e.sec.config()
+	if err != nil {
+		return nil, nil, "", err
+	}
+	if conf != nil {
+		tc := tls.Server(nc, conf)
 		if err := tc.HandshakeContext(e.ctx); err != nil {
 			var rh tls.RecordHeaderError
 			if errors.As(err, &rh) {

@@ -1,6 +1,7 @@
 package rpc
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"crypto/hkdf"
 	"crypto/rand"
@@ -9,8 +10,11 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"errors"
+	"fmt"
 	"math/big"
 	"net/netip"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -18,38 +22,72 @@ import (
 // other service sharing certificates cannot be mistaken for this one.
 const alpn = "cloister-rpc/1"
 
-// security holds the TLS configurations of an endpoint; both nil in
-// insecure mode.
+// security holds the TLS configuration of an endpoint, used for both
+// directions: nil in insecure mode, a clone of Config.TLS in TLS mode, and
+// in secret mode one built from the secret by the first connection that
+// needs it, dialled or accepted (see config).
 type security struct {
-	server *tls.Config
-	client *tls.Config // ServerName is filled in per dial when empty
+	secret []byte                            // secret mode: a copy of Config.Secret, dropped once built
+	build  func([]byte) (*tls.Config, error) // secretTLS; tests replace it
+	once   sync.Once
+	conf   *tls.Config  // ServerName is filled in per dial when empty
+	err    error        // why the secret-derived configuration could not be built
+	builds atomic.Int32 // identities built: at most one; for tests
 }
 
-func newSecurity(cfg *Config) (*security, error) {
+// newSecurity does nothing expensive: in secret mode it keeps a copy of the
+// secret, whose length Config.setDefaults has checked, and leaves deriving
+// the key and making the certificate to the first connection.
+func newSecurity(cfg *Config) *security {
 	switch {
 	case cfg.Secret != nil:
-		c, err := secretTLS(cfg.Secret)
-		if err != nil {
-			return nil, err
-		}
-		return &security{server: c, client: c}, nil
+		// A copy, so that a caller who reuses or wipes its slice after
+		// New does not change the identity built later.
+		return &security{secret: bytes.Clone(cfg.Secret), build: secretTLS}
 	case cfg.TLS != nil:
-		s := cfg.TLS.Clone()
-		s.NextProtos = []string{alpn}
-		return &security{server: s, client: s}, nil
+		c := cfg.TLS.Clone()
+		c.NextProtos = []string{alpn}
+		return &security{conf: c}
 	default:
-		return &security{}, nil
+		return &security{}
 	}
 }
 
-// clientConfig returns the configuration for dialling addr.
-func (s *security) clientConfig(addr netip.AddrPort) *tls.Config {
-	if s.client.ServerName != "" || s.client.InsecureSkipVerify {
-		return s.client
+// config returns the TLS configuration, nil in insecure mode. In secret
+// mode the first call builds it: derives the key, makes and signs the
+// certificate (what that costs is in the package documentation, under
+// Security). Concurrent first callers wait for that one build and all get
+// its result. A failure, which a secret of valid length cannot cause with
+// secretTLS, is returned to every caller, first and later, and not retried.
+func (s *security) config() (*tls.Config, error) {
+	s.once.Do(s.buildOnce)
+	return s.conf, s.err
+}
+
+func (s *security) buildOnce() {
+	if s.secret == nil {
+		return
 	}
-	c := s.client.Clone()
+	s.builds.Add(1)
+	conf, err := s.build(s.secret)
+	s.secret = nil
+	if err != nil {
+		s.err = fmt.Errorf("rpc: building the TLS identity from Config.Secret: %w", err)
+		return
+	}
+	s.conf = conf
+}
+
+// clientConfig returns the configuration for dialling addr, nil in
+// insecure mode.
+func (s *security) clientConfig(addr netip.AddrPort) (*tls.Config, error) {
+	c, err := s.config()
+	if c == nil || err != nil || c.ServerName != "" || c.InsecureSkipVerify {
+		return c, err
+	}
+	c = c.Clone()
 	c.ServerName = addr.Addr().String()
-	return c
+	return c, nil
 }
 
 // deriveIdentity turns the cluster secret into an ed25519 key, domain
