@@ -62,13 +62,25 @@ const (
 // consistent-hashing rule applied to slot start positions.
 //
 // Member j puts pts[j] points on a 64-bit ring at mix64(h + k*golden),
-// k = 1..pts[j], with h the wyhash of the ID. Because a slot's successor is the
-// smallest point inside the slot's own arc when there is one, one pass
-// keeping the minimum per slot finds it in O(points + slots) without
-// sorting; slots with no point inherit the next slot's successor.
+// k = 1..pts[j], with h the wyhash of the ID. A slot's successor is the
+// smallest point inside the slot's own arc when there is one; a slot with
+// no point takes the next slot's successor, and the slots after the last
+// occupied one wrap around to the first occupied one's.
+//
+// One pass keeping the minimum per slot therefore finds every successor
+// in O(points + slots), without sorting (scatterTable).
 func assignSlots(ms []Member, pts []uint32, shift uint8) []uint16 {
-	slots := 1 << (64 - shift)
-	best := make([]uint64, slots)
+	return scatterTable(ms, pts, shift)
+}
+
+// scatterTable keeps the smallest point of each slot in one uint64 per
+// slot: a single pass over the points, without sorting; then minWalk.
+func scatterTable(ms []Member, pts []uint32, shift uint8) []uint16 {
+	// Storing complemented points, with 0 for none, would save this fill
+	// of a fresh array, but the scatter would then fault its pages in in
+	// random order, which measured slower than faulting them in here in
+	// address order.
+	best := make([]uint64, 1<<(64-shift))
 	for i := range best {
 		best[i] = noPoint
 	}
@@ -83,8 +95,13 @@ func assignSlots(ms []Member, pts []uint32, shift uint8) []uint16 {
 			*b = min(*b, p)
 		}
 	}
-	// Walk backwards carrying the successor; the slots after the last
-	// occupied one wrap around to the first occupied one.
+	return minWalk(best)
+}
+
+// minWalk turns the smallest point of each slot (noPoint for none) into
+// the slot table, walking backwards and carrying the successor; the slots
+// after the last occupied one take the first occupied one's.
+func minWalk(best []uint64) []uint16 {
 	carry := uint64(noPoint)
 	for _, p := range best {
 		if p != noPoint {
@@ -92,12 +109,17 @@ func assignSlots(ms []Member, pts []uint32, shift uint8) []uint16 {
 			break
 		}
 	}
-	table := make([]uint16, slots)
-	for s := slots - 1; s >= 0; s-- {
-		if best[s] != noPoint {
-			carry = best[s]
+	table := make([]uint16, len(best))
+	for s := len(best) - 1; s >= 0; s-- {
+		// Written so that the compiler uses a conditional move: whether
+		// a slot is empty is a coin toss when points and slots are about
+		// as many, and a branch would be mispredicted often.
+		p, c := best[s], carry
+		if p != noPoint {
+			c = p
 		}
-		table[s] = uint16(carry & tagMask)
+		carry = c
+		table[s] = uint16(c & tagMask)
 	}
 	return table
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"testing"
 )
@@ -235,6 +236,60 @@ func TestNewMatchesReferenceShapes(t *testing.T) {
 	}
 }
 
+// The slot table of a set of tagged points, computed by the optimized
+// code, equals the reference's on synthetic points that real member IDs
+// hardly ever produce: points sharing a slot and all but their tag, points
+// at both ends of the ring and in the first and last slot, and all points
+// in one slot.
+func TestTableFromPointsMatchesReference(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 5))
+	for _, slots := range []int{MinSlots, 1 << 16, DefaultSlots, 1 << 18} {
+		shift := 64 - log2(slots)
+		for trial := range 300 {
+			n := 1 + rng.IntN(40)
+			var pts []uint64
+			for range 1 + rng.IntN(3*slots/(1+trial%5)) {
+				var p uint64
+				switch rng.IntN(8) {
+				case 0: // first slot
+					p = rng.Uint64() >> (64 - shift)
+				case 1: // last slot
+					p = ^uint64(0) - rng.Uint64()>>(64-shift)
+				case 2: // a copy of an earlier point
+					if len(pts) > 0 {
+						p = pts[rng.IntN(len(pts))]
+					}
+				case 3: // all in one narrow region
+					p = uint64(trial)<<shift | rng.Uint64()>>(64-shift+40)<<tagBits
+				default:
+					p = rng.Uint64()
+				}
+				pts = append(pts, p&^tagMask|uint64(rng.IntN(n)))
+			}
+			if trial%7 == 0 {
+				pts = pts[:1+rng.IntN(min(len(pts), 3))]
+			}
+			scattered := tableFromPoints(pts, slots, shift)
+			want := refTableFromPoints(pts, slots, shift)
+			if !slices.Equal(scattered, want) {
+				t.Fatalf("slots=%d trial %d: %d points: tables differ", slots, trial, len(pts))
+			}
+		}
+	}
+}
+
+func refTableFromPoints(pts []uint64, slots int, shift uint8) []uint16 {
+	best := make([]uint64, slots)
+	for i := range best {
+		best[i] = noPoint
+	}
+	for _, p := range pts {
+		b := &best[p>>(shift&63)]
+		*b = min(*b, p)
+	}
+	return refWalk(best)
+}
+
 // The checksum of random rings equals the reference's for headers of
 // every length modulo the chunk size, so that the table starts at every
 // offset (odd ones included) within a chunk and ends at every offset,
@@ -261,4 +316,18 @@ func TestChecksumMatchesReference(t *testing.T) {
 			t.Fatalf("empty ring: checksum %#x, reference %#x", got, want)
 		}
 	}
+}
+
+// tableFromPoints returns the slot table assignSlots gives for the given
+// tagged points.
+func tableFromPoints(pts []uint64, slots int, shift uint8) []uint16 {
+	best := make([]uint64, slots)
+	for i := range best {
+		best[i] = noPoint
+	}
+	for _, p := range pts {
+		b := &best[p>>(shift&63)]
+		*b = min(*b, p)
+	}
+	return minWalk(best)
 }

@@ -157,3 +157,39 @@ func BenchmarkChecksum(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkAssignSlots compares the slot assignment alone with the
+// reference implementation kept in reference_test.go, warm and cold (see
+// BenchmarkNewCold).
+func BenchmarkAssignSlots(b *testing.B) {
+	for _, n := range []int{3, 10, 50, 1000} {
+		ms, _ := normalize(benchMembers(n))
+		pts := make([]uint32, n)
+		for i, m := range ms {
+			pts[i] = points(m.Weight)
+		}
+		shift := 64 - log2(DefaultSlots)
+		for _, impl := range []struct {
+			name string
+			f    func([]Member, []uint32, uint8) []uint16
+		}{{"new", assignSlots}, {"reference", refAssignSlots}} {
+			for _, cold := range []bool{false, true} {
+				name := "nodes=" + strconv.Itoa(n) + "/" + impl.name
+				if cold {
+					name += "/cold"
+				}
+				b.Run(name, func(b *testing.B) {
+					b.ReportAllocs()
+					for b.Loop() {
+						if cold {
+							b.StopTimer()
+							debug.FreeOSMemory()
+							b.StartTimer()
+						}
+						impl.f(ms, pts, shift)
+					}
+				})
+			}
+		}
+	}
+}
