@@ -269,10 +269,13 @@ func TestTableFromPointsMatchesReference(t *testing.T) {
 			if trial%7 == 0 {
 				pts = pts[:1+rng.IntN(min(len(pts), 3))]
 			}
-			scattered := tableFromPoints(pts, slots, shift)
+			scattered, sorted := tablesFromPoints(pts, slots, shift)
 			want := refTableFromPoints(pts, slots, shift)
 			if !slices.Equal(scattered, want) {
-				t.Fatalf("slots=%d trial %d: %d points: tables differ", slots, trial, len(pts))
+				t.Fatalf("slots=%d trial %d: %d points: scattered table differs", slots, trial, len(pts))
+			}
+			if !slices.Equal(sorted, want) {
+				t.Fatalf("slots=%d trial %d: %d points: sorted table differs", slots, trial, len(pts))
 			}
 		}
 	}
@@ -318,9 +321,10 @@ func TestChecksumMatchesReference(t *testing.T) {
 	}
 }
 
-// tableFromPoints returns the slot table assignSlots gives for the given
-// tagged points.
-func tableFromPoints(pts []uint64, slots int, shift uint8) []uint16 {
+// tablesFromPoints returns the slot tables both of assignSlots's ways give
+// for the given tagged points: scattering them into a minimum per slot,
+// and sorting them.
+func tablesFromPoints(pts []uint64, slots int, shift uint8) (scattered, sorted []uint16) {
 	best := make([]uint64, slots)
 	for i := range best {
 		best[i] = noPoint
@@ -329,5 +333,7 @@ func tableFromPoints(pts []uint64, slots int, shift uint8) []uint16 {
 		b := &best[p>>(shift&63)]
 		*b = min(*b, p)
 	}
-	return minWalk(best)
+	scattered = minWalk(best)
+	sorted = sortedTable(slices.Clone(pts), make([]uint64, len(pts)), shift)
+	return scattered, sorted
 }
