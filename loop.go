@@ -42,7 +42,9 @@ func (n *Node) step(e membership.Event) []core.Change {
 	case membership.Departed:
 		// memberlist does not tell its delegates a leave from a death;
 		// a member whose last advert announced it was stopping has left.
-		if m.State == core.Stopping {
+		// The departure carries memberlist's copy of that advert, which
+		// can be older than the one sent straight to us.
+		if known, ok := n.core.Member(m.ID); m.State == core.Stopping || ok && known.State == core.Stopping {
 			return n.core.Leave(m.ID, core.Left)
 		}
 		return n.core.Leave(m.ID, core.Failed)

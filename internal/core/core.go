@@ -105,6 +105,13 @@ func (c *Core) Stopped() []Change {
 	return c.transition(nil, Stopped)
 }
 
+// Member returns the live member incarnation id as last advertised (the
+// newest advert heard by either path), if it is known.
+func (c *Core) Member(id string) (Member, bool) {
+	m, ok := c.known[id]
+	return m, ok
+}
+
 // Advert is what this node gossips about itself: its view ID and state.
 func (c *Core) Advert() (view uint64, state State) { return c.view.ID, c.state }
 
