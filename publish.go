@@ -95,7 +95,8 @@ func (n *Node) publishLoop(ctx context.Context) {
 		if _, ok := advertDelay(s, last, 0); !ok {
 			continue
 		}
-		if err := n.ml.SetMeta(n.encodeAdvert(s.View.ID, s.State)); err != nil {
+		gossipAfter := stateOnlyQuiets * n.quietPeriod()
+		if err := n.ml.SetMeta(n.encodeAdvert(s.View.ID, s.State), gossipAfter); err != nil {
 			n.logger.Warn("advert not published", "err", err)
 			continue
 		}

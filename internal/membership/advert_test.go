@@ -60,7 +60,7 @@ func TestDirectAdvertArrivesWithoutGossip(t *testing.T) {
 	}
 	waitMeta(a, "b", "b0") // the join's state exchange
 	waitMeta(b, "a", "a0")
-	if err := b.SetMeta([]byte("b1")); err != nil {
+	if err := b.SetMeta([]byte("b1"), 0); err != nil {
 		t.Fatal(err)
 	}
 	waitMeta(a, "b", "b1")
@@ -138,4 +138,97 @@ func FuzzDecodeAdvert(f *testing.F) {
 			t.Fatalf("round trip changed %x into %x", b, again)
 		}
 	})
+}
+
+// SetMeta gossips only after gossipAfter (the direct copy goes at once),
+// SetMetaAndWait gossips at once, and nothing is gossiped after Leave: an
+// alive message then would revive the member.
+func TestDeferredGossipAndNoneAfterLeave(t *testing.T) {
+	start := func(id string) (*Membership, netip.AddrPort) {
+		tr, err := transport.Listen(transport.NetConfig{Bind: "127.0.0.1:0"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { tr.Close() })
+		m, err := Start(Config{ID: id, Advertise: tr.Addr(), Transport: tr, Key: bytes.Repeat([]byte{7}, 32),
+			Label: "test", Profile: Local(), Meta: []byte(id + "0")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { m.Shutdown() })
+		return m, tr.Addr()
+	}
+	a, _ := start("a")
+	b, bAddr := start("b")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := a.Join(ctx, []netip.AddrPort{bAddr}); err != nil {
+		t.Fatal(err)
+	}
+	// b sends direct copies to the members it knows: wait until it knows a.
+	for known := false; !known; {
+		for _, e := range b.Drain() {
+			known = known || e.Kind == Joined && e.Member.ID == "a"
+		}
+		if known {
+			break
+		}
+		select {
+		case <-b.Signal():
+		case <-ctx.Done():
+			t.Fatal("b never heard of a")
+		}
+	}
+	gossiped := func() string {
+		// memberlist writes its local node's metadata only in UpdateNode,
+		// which Membership calls under gossipMu.
+		b.gossipMu.Lock()
+		defer b.gossipMu.Unlock()
+		return string(b.ml.LocalNode().Meta)
+	}
+
+	if err := b.SetMetaAndWait([]byte("b1"), time.Second); err != nil {
+		t.Logf("b1 broadcast not confirmed: %v", err)
+	}
+	if got := gossiped(); got != "b1" {
+		t.Fatalf("after SetMetaAndWait memberlist holds %q, want b1", got)
+	}
+	if err := b.SetMeta([]byte("b2"), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if got := gossiped(); got != "b1" {
+		t.Fatalf("SetMeta with an hour's deferral gossiped %q at once", got)
+	}
+	for { // the direct copy still arrives at once
+		var seen bool
+		for _, e := range a.Drain() {
+			seen = seen || e.Member.ID == "b" && string(e.Member.Meta) == "b2"
+		}
+		if seen {
+			break
+		}
+		select {
+		case <-a.Signal():
+		case <-ctx.Done():
+			t.Fatal("a never got b2")
+		}
+	}
+	if err := b.SetMeta([]byte("b3"), 0); err != nil {
+		t.Fatal(err)
+	}
+	for gossiped() != "b3" { // gossiped at once: poll, bounded by ctx
+		select {
+		case <-time.After(time.Millisecond):
+		case <-ctx.Done():
+			t.Fatalf("b3 never gossiped; memberlist holds %q", gossiped())
+		}
+	}
+	if err := b.SetMeta([]byte("b4"), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	b.Leave(time.Second)
+	b.gossipMeta() // as the deferred broadcast would if it fired now
+	if got := gossiped(); got != "b3" {
+		t.Fatalf("metadata %q gossiped after Leave", got)
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -44,6 +45,10 @@ type Membership struct {
 	meta   atomic.Pointer[[]byte]
 	logger *slog.Logger
 	tcpTO  time.Duration
+
+	gossipMu    sync.Mutex
+	gossipTimer *time.Timer // the deferred broadcast of SetMeta
+	left        bool        // Leave or Shutdown was called: gossip nothing more
 }
 
 // Start creates the memberlist instance on cfg.Transport.
@@ -140,41 +145,84 @@ func (m *Membership) Join(ctx context.Context, peers []netip.AddrPort) (int, err
 	return joined, nil
 }
 
-// SetMeta replaces this member's metadata, queues its broadcast, and sends
-// it straight to every live member, without waiting for either. A newer
-// update replaces a queued one, so only the latest metadata is gossiped.
+// SetMeta replaces this member's metadata and sends it straight to every
+// live member at once; gossiping it (a memberlist alive message that every
+// member decodes and passes on several times) is deferred by gossipAfter,
+// and a newer SetMeta replaces a deferred one. Neither waits.
 //
-// Gossip alone reaches a given member only with high probability: each
-// member passes an update on a few times (RetransmitMult × log10 N) to
-// random others, and in a 50-member assembly about every other run left
-// one member without one advert until the next change, hundreds of
-// milliseconds later. The direct copy is one UDP packet per member. Both
-// copies arrive as Updated events, in either order, so the metadata must
-// carry its own sequence number for the caller to keep the newest.
+// The direct copy is the fast path: one UDP packet per member. Gossip
+// alone reaches a given member only with high probability (each member
+// passes an update on RetransmitMult × log10 N times, to random others): in
+// about every other 50-member assembly one member missed one advert and
+// waited hundreds of milliseconds for the next. Gossip stays as the repair
+// path for a lost packet and as the copy that state exchanges carry to
+// members that join later; deferring it keeps it out of the moment when
+// every member advertises at once (it was a sixth of a 50-member
+// assembly's time). Both copies arrive as Updated events, in either order,
+// so the metadata must carry its own sequence number for the caller to
+// keep the newest.
 //
 // It does not wait because memberlist's completion signal can be lost (it
 // is a non-blocking send on an unbuffered channel): a waiting publisher
 // then stalled for the whole timeout while its newer metadata stayed
 // unpublished, which delayed cluster agreement by seconds.
-func (m *Membership) SetMeta(meta []byte) error {
+func (m *Membership) SetMeta(meta []byte, gossipAfter time.Duration) error {
 	if err := m.storeMeta(meta); err != nil {
 		return err
+	}
+	m.sendDirect(meta)
+	m.gossipMu.Lock()
+	defer m.gossipMu.Unlock()
+	if m.gossipTimer != nil {
+		m.gossipTimer.Stop()
+	}
+	if m.left {
+		return nil
+	}
+	m.gossipTimer = time.AfterFunc(gossipAfter, m.gossipMeta)
+	return nil
+}
+
+// gossipMeta queues the broadcast of the current metadata, unless this
+// member has left: an alive message after the leave would revive it.
+func (m *Membership) gossipMeta() {
+	m.gossipMu.Lock()
+	defer m.gossipMu.Unlock()
+	if m.left {
+		return
 	}
 	// The shortest timeout memberlist accepts (0 means forever): the
 	// update is queued before the wait, and the wait's outcome is moot.
 	_ = m.ml.UpdateNode(time.Nanosecond)
-	m.sendDirect(meta)
-	return nil
 }
 
-// SetMetaAndWait is SetMeta, then waits until the broadcast has been sent
-// to enough members or timeout passes, whichever is first. It returns an
-// error when the timeout passed first.
+// stopGossip cancels a deferred broadcast for good.
+func (m *Membership) stopGossip() {
+	m.gossipMu.Lock()
+	defer m.gossipMu.Unlock()
+	m.left = true
+	if m.gossipTimer != nil {
+		m.gossipTimer.Stop()
+	}
+}
+
+// SetMetaAndWait replaces this member's metadata, sends it straight to
+// every live member and gossips it at once, then waits until the broadcast
+// has been sent to enough members or timeout passes, whichever is first. It
+// returns an error when the timeout passed first.
 func (m *Membership) SetMetaAndWait(meta []byte, timeout time.Duration) error {
 	if err := m.storeMeta(meta); err != nil {
 		return err
 	}
 	m.sendDirect(meta)
+	m.gossipMu.Lock()
+	defer m.gossipMu.Unlock()
+	if m.left {
+		return nil
+	}
+	if m.gossipTimer != nil {
+		m.gossipTimer.Stop() // this broadcast carries the newest metadata
+	}
 	return m.ml.UpdateNode(max(timeout, time.Nanosecond))
 }
 
@@ -207,11 +255,18 @@ func (m *Membership) HealthScore() int { return m.ml.GetHealthScore() }
 
 // Leave announces a graceful departure and waits up to timeout for it to be
 // gossiped. Shutdown must still be called.
-func (m *Membership) Leave(timeout time.Duration) error { return m.ml.Leave(timeout) }
+// No metadata is gossiped after it.
+func (m *Membership) Leave(timeout time.Duration) error {
+	m.stopGossip()
+	return m.ml.Leave(timeout)
+}
 
 // Shutdown stops gossip without announcing anything (a crash, as far as the
 // other members can tell, unless Leave was called first).
-func (m *Membership) Shutdown() error { return m.ml.Shutdown() }
+func (m *Membership) Shutdown() error {
+	m.stopGossip()
+	return m.ml.Shutdown()
+}
 
 // logWriter routes memberlist's "[LEVEL] memberlist: ..." lines to slog.
 type logWriter struct{ logger *slog.Logger }

@@ -106,13 +106,13 @@ func TestEvents(t *testing.T) {
 	if e := next(Joined, "b"); string(e.Member.Meta) != "b0" || e.Member.Addr != bAddr {
 		t.Fatalf("join event %+v", e)
 	}
-	if err := b.SetMeta([]byte("b1")); err != nil {
+	if err := b.SetMeta([]byte("b1"), 0); err != nil {
 		t.Fatal(err)
 	}
 	if e := next(Updated, "b"); string(e.Member.Meta) != "b1" {
 		t.Fatalf("update event meta %q", e.Member.Meta)
 	}
-	if err := b.SetMeta(make([]byte, MaxMetaSize+1)); err == nil {
+	if err := b.SetMeta(make([]byte, MaxMetaSize+1), 0); err == nil {
 		t.Fatal("oversized metadata accepted")
 	}
 	b.Leave(time.Second)
