@@ -21,7 +21,11 @@ import (
 //     assembly costs one advert per node, not one per member heard of.
 //   - A change of state alone (Rehashing to Ready and back) does not
 //     affect agreement, which compares views only; it is advertised after
-//     stateOnlyQuiets quiet periods, once the assembly traffic is over.
+//     stateOnlyQuiets quiet periods, once the assembly traffic is over, and
+//     by gossip alone.
+//
+// A view is sent straight to every member at once and gossiped
+// stateOnlyQuiets quiet periods later (see membership.SetMeta).
 //   - Whatever is pending is advertised at the latest maxQuiets quiet
 //     periods after it first changed, even if the view keeps changing.
 //
@@ -95,8 +99,13 @@ func (n *Node) publishLoop(ctx context.Context) {
 		if _, ok := advertDelay(s, last, 0); !ok {
 			continue
 		}
-		gossipAfter := stateOnlyQuiets * n.quietPeriod()
-		if err := n.ml.SetMeta(n.encodeAdvert(s.View.ID, s.State), gossipAfter); err != nil {
+		var err error
+		if advert := n.encodeAdvert(s.View.ID, s.State); s.View.ID == last.view {
+			err = n.ml.GossipMeta(advert) // a state alone: nobody waits for it
+		} else {
+			err = n.ml.SetMeta(advert, stateOnlyQuiets*n.quietPeriod())
+		}
+		if err != nil {
 			n.logger.Warn("advert not published", "err", err)
 			continue
 		}

@@ -223,12 +223,19 @@ func TestDeferredGossipAndNoneAfterLeave(t *testing.T) {
 			t.Fatalf("b3 never gossiped; memberlist holds %q", gossiped())
 		}
 	}
+	if err := b.GossipMeta([]byte("b3g")); err != nil {
+		t.Fatal(err)
+	}
+	if got := gossiped(); got != "b3g" {
+		t.Fatalf("GossipMeta left memberlist holding %q", got)
+	}
 	if err := b.SetMeta([]byte("b4"), time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	b.Leave(time.Second)
 	b.gossipMeta() // as the deferred broadcast would if it fired now
-	if got := gossiped(); got != "b3" {
+	b.GossipMeta([]byte("b5"))
+	if got := gossiped(); got != "b3g" {
 		t.Fatalf("metadata %q gossiped after Leave", got)
 	}
 }

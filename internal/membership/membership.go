@@ -183,6 +183,22 @@ func (m *Membership) SetMeta(meta []byte, gossipAfter time.Duration) error {
 	return nil
 }
 
+// GossipMeta replaces this member's metadata and queues its broadcast at
+// once, without direct copies and without waiting: for changes nobody
+// needs promptly. A deferred broadcast of SetMeta is replaced.
+func (m *Membership) GossipMeta(meta []byte) error {
+	if err := m.storeMeta(meta); err != nil {
+		return err
+	}
+	m.gossipMu.Lock()
+	if m.gossipTimer != nil {
+		m.gossipTimer.Stop()
+	}
+	m.gossipMu.Unlock()
+	m.gossipMeta()
+	return nil
+}
+
 // gossipMeta queues the broadcast of the current metadata, unless this
 // member has left: an alive message after the leave would revive it.
 func (m *Membership) gossipMeta() {
