@@ -22,27 +22,7 @@ func TestDirectAdvertArrivesWithoutGossip(t *testing.T) {
 	silent.GossipInterval = time.Hour
 	silent.ProbeInterval, silent.ProbeTimeout = time.Hour, time.Minute
 	silent.PushPullInterval = time.Hour
-	start := func(id string) (*Membership, netip.AddrPort) {
-		tr, err := transport.Listen(transport.NetConfig{Bind: "127.0.0.1:0"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { tr.Close() })
-		m, err := Start(Config{ID: id, Advertise: tr.Addr(), Transport: tr, Key: bytes.Repeat([]byte{7}, 32),
-			Label: "test", Profile: silent, Meta: []byte(id + "0")})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { m.Shutdown() })
-		return m, tr.Addr()
-	}
-	a, _ := start("a")
-	b, bAddr := start("b")
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if _, err := a.Join(ctx, []netip.AddrPort{bAddr}); err != nil {
-		t.Fatal(err)
-	}
+	a, b, _, ctx := startPair(t, silent)
 	waitMeta := func(m *Membership, id, want string) {
 		t.Helper()
 		for {
@@ -144,27 +124,7 @@ func FuzzDecodeAdvert(f *testing.F) {
 // SetMetaAndWait gossips at once, and nothing is gossiped after Leave: an
 // alive message then would revive the member.
 func TestDeferredGossipAndNoneAfterLeave(t *testing.T) {
-	start := func(id string) (*Membership, netip.AddrPort) {
-		tr, err := transport.Listen(transport.NetConfig{Bind: "127.0.0.1:0"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { tr.Close() })
-		m, err := Start(Config{ID: id, Advertise: tr.Addr(), Transport: tr, Key: bytes.Repeat([]byte{7}, 32),
-			Label: "test", Profile: Local(), Meta: []byte(id + "0")})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { m.Shutdown() })
-		return m, tr.Addr()
-	}
-	a, _ := start("a")
-	b, bAddr := start("b")
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if _, err := a.Join(ctx, []netip.AddrPort{bAddr}); err != nil {
-		t.Fatal(err)
-	}
+	a, b, _, ctx := startPair(t, Local())
 	// b sends direct copies to the members it knows: wait until it knows a.
 	for known := false; !known; {
 		for _, e := range b.Drain() {
@@ -238,4 +198,36 @@ func TestDeferredGossipAndNoneAfterLeave(t *testing.T) {
 	if got := gossiped(); got != "b3g" {
 		t.Fatalf("metadata %q gossiped after Leave", got)
 	}
+}
+
+// startMember starts a membership on its own loopback transport, with
+// metadata id+"0", shut down at the end of the test.
+func startMember(t *testing.T, id string, p Profile) (*Membership, netip.AddrPort) {
+	t.Helper()
+	tr, err := transport.Listen(transport.NetConfig{Bind: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tr.Close() })
+	m, err := Start(Config{ID: id, Advertise: tr.Addr(), Transport: tr, Key: bytes.Repeat([]byte{7}, 32),
+		Label: "test", Profile: p, Meta: []byte(id + "0")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Shutdown() })
+	return m, tr.Addr()
+}
+
+// startPair starts members a and b and joins a to b; it returns b's
+// address and a context that bounds the test's waits.
+func startPair(t *testing.T, p Profile) (a, b *Membership, bAddr netip.AddrPort, ctx context.Context) {
+	t.Helper()
+	a, _ = startMember(t, "a", p)
+	b, bAddr = startMember(t, "b", p)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	if _, err := a.Join(ctx, []netip.AddrPort{bAddr}); err != nil {
+		t.Fatal(err)
+	}
+	return a, b, bAddr, ctx
 }

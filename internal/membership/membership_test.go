@@ -2,14 +2,11 @@ package membership
 
 import (
 	"bytes"
-	"context"
 	"log/slog"
 	"net/netip"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/cloister-go/cloister/transport"
 )
 
 func TestProfiles(t *testing.T) {
@@ -67,27 +64,7 @@ func TestLogLevels(t *testing.T) {
 // Two memberships on real transports: join, metadata update, departure,
 // all arriving as ordered events.
 func TestEvents(t *testing.T) {
-	start := func(id string, meta string) (*Membership, netip.AddrPort) {
-		tr, err := transport.Listen(transport.NetConfig{Bind: "127.0.0.1:0"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { tr.Close() })
-		m, err := Start(Config{ID: id, Advertise: tr.Addr(), Transport: tr, Key: bytes.Repeat([]byte{7}, 32),
-			Label: "test", Profile: Local(), Meta: []byte(meta)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return m, tr.Addr()
-	}
-	a, _ := start("a", "a0")
-	b, bAddr := start("b", "b0")
-	defer a.Shutdown()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if _, err := a.Join(ctx, []netip.AddrPort{bAddr}); err != nil {
-		t.Fatal(err)
-	}
+	a, b, bAddr, ctx := startPair(t, Local())
 	next := func(want EventKind, id string) Event {
 		t.Helper()
 		for {
