@@ -83,8 +83,9 @@ func decodeMeta(b []byte) (meta, error) {
 		if len(b) < 1 || len(b) < 1+int(b[0]) {
 			return meta{}, fmt.Errorf("%w: truncated roles", errMeta)
 		}
-		m.Roles = append(m.Roles, string(b[1:1+b[0]]))
-		b = b[1+b[0]:]
+		n := 1 + int(b[0]) // int first: a length of 255 plus 1 overflows a byte
+		m.Roles = append(m.Roles, string(b[1:n]))
+		b = b[n:]
 	}
 	if len(b) != 0 {
 		return meta{}, fmt.Errorf("%w: %d trailing bytes", errMeta, len(b))
