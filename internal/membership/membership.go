@@ -253,9 +253,6 @@ func (m *Membership) sendDirect(meta []byte) {
 	}
 }
 
-// BadAdverts counts direct adverts dropped as unreadable.
-func (m *Membership) BadAdverts() uint64 { return m.d.badAdverts.Load() }
-
 func (m *Membership) storeMeta(meta []byte) error {
 	if len(meta) > MaxMetaSize {
 		return fmt.Errorf("membership: metadata is %d bytes, limit %d", len(meta), MaxMetaSize)
