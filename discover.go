@@ -112,36 +112,40 @@ func (n *Node) discover(ctx context.Context) ([]netip.AddrPort, error) {
 
 // absent returns the discovered addresses that no live member holds.
 func (n *Node) absent(peers []netip.AddrPort) []netip.AddrPort {
-	// The snapshot, not memberlist's Members(): memberlist mutates the
-	// nodes that one returns while gossip runs.
-	alive := map[netip.AddrPort]bool{n.self.Addr: true}
-	for _, m := range n.Members() {
-		alive[m.Addr] = true
-	}
+	alive := n.liveAddrs(n.snap.Load())
 	var out []netip.AddrPort
 	for _, p := range peers {
-		p = netip.AddrPortFrom(p.Addr().Unmap(), p.Port())
-		if !alive[p] && !n.isSelf(p) {
+		if !held(alive, p) {
 			out = append(out, p)
 		}
 	}
 	return out
 }
 
-// isSelf recognises this node's own port behind an address it is bound to.
-func (n *Node) isSelf(p netip.AddrPort) bool {
-	if p.Port() != n.self.Addr.Port() {
-		return false
+// liveAddrs is the set of addresses the members of s hold, with this
+// node's own addresses: its advertised one, and its port on every address
+// it is bound to (every local address when bound to all of them). It reads
+// the snapshot, not memberlist's Members(): memberlist mutates the nodes
+// that one returns while gossip runs.
+func (n *Node) liveAddrs(s *Snapshot) map[netip.AddrPort]bool {
+	alive := map[netip.AddrPort]bool{n.self.Addr: true}
+	for _, m := range s.View.Members {
+		alive[m.Addr] = true
 	}
+	port := n.self.Addr.Port()
 	if bound := n.tr.Addr().Addr(); bound.IsValid() && !bound.IsUnspecified() {
-		return p.Addr() == bound.Unmap()
-	}
-	for _, a := range localAddrs() {
-		if a == p.Addr() {
-			return true
+		alive[netip.AddrPortFrom(bound.Unmap(), port)] = true
+	} else {
+		for _, a := range localAddrs() {
+			alive[netip.AddrPortFrom(a, port)] = true
 		}
 	}
-	return false
+	return alive
+}
+
+// held reports whether p is in the set alive (see liveAddrs).
+func held(alive map[netip.AddrPort]bool, p netip.AddrPort) bool {
+	return alive[netip.AddrPortFrom(p.Addr().Unmap(), p.Port())]
 }
 
 // join contacts the addresses in random order until one of them answers.
@@ -157,8 +161,19 @@ func (n *Node) isSelf(p netip.AddrPort) bool {
 // cluster merge one per discovery round.
 func (n *Node) join(ctx context.Context, addrs []netip.AddrPort) {
 	rand.Shuffle(len(addrs), func(i, j int) { addrs[i], addrs[j] = addrs[j], addrs[i] })
-	errs := joinFirst(ctx, addrs, joinStagger,
-		func(a netip.AddrPort) bool { return len(n.absent([]netip.AddrPort{a})) == 0 },
+	// The live set is rebuilt only when the snapshot changed, not for
+	// every address a round skips.
+	var (
+		seen  *Snapshot
+		alive map[netip.AddrPort]bool
+	)
+	member := func(a netip.AddrPort) bool {
+		if s := n.snap.Load(); s != seen {
+			seen, alive = s, n.liveAddrs(s)
+		}
+		return held(alive, a)
+	}
+	errs := joinFirst(ctx, addrs, joinStagger, member,
 		func(ctx context.Context, a netip.AddrPort) error {
 			_, err := n.ml.Join(ctx, []netip.AddrPort{a})
 			return err

@@ -115,3 +115,28 @@ func TestJoinFirstEndsWithContext(t *testing.T) {
 		t.Fatalf("%d tries after the context ended", len(errs))
 	}
 }
+
+// A node's own address, in any of the forms a sentry may list it, is never
+// absent: it must not try to join itself.
+func TestOwnAddressIsNeverAbsent(t *testing.T) {
+	for _, bind := range []string{"127.0.0.1:0", "0.0.0.0:0"} {
+		cfg := LocalConfig()
+		cfg.App = "app"
+		cfg.Bind = bind
+		cfg.Secret = Secret("a-test-secret-of-some-length")
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		n, err := Launch(ctx, cfg)
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := n.Self().Addr.Port()
+		own := []netip.AddrPort{n.Self().Addr, netip.AddrPortFrom(netip.MustParseAddr("::ffff:127.0.0.1"), port)}
+		other := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), port+1)
+		got := n.absent(append(own, other))
+		n.Stop(context.Background())
+		if len(got) != 1 || got[0] != other {
+			t.Fatalf("bound to %s: absent = %v, want only %v", bind, got, other)
+		}
+	}
+}
