@@ -34,7 +34,7 @@ func TestDirectAdvertArrivesWithoutGossip(t *testing.T) {
 			select {
 			case <-m.Signal():
 			case <-ctx.Done():
-				t.Fatalf("%s never heard %s advertise %q", m.id, id, want)
+				t.Fatalf("%s never heard %s advertise %q", m.d.self, id, want)
 			}
 		}
 	}

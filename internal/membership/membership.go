@@ -40,7 +40,6 @@ type Config struct {
 type Membership struct {
 	ml     *memberlist.Memberlist
 	d      *delegate
-	id     string
 	q      *queue
 	meta   atomic.Pointer[[]byte]
 	logger *slog.Logger
@@ -85,7 +84,7 @@ func Start(cfg Config) (*Membership, error) {
 	mc.EnableCompression = false
 	d := &delegate{q: m.q, meta: m.currentMeta, self: cfg.ID,
 		alive: map[string]netip.AddrPort{}, held: map[string][]byte{}}
-	m.d, m.id = d, cfg.ID
+	m.d = d
 	mc.Delegate = d
 	mc.Events = d
 	mc.Logger = log.New(&logWriter{logger: logger}, "", 0)
@@ -173,13 +172,10 @@ func (m *Membership) SetMeta(meta []byte, gossipAfter time.Duration) error {
 	m.sendDirect(meta)
 	m.gossipMu.Lock()
 	defer m.gossipMu.Unlock()
-	if m.gossipTimer != nil {
-		m.gossipTimer.Stop()
+	m.cancelDeferredLocked()
+	if !m.left {
+		m.gossipTimer = time.AfterFunc(gossipAfter, m.gossipMeta)
 	}
-	if m.left {
-		return nil
-	}
-	m.gossipTimer = time.AfterFunc(gossipAfter, m.gossipMeta)
 	return nil
 }
 
@@ -191,19 +187,24 @@ func (m *Membership) GossipMeta(meta []byte) error {
 		return err
 	}
 	m.gossipMu.Lock()
-	if m.gossipTimer != nil {
-		m.gossipTimer.Stop()
-	}
-	m.gossipMu.Unlock()
-	m.gossipMeta()
+	defer m.gossipMu.Unlock()
+	m.cancelDeferredLocked()
+	m.gossipLocked()
 	return nil
 }
 
-// gossipMeta queues the broadcast of the current metadata, unless this
-// member has left: an alive message after the leave would revive it.
+// gossipMeta queues the broadcast of the current metadata (the deferred
+// broadcast of SetMeta).
 func (m *Membership) gossipMeta() {
 	m.gossipMu.Lock()
 	defer m.gossipMu.Unlock()
+	m.gossipLocked()
+}
+
+// gossipLocked queues the broadcast of the current metadata, unless this
+// member has left: an alive message after the leave would revive it.
+// gossipMu must be held.
+func (m *Membership) gossipLocked() {
 	if m.left {
 		return
 	}
@@ -212,14 +213,21 @@ func (m *Membership) gossipMeta() {
 	_ = m.ml.UpdateNode(time.Nanosecond)
 }
 
+// cancelDeferredLocked stops a pending deferred broadcast; gossipMu must
+// be held.
+func (m *Membership) cancelDeferredLocked() {
+	if m.gossipTimer != nil {
+		m.gossipTimer.Stop()
+		m.gossipTimer = nil
+	}
+}
+
 // stopGossip cancels a deferred broadcast for good.
 func (m *Membership) stopGossip() {
 	m.gossipMu.Lock()
 	defer m.gossipMu.Unlock()
 	m.left = true
-	if m.gossipTimer != nil {
-		m.gossipTimer.Stop()
-	}
+	m.cancelDeferredLocked()
 }
 
 // SetMetaAndWait replaces this member's metadata, sends it straight to
@@ -236,16 +244,14 @@ func (m *Membership) SetMetaAndWait(meta []byte, timeout time.Duration) error {
 	if m.left {
 		return nil
 	}
-	if m.gossipTimer != nil {
-		m.gossipTimer.Stop() // this broadcast carries the newest metadata
-	}
+	m.cancelDeferredLocked() // this broadcast carries the newest metadata
 	return m.ml.UpdateNode(max(timeout, time.Nanosecond))
 }
 
 // sendDirect sends meta to every live member as a user message; a send
 // that fails is left to gossip.
 func (m *Membership) sendDirect(meta []byte) {
-	msg := encodeAdvert(m.id, meta)
+	msg := encodeAdvert(m.d.self, meta)
 	for _, p := range m.d.peers() {
 		if err := m.ml.SendToAddress(memberlist.Address{Addr: p.Addr.String(), Name: p.ID}, msg); err != nil {
 			m.logger.Debug("direct advert not sent", "member", p.ID, "err", err)
