@@ -90,10 +90,9 @@ type delegate struct {
 	meta func() []byte
 	self string
 
-	mu        sync.Mutex
-	alive     map[string]netip.AddrPort // live members but self, by ID
-	held      map[string][]byte         // direct adverts from members not known yet
-	heldOrder []string                  // ids of held, oldest first (may hold stale ids)
+	mu    sync.Mutex
+	alive map[string]netip.AddrPort // live members but self, by ID
+	held  map[string][]byte         // direct adverts from members not known yet
 
 	badAdverts atomic.Uint64 // direct adverts dropped as unreadable
 }
@@ -131,26 +130,16 @@ func (d *delegate) record(k EventKind, m Member) {
 }
 
 // hold keeps a direct advert from a member not known yet: its alive message
-// is usually on its way. At most maxHeld are kept, the oldest dropped.
+// is usually on its way. At most maxHeld are kept; when full, an arbitrary
+// older one makes room (gossip still carries what a dropped one said).
 func (d *delegate) hold(id string, meta []byte) {
-	if _, ok := d.held[id]; !ok {
-		d.heldOrder = append(d.heldOrder, id)
+	if _, ok := d.held[id]; !ok && len(d.held) >= maxHeld {
+		for old := range d.held {
+			delete(d.held, old)
+			break
+		}
 	}
 	d.held[id] = meta
-	for len(d.held) > maxHeld {
-		oldest := d.heldOrder[0]
-		d.heldOrder = d.heldOrder[1:]
-		delete(d.held, oldest)
-	}
-	if len(d.heldOrder) > 2*maxHeld { // ids already used or dropped
-		live := d.heldOrder[:0]
-		for _, id := range d.heldOrder {
-			if _, ok := d.held[id]; ok {
-				live = append(live, id)
-			}
-		}
-		d.heldOrder = live
-	}
 }
 
 // peers returns the live members but self.
