@@ -12,13 +12,9 @@ func (n *Node) loop() {
 	for {
 		select {
 		case <-n.ml.Signal():
-			// One snapshot per batch of events, not per event: a 50-member
-			// assembly delivers thousands of adverts.
-			var changes []core.Change
-			for _, e := range n.ml.Drain() {
-				changes = append(changes, n.step(e)...)
-			}
-			n.apply(changes)
+			// One core step and one snapshot per batch of events, not per
+			// event: a 50-member assembly delivers thousands of adverts.
+			n.apply(n.core.Apply(n.inputs(n.ml.Drain())))
 		case ack := <-n.stopReq:
 			n.apply(n.core.Stop())
 			close(ack)
@@ -28,28 +24,24 @@ func (n *Node) loop() {
 	}
 }
 
-// step feeds one membership event to the core.
-func (n *Node) step(e membership.Event) []core.Change {
-	m, err := decodeMember(e.Member)
-	if err != nil {
-		n.logger.Warn("unreadable member", "member", e.Member.ID, "err", err)
-	}
-	switch e.Kind {
-	case membership.Joined:
-		return n.core.Join(m)
-	case membership.Updated:
-		return n.core.Update(m)
-	case membership.Departed:
-		// memberlist does not tell its delegates a leave from a death;
-		// a member whose last advert announced it was stopping has left.
-		// The departure carries memberlist's copy of that advert, which
-		// can be older than the one sent straight to us.
-		if known, ok := n.core.Member(m.ID); m.State == core.Stopping || ok && known.State == core.Stopping {
-			return n.core.Leave(m.ID, core.Left)
+// inputs converts membership events to core inputs. A member whose
+// metadata cannot be read still counts as live (it joins the view, and
+// holds up agreement until it advertises something readable).
+func (n *Node) inputs(events []membership.Event) []core.Input {
+	in := make([]core.Input, 0, len(events))
+	for _, e := range events {
+		m, err := decodeMember(e.Member)
+		if err != nil {
+			n.logger.Warn("unreadable member", "member", e.Member.ID, "err", err)
 		}
-		return n.core.Leave(m.ID, core.Failed)
+		switch e.Kind {
+		case membership.Joined, membership.Updated:
+			in = append(in, core.Input{Kind: core.Alive, Member: m})
+		case membership.Departed:
+			in = append(in, core.Input{Kind: core.Departed, Member: m})
+		}
 	}
-	return nil
+	return in
 }
 
 // apply publishes a new snapshot, tells listeners and wakes the metadata
@@ -58,14 +50,11 @@ func (n *Node) step(e membership.Event) []core.Change {
 // snapshot always shows what members last advertised. Only the goroutine
 // that owns the core calls it.
 func (n *Node) apply(changes []core.Change) {
-	state, view := n.core.State(), viewFromCore(n.core.View())
+	state := n.core.State()
+	view := n.publicView(n.core.View(), state)
 	self := memberFromCore(n.self)
 	self.ViewID, self.State, self.StateName = view.ID, state, state.String()
-	for i := range view.Members {
-		if view.Members[i].ID == self.ID {
-			view.Members[i] = self
-		}
-	}
+	prev := n.snap.Load()
 	cfgs := n.cfg.ringConfigs()
 	// Rings answer only when Ready, so they are built only then: not on
 	// each of the many view changes of an assembly.
@@ -82,7 +71,7 @@ func (n *Node) apply(changes []core.Change) {
 	}
 	n.snap.Store(snap)
 	for _, c := range changes {
-		e := n.toEvent(c, *snap)
+		e := n.toEvent(c, prev, snap)
 		if down, ok := e.(*MemberDown); ok {
 			n.calls.PeerDown(down.Member.ID) // its pending calls fail now
 			n.mon.fire(*down)
@@ -114,7 +103,7 @@ func (n *Node) apply(changes []core.Change) {
 	n.changeMu.Unlock()
 }
 
-func (n *Node) toEvent(c core.Change, snap Snapshot) Event {
+func (n *Node) toEvent(c core.Change, prev, snap *Snapshot) Event {
 	switch c := c.(type) {
 	case core.MemberUp:
 		n.logger.Info("member up", "member", c.Member.Name, "id", c.Member.ID)
@@ -123,14 +112,56 @@ func (n *Node) toEvent(c core.Change, snap Snapshot) Event {
 		n.logger.Info("member down", "member", c.Member.Name, "reason", c.Reason)
 		return &MemberDown{Member: memberFromCore(c.Member), Reason: c.Reason}
 	case core.ViewChanged:
-		return &ViewChanged{Old: viewFromCore(c.Old), New: viewFromCore(c.New)}
+		return &ViewChanged{Old: convertedView(c.Old, prev), New: convertedView(c.New, snap)}
 	case core.StateChanged:
 		n.logger.Info("state changed", "from", c.From, "to", c.To, "members", len(c.View.Members))
-		s := snap
-		s.State, s.StateName, s.View = c.To, c.To.String(), viewFromCore(c.View)
+		s := *snap
+		s.State, s.StateName, s.View = c.To, c.To.String(), convertedView(c.View, snap)
 		return &StateChanged{From: c.From, To: c.To, Snapshot: s}
 	}
 	return nil
+}
+
+// convertedView is v as the snapshot shows it when the snapshot holds that
+// very view (the usual case: a batch changes the view at most once),
+// else a fresh conversion.
+func convertedView(v core.View, s *Snapshot) View {
+	if s != nil && s.View.ID == v.ID && s.View.Epoch == v.Epoch {
+		return s.View
+	}
+	return viewFromCore(v)
+}
+
+// viewCache is the last conversion of the core's view for snapshots, so
+// that a batch changing no member's metadata converts nothing.
+type viewCache struct {
+	from  []core.Member // the core's member slice it was made from
+	id    uint64
+	epoch uint64
+	state State
+	view  View
+}
+
+// publicView converts the core's view, with this node's own entry showing
+// the view and state it is in. The core never modifies a member slice it
+// has handed out, so an unchanged slice means unchanged members.
+func (n *Node) publicView(v core.View, state State) View {
+	c := &n.views
+	if c.id == v.ID && c.epoch == v.Epoch && c.state == state && sameSlice(c.from, v.Members) {
+		return c.view
+	}
+	view := viewFromCore(v)
+	for i := range view.Members {
+		if view.Members[i].ID == n.self.ID {
+			view.Members[i].ViewID, view.Members[i].State, view.Members[i].StateName = v.ID, state, state.String()
+		}
+	}
+	*c = viewCache{from: v.Members, id: v.ID, epoch: v.Epoch, state: state, view: view}
+	return view
+}
+
+func sameSlice(a, b []core.Member) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 
 // emit hands an event to every listener and subscriber without blocking.

@@ -20,9 +20,12 @@ func TestDepartureAfterDirectStoppingAdvertIsALeave(t *testing.T) {
 		return membership.Member{ID: "app@127.0.0.1:2#1", Addr: netip.MustParseAddrPort("127.0.0.1:2"),
 			Meta: encodeMeta(meta{State: st, Weight: 1, Seq: seq})}
 	}
-	n.step(membership.Event{Kind: membership.Joined, Member: peer(Assembling, 0)})
-	n.step(membership.Event{Kind: membership.Updated, Member: peer(Stopping, 2)}) // the direct copy
-	changes := n.step(membership.Event{Kind: membership.Departed, Member: peer(Assembling, 0)})
+	feed := func(events ...membership.Event) []core.Change { return n.core.Apply(n.inputs(events)) }
+	feed(membership.Event{Kind: membership.Joined, Member: peer(Assembling, 0)})
+	changes := feed(
+		membership.Event{Kind: membership.Updated, Member: peer(Stopping, 2)}, // the direct copy
+		membership.Event{Kind: membership.Departed, Member: peer(Assembling, 0)},
+	)
 	for _, c := range changes {
 		if down, ok := c.(core.MemberDown); ok {
 			if down.Reason != core.Left {

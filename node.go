@@ -27,6 +27,7 @@ type Node struct {
 	core       *core.Core       // owned by loop; by stop once loop has ended
 	rings      ringSet          // rings of the current view; owned like core
 	readyRings map[string]*Ring // rings at the last Ready, for RingChanged; owned like core
+	views      viewCache        // the core's view converted for snapshots; owned like core
 
 	snap        atomic.Pointer[Snapshot]
 	dispatchMu  sync.Mutex

@@ -197,15 +197,19 @@ func hasRole(roles []string, role string) bool {
 
 // ringsFor wraps the built rings for a snapshot: queryable only when Ready.
 func (rs ringSet) ringsFor(cfgs []RingConfig, view View, state State, selfID string) map[string]*Ring {
-	members := make(map[string]Member, len(view.Members))
-	for _, m := range view.Members {
-		members[m.ID] = m
+	answers := state == Ready && rs.viewID == view.ID
+	var members map[string]Member // read only by rings that answer
+	if answers {
+		members = make(map[string]Member, len(view.Members))
+		for _, m := range view.Members {
+			members[m.ID] = m
+		}
 	}
 	out := make(map[string]*Ring, len(cfgs))
 	for _, rc := range cfgs {
 		r := &Ring{name: rc.Name, viewID: view.ID, epoch: view.Epoch, selfID: selfID, members: members}
 		switch {
-		case state != Ready || rs.viewID != view.ID:
+		case !answers:
 			r.err = fmt.Errorf("%w: ring %q: node is %s", ErrNotReady, rc.Name, state)
 		case rs.errs[rc.Name] != nil:
 			r.err = rs.errs[rc.Name]

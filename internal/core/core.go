@@ -32,7 +32,8 @@ func New(self Member, consensus int) *Core {
 // State returns the current state.
 func (c *Core) State() State { return c.state }
 
-// View returns the current view. The caller must not modify its Members.
+// View returns the current view. The caller must not modify its Members;
+// the core never does either: every change makes a new slice.
 func (c *Core) View() View { return c.view }
 
 // Consensus returns the number of live members required to be Ready.
@@ -46,31 +47,58 @@ func (c *Core) Start() []Change {
 	return c.settle(c.transition(nil, Assembling), Assembling)
 }
 
-// Join records a live member incarnation (memberlist's alive).
-func (c *Core) Join(m Member) []Change {
-	if m.ID == c.self.ID || c.state == Stopped {
+// InputKind says what memberlist reported about a member.
+type InputKind uint8
+
+// The membership input kinds.
+const (
+	// Alive: the member is live, perhaps with new metadata (a join, an
+	// update, or an advert sent straight to this node).
+	Alive InputKind = iota + 1
+	// Departed: the member left or was declared dead. memberlist does not
+	// say which: the core counts it as Left when the member's newest
+	// advert, from this input or an earlier one, said Stopping, and as
+	// Failed otherwise.
+	Departed
+)
+
+// Input is one membership report for Apply.
+type Input struct {
+	Kind   InputKind
+	Member Member
+}
+
+// Apply records a batch of membership inputs in order and then settles
+// once: the view is rebuilt at most once and changes at most once, however
+// many members the batch admits or removes, and the state changes at most
+// once. A member that joins and departs within one batch is never in a
+// view, so no listener hears of it.
+func (c *Core) Apply(inputs []Input) []Change {
+	if c.state == Stopped {
 		return nil
 	}
-	if cur, known := c.known[m.ID]; known {
-		if m.AdvertSeq < cur.AdvertSeq {
-			// Adverts travel both by gossip and straight from their
-			// member, so an older one can arrive after a newer one.
-			return nil
-		}
-		if i := c.view.index(m.ID); i >= 0 {
-			// New metadata for a member in the view: the member set, and so
-			// the view ID, stay. Snapshots share the old slice.
-			c.known[m.ID] = m
-			members := slices.Clone(c.view.Members)
-			members[i] = m
-			c.view.Members = members
-			return c.settle(nil, c.state)
+	var rebuild, updated bool
+	for _, in := range inputs {
+		switch in.Kind {
+		case Alive:
+			r, u := c.recordAlive(in.Member)
+			rebuild, updated = rebuild || r, updated || u
+		case Departed:
+			rebuild = c.recordDeparture(in.Member.ID, c.departureReason(in.Member)) || rebuild
 		}
 	}
-	c.known[m.ID] = m
-	delete(c.gone, m.ID)
-	return c.settle(c.rebuild(), c.state)
+	switch {
+	case rebuild:
+		return c.settle(c.rebuild(), c.state)
+	case updated:
+		c.refreshViewMembers()
+		return c.settle(nil, c.state)
+	}
+	return nil
 }
+
+// Join records a live member incarnation (memberlist's alive).
+func (c *Core) Join(m Member) []Change { return c.Apply([]Input{{Kind: Alive, Member: m}}) }
 
 // Update records new metadata for a live member. An unknown member is
 // treated as a join.
@@ -78,15 +106,72 @@ func (c *Core) Update(m Member) []Change { return c.Join(m) }
 
 // Leave removes a member incarnation that left or failed.
 func (c *Core) Leave(id string, reason Reason) []Change {
-	if id == c.self.ID || c.state == Stopped {
+	if c.state == Stopped || !c.recordDeparture(id, reason) {
 		return nil
 	}
+	return c.settle(c.rebuild(), c.state)
+}
+
+// recordAlive records m in known. It reports whether the view must be
+// rebuilt (the member set may change) or only refreshed (new metadata for
+// a member already in the view).
+func (c *Core) recordAlive(m Member) (rebuild, updated bool) {
+	if m.ID == c.self.ID {
+		return false, false
+	}
+	cur, known := c.known[m.ID]
+	if known {
+		if m.AdvertSeq < cur.AdvertSeq {
+			// Adverts travel both by gossip and straight from their
+			// member, so an older one can arrive after a newer one.
+			return false, false
+		}
+		if m.AdvertSeq == cur.AdvertSeq && m.View == cur.View && m.State == cur.State {
+			return false, false // the same advert by the other path
+		}
+		c.known[m.ID] = m
+		if c.view.Has(m.ID) {
+			return false, true
+		}
+		return true, false
+	}
+	c.known[m.ID] = m
+	delete(c.gone, m.ID)
+	return true, false
+}
+
+// recordDeparture removes a member incarnation from known and keeps why,
+// reporting whether it was known.
+func (c *Core) recordDeparture(id string, reason Reason) bool {
+	if id == c.self.ID {
+		return false
+	}
 	if _, ok := c.known[id]; !ok {
-		return nil
+		return false
 	}
 	delete(c.known, id)
 	c.gone[id] = reason
-	return c.settle(c.rebuild(), c.state)
+	return true
+}
+
+// departureReason tells a leave from a death: a member whose newest advert
+// announced Stopping has left. The departing copy of the advert can be
+// older than one that arrived by the other path, so both are consulted.
+func (c *Core) departureReason(m Member) Reason {
+	if known, ok := c.known[m.ID]; m.State == Stopping || ok && known.State == Stopping {
+		return Left
+	}
+	return Failed
+}
+
+// refreshViewMembers copies the newest metadata of known members into a new
+// member slice for the view: slices already handed out are never modified.
+func (c *Core) refreshViewMembers() {
+	members := slices.Clone(c.view.Members)
+	for i := range members {
+		members[i] = c.known[members[i].ID]
+	}
+	c.view.Members = members
 }
 
 // Stop moves to Stopping from any state but Stopping and Stopped.
@@ -103,13 +188,6 @@ func (c *Core) Stopped() []Change {
 		return nil
 	}
 	return c.transition(nil, Stopped)
-}
-
-// Member returns the live member incarnation id as last advertised (the
-// newest advert heard by either path), if it is known.
-func (c *Core) Member(id string) (Member, bool) {
-	m, ok := c.known[id]
-	return m, ok
 }
 
 // Advert is what this node gossips about itself: its view ID and state.

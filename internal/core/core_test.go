@@ -263,3 +263,81 @@ func TestOlderAdvertNeverReplacesNewer(t *testing.T) {
 		t.Fatalf("repeated advert: changes = %v, want none", kinds(got))
 	}
 }
+
+func TestApplySettlesOncePerBatch(t *testing.T) {
+	a := member("a", 1)
+	c := New(a, 4)
+	c.Start()
+	batch := []Input{
+		{Kind: Alive, Member: member("b", 1)},
+		{Kind: Alive, Member: member("c", 1)},
+		{Kind: Alive, Member: member("d", 1)},
+		{Kind: Alive, Member: member("b", 1)}, // the same member by the other path
+	}
+	got := kinds(c.Apply(batch))
+	want := []string{"up:b", "up:c", "up:d", "view", "assembling->rehashing"}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("changes = %v, want %v", got, want)
+	}
+	if v := c.View(); len(v.Members) != 4 || v.Epoch != 2 {
+		t.Fatalf("view has %d members at epoch %d, want 4 at epoch 2", len(v.Members), v.Epoch)
+	}
+	agreed := c.View().ID
+	var adverts []Input
+	for _, name := range []string{"b", "c", "d"} {
+		adverts = append(adverts, Input{Kind: Alive, Member: advertising(member(name, 1), agreed)})
+	}
+	before := c.View().Members
+	if got, want := kinds(c.Apply(adverts)), []string{"rehashing->ready"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("adverts: changes = %v, want %v", got, want)
+	}
+	for _, m := range before {
+		if m.View != 0 {
+			t.Fatal("adverts modified the member slice of an earlier view")
+		}
+	}
+}
+
+func TestMemberThatJoinsAndDepartsInOneBatchIsNeverSeen(t *testing.T) {
+	c := New(member("a", 1), 1)
+	c.Start()
+	epoch := c.View().Epoch
+	b := member("b", 1)
+	got := c.Apply([]Input{{Kind: Alive, Member: b}, {Kind: Departed, Member: b}})
+	if len(got) != 0 || c.View().Epoch != epoch || c.State() != Ready {
+		t.Fatalf("changes = %v, epoch %d (was %d), state %v; want none", kinds(got), c.View().Epoch, epoch, c.State())
+	}
+}
+
+func TestDepartureReason(t *testing.T) {
+	stopping := func(m Member, seq uint64) Member {
+		m.State, m.AdvertSeq = Stopping, seq
+		return m
+	}
+	b := member("b", 1)
+	tests := []struct {
+		name  string
+		first []Input // applied before the batch with the departure
+		batch []Input
+		want  string
+	}{
+		{"no stopping advert: failed", nil, []Input{{Kind: Departed, Member: b}}, "down:b:failed"},
+		{"departure carries stopping", nil, []Input{{Kind: Departed, Member: stopping(b, 1)}}, "down:b:left"},
+		{"stopping advert in an earlier batch", []Input{{Kind: Alive, Member: stopping(b, 1)}},
+			[]Input{{Kind: Departed, Member: b}}, "down:b:left"},
+		{"stopping advert earlier in the same batch", nil,
+			[]Input{{Kind: Alive, Member: stopping(b, 1)}, {Kind: Departed, Member: b}}, "down:b:left"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := New(member("a", 1), 1)
+			c.Start()
+			c.Apply([]Input{{Kind: Alive, Member: b}})
+			c.Apply(tt.first)
+			got := kinds(c.Apply(tt.batch))
+			if len(got) == 0 || got[0] != tt.want {
+				t.Fatalf("changes = %v, want %s first", got, tt.want)
+			}
+		})
+	}
+}

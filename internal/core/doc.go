@@ -1,10 +1,13 @@
 // Package core is cloister's cluster state machine: pure, single-threaded,
 // with no clocks, goroutines or IO.
 //
-// The node loop feeds it membership inputs (Join, Update, Leave) and
-// lifecycle inputs (Start, Stop, Stopped); each input returns the Changes it
-// caused, in the order listeners must hear them: members up and down, then
-// the view change, then the state change.
+// The node loop feeds it batches of membership inputs (Apply; Join, Update
+// and Leave are batches of one) and lifecycle inputs (Start, Stop,
+// Stopped); each call returns the Changes it caused, in the order listeners
+// must hear them: members up and down, then the view change, then the
+// state change. A batch rebuilds the view once, so an assembly that
+// delivers members in bursts costs one view change per burst, not one per
+// member.
 //
 // # The view
 //
