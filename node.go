@@ -115,8 +115,15 @@ func Launch(ctx context.Context, cfg Config) (*Node, error) {
 
 func newNode(ctx context.Context, cfg Config, logger *slog.Logger, secret Secret, tr transport.Transport) (*Node, error) {
 	explicit, _ := parseAdvertise(cfg.Advertise)
-	var discovered []netip.Addr
-	if cfg.Sentry != nil && !explicit.Addr().IsValid() && (!tr.Addr().Addr().IsValid() || tr.Addr().Addr().IsUnspecified()) {
+	var discovered, local []netip.Addr
+	// The interfaces and the sentry are consulted only when neither the
+	// advertise address nor the bind address names the IP: listing the
+	// interfaces is a netlink dump per interface.
+	findIP := !explicit.Addr().IsValid() && (!tr.Addr().Addr().IsValid() || tr.Addr().Addr().IsUnspecified())
+	if findIP {
+		local = localAddrs()
+	}
+	if cfg.Sentry != nil && findIP {
 		pollCtx, cancel := context.WithTimeout(ctx, cfg.Detection.TCPTimeout)
 		peers, err := cfg.Sentry.Discover(pollCtx)
 		cancel()
@@ -127,7 +134,7 @@ func newNode(ctx context.Context, cfg Config, logger *slog.Logger, secret Secret
 			discovered = append(discovered, p.Addr())
 		}
 	}
-	ip := chooseAdvertise(explicit, tr.Addr(), discovered, localAddrs())
+	ip := chooseAdvertise(explicit, tr.Addr(), discovered, local)
 	port := explicit.Port()
 	if port == 0 {
 		port = tr.Addr().Port()

@@ -121,6 +121,15 @@ func bindCandidates(s string) ([]netip.AddrPort, error) {
 	return []netip.AddrPort{ap}, nil
 }
 
+// plainTCP listens without Multipath TCP, which Go enables by default for
+// listeners on Linux: peers on one network gain nothing from it, and each
+// listen and accept costs extra system calls.
+var plainTCP = func() *net.ListenConfig {
+	var lc net.ListenConfig
+	lc.SetMultipathTCP(false)
+	return &lc
+}()
+
 // bindBoth listens on TCP and UDP with the same port. When the port is 0 it
 // retries a few times, because the TCP port the kernel picks may be taken
 // for UDP.
@@ -128,10 +137,11 @@ func bindBoth(bind netip.AddrPort) (*net.TCPListener, *net.UDPConn, error) {
 	const attempts = 10
 	var lastErr error
 	for range attempts {
-		tcp, err := net.ListenTCP("tcp", net.TCPAddrFromAddrPort(bind))
+		l, err := plainTCP.Listen(context.Background(), "tcp", bind.String())
 		if err != nil {
 			return nil, nil, fmt.Errorf("%w: tcp %s: %v", ErrBind, bind, err)
 		}
+		tcp := l.(*net.TCPListener)
 		port := tcp.Addr().(*net.TCPAddr).Port
 		udpAddr := &net.UDPAddr{IP: bind.Addr().AsSlice(), Port: port, Zone: bind.Addr().Zone()}
 		udp, err := net.ListenUDP("udp", udpAddr)
