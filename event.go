@@ -87,6 +87,8 @@ func (f ListenerFunc) OnStateChange(from, to State, s Snapshot) { f(from, to, s)
 // have new owners. Old is the ring at the previous Ready (nil the first
 // time); New is the ring now. Every Ready node sees the same New for the
 // same view, so handing work off by Gained and Lost is deterministic.
+// Reading a ring (Gained, Lost, Handoff, or the rings' own methods) builds
+// it if no query has yet; String does not.
 type RingChanged struct {
 	Name     string
 	Old, New *Ring
@@ -95,7 +97,7 @@ type RingChanged struct {
 func (*RingChanged) event() {}
 
 func (e *RingChanged) String() string {
-	return fmt.Sprintf("ring %s changed: %d members, view %016x", e.Name, len(e.New.Members()), e.New.viewID)
+	return fmt.Sprintf("ring %s changed: %d members, view %016x", e.Name, e.New.size(), e.New.viewID)
 }
 
 // Gained reports whether this node owns key now but did not before.
@@ -113,12 +115,13 @@ func (e *RingChanged) Lost(key string) bool {
 // application hands over or fetches, range by range, instead of key by
 // key. It is an error when either ring cannot answer.
 func (e *RingChanged) Handoff() (*ring.Handoff, error) {
-	if e.New.err != nil {
-		return nil, e.New.err
+	cur, err := e.New.built()
+	if err != nil {
+		return nil, err
 	}
 	var old *ring.Ring // nil: nothing was owned before
-	if e.Old != nil && e.Old.err == nil {
-		old = e.Old.r
+	if e.Old != nil {
+		old, _ = e.Old.built()
 	}
-	return ring.Diff(old, e.New.r, e.New.selfID)
+	return ring.Diff(old, cur, e.New.selfID)
 }

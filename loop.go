@@ -56,10 +56,11 @@ func (n *Node) apply(changes []core.Change) {
 	self.ViewID, self.State, self.StateName = view.ID, state, state.String()
 	prev := n.snap.Load()
 	cfgs := n.cfg.ringConfigs()
-	// Rings answer only when Ready, so they are built only then: not on
-	// each of the many view changes of an assembly.
-	if state == Ready && (n.rings.built == nil || n.rings.viewID != view.ID) {
-		n.rings = buildRings(cfgs, view)
+	// Rings answer only when Ready, so they are prepared only then (not
+	// on each of the many view changes of an assembly), and built on
+	// first use, never on this goroutine.
+	if state == Ready && (n.rings.tables == nil || n.rings.viewID != view.ID) {
+		n.rings = prepareRings(cfgs, view)
 	}
 	snap := &Snapshot{
 		Self:      self,
