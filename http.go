@@ -47,12 +47,15 @@ func (n *Node) Handler() http.Handler {
 
 // WhoisAnswer is the JSON body of GET /whois.
 type WhoisAnswer struct {
-	Key    string   `json:"key"`
-	Ring   string   `json:"ring"`
-	ViewID uint64   `json:"view_id,string"`
-	Owner  Member   `json:"owner"`
-	Owners []Member `json:"owners,omitempty"`
-	Mine   bool     `json:"mine"`
+	Key    string `json:"key"`
+	Ring   string `json:"ring"`
+	ViewID uint64 `json:"view_id,string"`
+	// Checksum digests the whole ring (Ring.Checksum): nodes that answer
+	// with equal checksums agree on the owner of every key.
+	Checksum uint64   `json:"checksum,string"`
+	Owner    Member   `json:"owner"`
+	Owners   []Member `json:"owners,omitempty"`
+	Mine     bool     `json:"mine"`
 }
 
 func (n *Node) serveWhois(w http.ResponseWriter, r *http.Request) {
@@ -84,7 +87,7 @@ func (n *Node) serveWhois(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusServiceUnavailable)
 		return
 	}
-	ans := WhoisAnswer{Key: key, Ring: name, ViewID: ring.ViewID(), Owner: owners[0], Mine: ring.Mine(key)}
+	ans := WhoisAnswer{Key: key, Ring: name, ViewID: ring.ViewID(), Checksum: ring.Checksum(), Owner: owners[0], Mine: ring.Mine(key)}
 	if count > 1 {
 		ans.Owners = owners
 	}

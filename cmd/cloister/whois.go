@@ -45,7 +45,7 @@ func runWhois(ctx context.Context, args []string, stdout io.Writer) error {
 		if len(names) > 1 {
 			line = fmt.Sprintf("%s -> %s", key, strings.Join(names, ", "))
 		}
-		fmt.Fprintf(stdout, "%s  (ring %s, view %016x)\n", line, ans.Ring, ans.ViewID)
+		fmt.Fprintf(stdout, "%s  (ring %s, view %016x, checksum %016x)\n", line, ans.Ring, ans.ViewID, ans.Checksum)
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -29,7 +30,8 @@ func TestWhoisAsksARunningNode(t *testing.T) {
 	if err := runWhois(ctx, []string{"user:1", "--addr", addr, "user:2"}, &out); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"user:1 -> " + node.Self().Name, "user:2 -> " + node.Self().Name, "ring default"} {
+	sum := fmt.Sprintf("checksum %016x", node.Ring(cloister.DefaultRing).Checksum())
+	for _, want := range []string{"user:1 -> " + node.Self().Name, "user:2 -> " + node.Self().Name, "ring default", sum} {
 		if !strings.Contains(out.String(), want) {
 			t.Fatalf("output lacks %q:\n%s", want, out.String())
 		}
