@@ -14,8 +14,9 @@ import (
 // probe interval until somebody probes it, the probe timeout, and the
 // suspicion timeout SuspicionMult × max(1, log10 N) × ProbeInterval. The
 // suspicion part starts SuspicionMaxTimeoutMult times longer and shrinks to
-// that minimum as other members confirm the suspicion, which is what keeps a
-// slow but alive member (which refutes) from being declared dead.
+// that minimum as other members confirm the suspicion, which gives a slow
+// but alive member (which refutes) more time; the LAN preset does not
+// stretch it (SuspicionMaxTimeoutMult 1), so its budget is firm.
 type Detection struct {
 	Name                    string        // preset name, for logs
 	ProbeInterval           time.Duration // each member probes one other this often

@@ -24,8 +24,16 @@ type Profile struct {
 }
 
 // LAN is the default profile: real networks between hosts or containers.
-// A crashed member is suspected within about 400 ms and declared failed
-// about 1 s later on a 10-node cluster once one other member confirms.
+// A crashed member is suspected within about 400 ms of its crash and
+// declared failed a fixed suspicion timeout later (600 ms up to 10 members,
+// 1 s at 50): about 1 s after the crash on a 10-node cluster.
+//
+// The suspicion timeout does not start longer and wait for other members
+// to confirm (Lifeguard's dynamic timeout, SuspicionMaxTimeoutMult 1): a
+// confirmation comes only when another member's round-robin probe reaches
+// the dead one, up to a second later, which made detection at N=10 range
+// from 0.95 to 1.6 s. A live member refutes a suspicion as soon as the
+// gossip reaches it, milliseconds on a LAN, so the minimum is ample.
 func LAN() Profile {
 	return Profile{
 		Name:                    "lan",
@@ -33,7 +41,7 @@ func LAN() Profile {
 		ProbeTimeout:            150 * time.Millisecond,
 		IndirectChecks:          3,
 		SuspicionMult:           3,
-		SuspicionMaxTimeoutMult: 4,
+		SuspicionMaxTimeoutMult: 1,
 		// memberlist gossips only when it has messages queued, so a short
 		// interval costs nothing when idle and halves assembly time.
 		GossipInterval:         20 * time.Millisecond,
