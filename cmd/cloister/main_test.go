@@ -34,3 +34,21 @@ func TestUsage(t *testing.T) {
 		t.Fatalf("help: exit %d, stdout %q", code, out.String())
 	}
 }
+
+func TestAgentRunsOnOneProcUnlessTold(t *testing.T) {
+	tests := []struct {
+		args []string
+		env  string
+		want int
+	}{
+		{[]string{"agent", "--json"}, "", 1},
+		{[]string{"agent"}, "4", 0}, // GOMAXPROCS set: Go applies it
+		{[]string{"demo"}, "", 0},
+		{nil, "", 0},
+	}
+	for _, tt := range tests {
+		if got := agentProcs(tt.args, tt.env); got != tt.want {
+			t.Errorf("agentProcs(%q, %q) = %d, want %d", tt.args, tt.env, got, tt.want)
+		}
+	}
+}
