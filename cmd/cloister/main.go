@@ -71,8 +71,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // an agent runs on one P unless the GOMAXPROCS variable says otherwise. Its
 // work is bursts of small packets, each handled by a chain of goroutines;
 // with several Ps each hand-off can wake another thread, and that cost more
-// CPU than the work: 50 agents assembling on two cores used 28% less CPU
-// and were all Ready 17% sooner on one P (docs/benchmarks.md).
+// CPU than the work: 50 agents assembling on two cores used 28-36% less CPU
+// and were all Ready 15-17% sooner on one P (two A/B measurements,
+// docs/benchmarks.md).
 func agentProcs(args []string, env string) int {
 	if len(args) == 0 || args[0] != "agent" || env != "" {
 		return 0
