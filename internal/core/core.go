@@ -194,60 +194,67 @@ func (c *Core) Stopped() []Change {
 func (c *Core) Advert() (view uint64, state State) { return c.view.ID, c.state }
 
 // rebuild recomputes the view from known members and returns the changes
-// to it, members first.
+// to it, members first. Views are sorted by name, then ID, so the newest
+// incarnation of each name is found, and the old and new views compared,
+// by walking sorted slices: no maps, one allocation for the members.
 func (c *Core) rebuild() []Change {
-	newest := map[string]Member{} // by name
+	members := make([]Member, 0, len(c.known))
 	for _, m := range c.known {
 		if m.Name == c.self.Name && m.ID != c.self.ID {
 			continue // nobody else may hold this node's name
 		}
-		if cur, ok := newest[m.Name]; !ok || m.Incarnation > cur.Incarnation ||
-			(m.Incarnation == cur.Incarnation && m.ID > cur.ID) {
-			newest[m.Name] = m
-		}
-	}
-	members := make([]Member, 0, len(newest))
-	for _, m := range newest {
 		members = append(members, m)
 	}
 	sortMembers(members)
+	kept := members[:0]
+	for _, m := range members {
+		if n := len(kept); n > 0 && kept[n-1].Name == m.Name {
+			if m.Incarnation > kept[n-1].Incarnation || m.Incarnation == kept[n-1].Incarnation && m.ID > kept[n-1].ID {
+				kept[n-1] = m
+			}
+			continue
+		}
+		kept = append(kept, m)
+	}
+	members = kept
 	old := c.view
 	next := View{ID: digest(members), Epoch: old.Epoch, Members: members}
 
-	inNext := make(map[string]bool, len(members))
-	for _, m := range members {
-		inNext[m.ID] = true
-	}
-	inOld := make(map[string]bool, len(old.Members))
-	for _, m := range old.Members {
-		inOld[m.ID] = true
-	}
 	var changes []Change
-	for _, m := range old.Members {
-		if !inNext[m.ID] {
-			reason, ok := c.gone[m.ID]
-			if !ok {
-				reason = Replaced
-			}
-			changes = append(changes, MemberDown{Member: m, Reason: reason})
-			delete(c.gone, m.ID)
+	for _, m := range onlyIn(old.Members, members) {
+		reason, ok := c.gone[m.ID]
+		if !ok {
+			reason = Replaced
 		}
+		changes = append(changes, MemberDown{Member: m, Reason: reason})
 	}
-	for _, m := range members {
-		if !inOld[m.ID] {
-			changes = append(changes, MemberUp{Member: m})
-		}
+	for _, m := range onlyIn(members, old.Members) {
+		changes = append(changes, MemberUp{Member: m})
 	}
 	if next.ID != old.ID {
 		next.Epoch++
 		changes = append(changes, ViewChanged{Old: old, New: next})
 	}
 	c.view = next
-	// Reasons of members never in the view are not needed any more.
-	for id := range c.gone {
-		delete(c.gone, id)
-	}
+	// Reasons are needed only until the view change that reports them.
+	clear(c.gone)
 	return changes
+}
+
+// onlyIn returns the members of a whose ID is not in b; both are sorted by
+// name, then ID.
+func onlyIn(a, b []Member) []Member {
+	var out []Member
+	j := 0
+	for _, m := range a {
+		for j < len(b) && compareMembers(b[j], m) < 0 {
+			j++
+		}
+		if j == len(b) || b[j].ID != m.ID {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // settle appends the state change that the view calls for, if any. floor is

@@ -2,8 +2,10 @@ package core
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"net/netip"
 	"reflect"
+	"slices"
 	"testing"
 )
 
@@ -339,5 +341,72 @@ func TestDepartureReason(t *testing.T) {
 				t.Fatalf("changes = %v, want %s first", got, tt.want)
 			}
 		})
+	}
+}
+
+// Random joins and departures of several incarnations per name: the view
+// always holds the newest incarnation of each name, self's name only for
+// self, sorted; and the ups and downs reported turn the old view into the
+// new one.
+func TestRebuildAgainstASimpleModel(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	self := member("a", 5)
+	c := New(self, 1)
+	c.Start()
+	live := map[string]Member{self.ID: self}
+	for step := range 2000 {
+		var batch []Input
+		for range 1 + rng.IntN(4) {
+			m := member(string(rune('a'+rng.IntN(6))), uint64(1+rng.IntN(3)))
+			if rng.IntN(3) == 0 {
+				batch = append(batch, Input{Kind: Departed, Member: m})
+				if m.ID != self.ID {
+					delete(live, m.ID)
+				}
+			} else {
+				batch = append(batch, Input{Kind: Alive, Member: m})
+				live[m.ID] = m
+			}
+		}
+		before := map[string]bool{}
+		for _, m := range c.View().Members {
+			before[m.ID] = true
+		}
+		changes := c.Apply(batch)
+
+		want := map[string]Member{} // newest incarnation per name
+		for _, m := range live {
+			if m.Name == self.Name && m.ID != self.ID {
+				continue
+			}
+			if cur, ok := want[m.Name]; !ok || m.Incarnation > cur.Incarnation {
+				want[m.Name] = m
+			}
+		}
+		got := c.View().Members
+		if len(got) != len(want) || !slices.IsSortedFunc(got, compareMembers) {
+			t.Fatalf("step %d: view %v, want the members %v, sorted", step, got, want)
+		}
+		for _, m := range got {
+			if want[m.Name].ID != m.ID {
+				t.Fatalf("step %d: view holds %s, want %s", step, m.ID, want[m.Name].ID)
+			}
+		}
+		for _, ch := range changes {
+			switch ch := ch.(type) {
+			case MemberUp:
+				before[ch.Member.ID] = true
+			case MemberDown:
+				delete(before, ch.Member.ID)
+			}
+		}
+		if len(before) != len(got) {
+			t.Fatalf("step %d: ups and downs give %v, view is %v", step, before, got)
+		}
+		for _, m := range got {
+			if !before[m.ID] {
+				t.Fatalf("step %d: %s is in the view without an up", step, m.ID)
+			}
+		}
 	}
 }

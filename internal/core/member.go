@@ -41,10 +41,11 @@ func (v View) index(id string) int {
 }
 
 // sortMembers orders members by name, then ID, so views are deterministic.
-func sortMembers(ms []Member) {
-	slices.SortFunc(ms, func(a, b Member) int {
-		return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.ID, b.ID))
-	})
+func sortMembers(ms []Member) { slices.SortFunc(ms, compareMembers) }
+
+// compareMembers orders by name, then ID.
+func compareMembers(a, b Member) int {
+	return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.ID, b.ID))
 }
 
 // digest is FNV-1a over the sorted member IDs, each terminated by a zero
