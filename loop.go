@@ -62,13 +62,23 @@ func (n *Node) apply(changes []core.Change) {
 	if state == Ready && (n.rings.tables == nil || n.rings.viewID != view.ID) {
 		n.rings = prepareRings(cfgs, view)
 	}
+	var rings map[string]*Ring
+	if prev != nil && prev.State == state && prev.View.ID == view.ID && prev.View.Epoch == view.Epoch &&
+		(state != Ready || sameSlice(prev.View.Members, view.Members)) {
+		// Nothing the rings hold changed (outside Ready they hold only
+		// why they cannot answer): most batches of an assembly are other
+		// members' adverts.
+		rings = prev.rings
+	} else {
+		rings = n.rings.ringsFor(cfgs, view, state, self.ID)
+	}
 	snap := &Snapshot{
 		Self:      self,
 		State:     state,
 		StateName: state.String(),
 		Consensus: n.core.Consensus(),
 		View:      view,
-		rings:     n.rings.ringsFor(cfgs, view, state, self.ID),
+		rings:     rings,
 	}
 	n.snap.Store(snap)
 	for _, c := range changes {
@@ -161,7 +171,8 @@ func (n *Node) publicView(v core.View, state State) View {
 	return view
 }
 
-func sameSlice(a, b []core.Member) bool {
+// sameSlice reports whether a and b are the same slice (not equal copies).
+func sameSlice[T any](a, b []T) bool {
 	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 
