@@ -55,7 +55,7 @@ func (n *Node) apply(changes []core.Change) {
 	self := memberFromCore(n.self)
 	self.ViewID, self.State, self.StateName = view.ID, state, state.String()
 	prev := n.snap.Load()
-	cfgs := n.cfg.ringConfigs()
+	cfgs := n.ringCfgs
 	// Rings answer only when Ready, so they are prepared only then (not
 	// on each of the many view changes of an assembly), and built on
 	// first use, never on this goroutine.

@@ -28,6 +28,7 @@ type Node struct {
 	rings      ringSet          // rings of the current view; owned like core
 	readyRings map[string]*Ring // rings at the last Ready, for RingChanged; owned like core
 	views      viewCache        // the core's view converted for snapshots; owned like core
+	ringCfgs   []RingConfig     // the default ring and cfg.Rings, listed once
 
 	snap        atomic.Pointer[Snapshot]
 	dispatchMu  sync.Mutex
@@ -147,15 +148,16 @@ func newNode(ctx context.Context, cfg Config, logger *slog.Logger, secret Secret
 		Roles: append([]string(nil), cfg.Roles...), Weight: cfg.Weight,
 	}
 	n := &Node{
-		cfg:     cfg,
-		logger:  logger.With("node", name),
-		self:    self,
-		tr:      tr,
-		publish: make(chan struct{}, 1),
-		stopReq: make(chan chan struct{}),
-		ready:   make(chan struct{}),
-		changed: make(chan struct{}),
-		done:    make(chan struct{}),
+		cfg:      cfg,
+		ringCfgs: cfg.ringConfigs(),
+		logger:   logger.With("node", name),
+		self:     self,
+		tr:       tr,
+		publish:  make(chan struct{}, 1),
+		stopReq:  make(chan chan struct{}),
+		ready:    make(chan struct{}),
+		changed:  make(chan struct{}),
+		done:     make(chan struct{}),
 	}
 	for _, l := range cfg.Listeners {
 		n.dispatch = append(n.dispatch, newDispatcher(listenerDeliver(l), cfg.ListenerQueue, &n.dropped))
