@@ -36,9 +36,24 @@ type Config struct {
 	// Nil means a single-node cluster, Ready at once.
 	Sentry discovery.Provider
 
-	// Consensus is how many live members (this node included) are needed
-	// for Ready. Default 1.
+	// Consensus is how many live members (this node included) must agree
+	// before the cluster starts: the start gate. After the first Ready,
+	// Quorum decides which side of a split may act. Default 1. Set it to
+	// a majority of the replicas you run: a smaller gate lets the two
+	// sides of a split that exists from the very start both start.
 	Consensus int
+
+	// Quorum is the policy that decides, after the start, whether this
+	// node's side may act (state Ready) or not (NoQuorum). Default
+	// keep-majority of the last agreed view.
+	Quorum Quorum
+
+	// ReconnectTimeout is how long a node keeps trying to rejoin the
+	// addresses of members that failed (not those that left), with capped
+	// backoff, independently of the sentry: that is what merges the two
+	// sides of a healed partition when DNS is down. Default 10 minutes;
+	// negative turns it off.
+	ReconnectTimeout time.Duration
 
 	// Secret authenticates and encrypts gossip; nodes with another secret
 	// never join. At least MinSecretLen bytes. Required when Sentry is set,
@@ -65,8 +80,8 @@ type Config struct {
 	// Default 1s.
 	DiscoveryInterval time.Duration
 
-	// DiscoveryMaxBackoff caps the wait between polls after failures.
-	// Default 30s.
+	// DiscoveryMaxBackoff caps the wait between polls after failures, so
+	// that a sentry that recovers is polled again promptly. Default 5s.
 	DiscoveryMaxBackoff time.Duration
 
 	// Roles this node declares (for role rings and filters). At most 16,
@@ -117,7 +132,8 @@ func DefaultConfig() Config {
 		Bind:                fmt.Sprintf(":%d", DefaultPort),
 		Detection:           LANDetection(),
 		DiscoveryInterval:   time.Second,
-		DiscoveryMaxBackoff: 30 * time.Second,
+		DiscoveryMaxBackoff: 5 * time.Second,
+		ReconnectTimeout:    10 * time.Minute,
 		Weight:              1,
 		ListenerQueue:       1024,
 	}
@@ -146,6 +162,9 @@ func (c Config) Validate() error {
 	}
 	if c.Consensus < 1 {
 		return bad("Consensus", "must be at least 1, got %d", c.Consensus)
+	}
+	if err := c.Quorum.validate(); err != nil {
+		return err
 	}
 	if len(c.Secret) > 0 && len(c.Secret) < MinSecretLen {
 		return bad("Secret", "must be at least %d bytes, got %d", MinSecretLen, len(c.Secret))

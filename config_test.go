@@ -40,7 +40,7 @@ func TestValidate(t *testing.T) {
 		{"bad role", func(c *Config) { c.Roles = []string{"ok", "not ok"} }, "Roles"},
 		{"too many roles", func(c *Config) { c.Roles = make([]string, 17) }, "Roles"},
 		{"roles too long in all", func(c *Config) { c.Roles = longRoles(16) }, "Roles"},
-		{"as many long roles as fit", func(c *Config) { c.Roles = longRoles(14) }, ""},
+		{"as many long roles as fit", func(c *Config) { c.Roles = longRoles(13) }, ""},
 		{"zero weight", func(c *Config) { c.Weight = 0 }, "Weight"},
 		{"zero listener queue", func(c *Config) { c.ListenerQueue = 0 }, "ListenerQueue"},
 		{"nil listener", func(c *Config) { c.Listeners = []Listener{nil} }, "Listeners"},

@@ -23,6 +23,8 @@ const (
 	EnvDetection         = "CLOISTER_DETECTION"          // "lan", "local" or "wan"
 	EnvDiscoveryInterval = "CLOISTER_DISCOVERY_INTERVAL" // a Go duration, e.g. "500ms"
 	EnvRoles             = "CLOISTER_ROLES"              // comma-separated roles
+	EnvQuorum            = "CLOISTER_QUORUM"             // keep-majority, static-quorum:SIZE, keep-oldest, down-all or none
+	EnvStableAfter       = "CLOISTER_STABLE_AFTER"       // Config.Quorum.StableAfter, a Go duration
 )
 
 // ConfigFromEnv returns DefaultConfig changed by the CLOISTER_* environment
@@ -55,6 +57,20 @@ func configFromLookup(lookup func(string) (string, bool)) (Config, error) {
 			return Config{}, bad(EnvConsensus, fmt.Sprintf("must be a whole number of at least 1, got %q", v), nil)
 		}
 		cfg.Consensus = c
+	}
+	if v, ok := get(EnvQuorum); ok {
+		q, err := parseQuorum(v)
+		if err != nil {
+			return Config{}, bad(EnvQuorum, err.Error(), nil)
+		}
+		cfg.Quorum = q
+	}
+	if v, ok := get(EnvStableAfter); ok {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return Config{}, bad(EnvStableAfter, fmt.Sprintf("must be a duration such as 2s, got %q", v), nil)
+		}
+		cfg.Quorum.StableAfter = d
 	}
 	if v, ok := get(EnvDetection); ok {
 		d, known := DetectionByName(v)
@@ -131,6 +147,7 @@ func envField(err error) error {
 	vars := map[string]string{
 		"App": EnvApp, "Consensus": EnvConsensus, "Secret": EnvSecret, "Bind": EnvBind,
 		"Advertise": EnvAdvertise, "Roles": EnvRoles, "DiscoveryInterval": EnvDiscoveryInterval,
+		"Quorum.Policy": EnvQuorum, "Quorum.Size": EnvQuorum, "Quorum.StableAfter": EnvStableAfter,
 	}
 	if v, ok := vars[ce.Field]; ok {
 		out := *ce

@@ -15,6 +15,10 @@ var (
 	ErrNotReady = errors.New("cloister: not ready")
 	// ErrStopped: the node is stopping or stopped.
 	ErrStopped = errors.New("cloister: node stopped")
+	// ErrNoQuorum: this node's side of a split has no quorum (state
+	// NoQuorum): it owns no keys. Errors that match it match ErrNotReady
+	// too.
+	ErrNoQuorum = errors.New("cloister: no quorum")
 	// ErrDiscovery: the sentry could not provide peers. The cause is
 	// wrapped (see package discovery for its typed errors).
 	ErrDiscovery = errors.New("cloister: discovery failed")

@@ -11,7 +11,9 @@ import (
 // on a mux or serve on its own address:
 //
 //	GET /healthz  200 while the node runs (a liveness probe), 503 once stopped
-//	GET /readyz   200 only when Ready (a readiness probe), else 503
+//	GET /readyz   200 when Ready, and while a node that has been Ready and
+//	              keeps quorum rehashes a view change (a readiness probe);
+//	              503 while assembling, without quorum, and once stopping
 //	GET /cluster  JSON Snapshot: self, state, view and members
 //	GET /whois?key=K[&ring=R][&n=N]
 //	              JSON owner of K (and N-1 replicas) on ring R (default ring);
@@ -29,8 +31,8 @@ func (n *Node) Handler() http.Handler {
 		writeText(w, http.StatusOK, "ok")
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		if s := n.State(); s != Ready {
-			http.Error(w, s.String(), http.StatusServiceUnavailable)
+		if s := n.Snapshot(); !s.Quorate {
+			http.Error(w, s.StateName, http.StatusServiceUnavailable)
 			return
 		}
 		writeText(w, http.StatusOK, "ready")

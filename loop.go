@@ -1,25 +1,38 @@
 package cloister
 
 import (
+	"time"
+
 	"github.com/cloister-go/cloister/internal/core"
 	"github.com/cloister-go/cloister/internal/membership"
 )
 
-// loop is the node's one owner of the core: it feeds membership events and
-// stop requests in, and carries the resulting changes out.
+// loop is the node's one owner of the core: it feeds membership events,
+// the time (for Quorum.StableAfter) and stop requests in, and carries the
+// resulting changes out.
 func (n *Node) loop() {
 	defer n.wg.Done()
+	wake := time.NewTimer(time.Hour)
+	wake.Stop()
+	defer wake.Stop()
 	for {
 		select {
 		case <-n.ml.Signal():
 			// One core step and one snapshot per batch of events, not per
 			// event: a 50-member assembly delivers thousands of adverts.
-			n.apply(n.core.Apply(n.inputs(n.ml.Drain())))
+			inputs := n.inputs(n.ml.Drain())
+			changes := n.core.Tick(time.Now())
+			n.apply(append(changes, n.core.Apply(inputs)...))
+		case <-wake.C:
+			n.apply(n.core.Tick(time.Now()))
 		case ack := <-n.stopReq:
 			n.apply(n.core.Stop())
 			close(ack)
 		case <-n.loopCtx.Done():
 			return
+		}
+		if at := n.core.Wake(); !at.IsZero() {
+			wake.Reset(time.Until(at))
 		}
 	}
 }
@@ -72,20 +85,33 @@ func (n *Node) apply(changes []core.Change) {
 	} else {
 		rings = n.rings.ringsFor(cfgs, view, state, self.ID)
 	}
+	advert := n.core.Advert()
+	self.Term = advert.Quorum.Term
 	snap := &Snapshot{
 		Self:      self,
 		State:     state,
 		StateName: state.String(),
 		Consensus: n.core.Consensus(),
+		Term:      advert.Quorum.Term,
+		Quorate:   n.core.Serving(),
 		View:      view,
 		rings:     rings,
+		advert:    advert,
 	}
 	n.snap.Store(snap)
 	for _, c := range changes {
 		e := n.toEvent(c, prev, snap)
-		if down, ok := e.(*MemberDown); ok {
-			n.calls.PeerDown(down.Member.ID) // its pending calls fail now
-			n.mon.fire(*down)
+		switch e := e.(type) {
+		case *MemberDown:
+			n.calls.PeerDown(e.Member.ID) // its pending calls fail now
+			n.mon.fire(*e)
+			if e.Reason == Failed {
+				n.reconnect.failed(e.Member.Addr, time.Now())
+			} else {
+				n.reconnect.forget(e.Member.Addr)
+			}
+		case *MemberUp:
+			n.reconnect.forget(e.Member.Addr)
 		}
 		n.emit(e)
 	}
@@ -98,11 +124,11 @@ func (n *Node) apply(changes []core.Change) {
 	if snap.State == Ready {
 		n.readyOne.Do(func() { close(n.ready) })
 	}
-	if key := (advertKey{view.ID, state}); key != n.advertised {
+	if advert != n.advertised {
 		// Only a change of what this node advertises wakes the publisher:
 		// the other members' adverts arrive as updates too, and waking it
 		// for those would keep postponing its own.
-		n.advertised = key
+		n.advertised = advert
 		select {
 		case n.publish <- struct{}{}:
 		default:

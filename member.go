@@ -30,6 +30,8 @@ type Member struct {
 	State State `json:"-"`
 	// StateName is State as text, for JSON.
 	StateName string `json:"state"`
+	// Term is the cluster term the member advertises (Snapshot.Term).
+	Term uint64 `json:"term"`
 }
 
 // View is the set of live members a node counts.
@@ -51,9 +53,19 @@ type Snapshot struct {
 	State     State  `json:"-"`
 	StateName string `json:"state"`
 	Consensus int    `json:"consensus"`
-	View      View   `json:"view"`
+	// Term is the cluster term: the fencing token. It never decreases,
+	// advances with every view a quorate side agrees on, never without
+	// quorum, and is the same on every Ready node of one view; two
+	// different agreed views never carry the same term. 0 before the
+	// first Ready.
+	Term uint64 `json:"term"`
+	// Quorate is what /readyz answers: the node is Ready, or has been and
+	// is rehashing a view change without having lost quorum.
+	Quorate bool `json:"quorate"`
+	View    View `json:"view"`
 
-	rings map[string]*Ring // every configured ring, for this view and state
+	rings  map[string]*Ring // every configured ring, for this view and state
+	advert core.Advert      // what this node advertises
 }
 
 // Ring returns the named ring as of this snapshot (see Node.Ring).
@@ -75,6 +87,7 @@ func memberFromCore(m core.Member) Member {
 		ViewID:      m.View,
 		State:       m.State,
 		StateName:   m.State.String(),
+		Term:        m.Quorum.Term,
 	}
 }
 

@@ -2,7 +2,10 @@ package cloister_test
 
 import (
 	"context"
+	"errors"
+	"net/http/httptest"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -101,19 +104,54 @@ func TestKilledNodeIsDetectedAndClusterRecovers(t *testing.T) {
 	_ = start
 }
 
-func TestKillBelowConsensusFallsBackToAssembling(t *testing.T) {
-	rs := newRecorders(2)
-	c := cloistertest.New(t, 2, withRecorders(rs)) // consensus 2
-	c.Kill(1)
-	c.WaitFor("node 0 below consensus", func() bool { return c.Node(0).State() == cloister.Assembling })
-	waitHeard(c, rs, "ready->assembling", 0)
-	if log := rs[0].stateLog(); log[len(log)-1] != "ready->assembling" {
-		t.Fatalf("states %v, want to end with ready->assembling", log)
+// Consensus is only the start gate: with consensus 3 and three replicas, one
+// crash leaves the other two Ready (and /readyz 200) on the smaller view at
+// the next term; a second crash leaves the last one without quorum.
+func TestOneCrashOfThreeKeepsQuorumTwoDoNot(t *testing.T) {
+	rs := newRecorders(3)
+	c := cloistertest.New(t, 3, withRecorders(rs)) // consensus 3
+	term := c.Node(0).Snapshot().Term
+	c.Kill(2)
+	c.WaitFor("two survivors Ready at a later term", func() bool {
+		for i := range 2 {
+			s := c.Node(i).Snapshot()
+			if s.State != cloister.Ready || len(s.View.Members) != 2 || s.Term <= term {
+				return false
+			}
+		}
+		return true
+	})
+	for i := range 2 {
+		if log := rs[i].stateLog(); slices.Contains(log, "ready->assembling") || slices.Contains(log, "rehashing->noquorum") {
+			t.Fatalf("node %d lost the start gate or quorum on one crash: %v", i, log)
+		}
+		if code := readyz(t, c.Node(i)); code != 200 {
+			t.Fatalf("node %d /readyz = %d after one crash of three", i, code)
+		}
 	}
-	// Ownership of the split is a state, not an error: the node is still
-	// running and comes back by itself when the member returns.
-	c.Restart(1)
-	c.WaitAllReady()
+	c.Kill(1)
+	c.WaitFor("the last one without quorum", func() bool { return c.Node(0).State() == cloister.NoQuorum })
+	c.WaitFor("listener told of the lost quorum", func() bool {
+		log := rs[0].stateLog()
+		return len(log) > 0 && strings.HasSuffix(log[len(log)-1], "->noquorum")
+	})
+	if _, err := c.Node(0).Whois("cart:42"); !errors.Is(err, cloister.ErrNoQuorum) || !errors.Is(err, cloister.ErrNotReady) {
+		t.Fatalf("Whois without quorum: %v, want ErrNoQuorum (and ErrNotReady)", err)
+	}
+	if code := readyz(t, c.Node(0)); code != 503 {
+		t.Fatalf("/readyz without quorum = %d, want 503", code)
+	}
+	if s := c.Node(0).Snapshot(); s.Quorate || s.StateName != "noquorum" {
+		t.Fatalf("snapshot without quorum: quorate %v, state %q", s.Quorate, s.StateName)
+	}
+}
+
+// readyz returns the status code of the node's /readyz.
+func readyz(t *testing.T, n *cloister.Node) int {
+	t.Helper()
+	w := httptest.NewRecorder()
+	n.Handler().ServeHTTP(w, httptest.NewRequest("GET", "/readyz", nil))
+	return w.Code
 }
 
 func TestGracefulStopIsSeenAsLeft(t *testing.T) {

@@ -21,16 +21,32 @@ const metaVersion = 2
 //	version (1 byte) | uvarint Seq | View (8 bytes, big-endian) | State (1 byte)
 //	| Weight (IEEE 754 bits, 8 bytes, big-endian) | role count (1 byte)
 //	| per role: length (1 byte), bytes
+//	| optional fields, each: tag (1 byte) | uvarint length | value
+//
+// Optional fields let the format grow without a flag day: a reader skips
+// the tags it does not know. Tag 1 is the quorum advert (metaTagQuorum).
 type meta struct {
 	View   uint64
 	State  State
 	Roles  []string
 	Weight float64
+	// Quorum is the member's part in the quorum protocol; HasQuorum is
+	// false when its advert carried none.
+	Quorum    core.QuorumAdvert
+	HasQuorum bool
 	// Seq numbers one incarnation's adverts from 1 (0 in the metadata it
 	// starts with): adverts arrive both by gossip and straight from the
 	// member, so a receiver keeps the highest.
 	Seq uint64
 }
+
+// metaTagQuorum is the optional field of the quorum advert:
+//
+//	uvarint Term | uvarint Accept | uvarint Floor | flags (1 byte: bit 0 OK)
+const metaTagQuorum = 1
+
+// maxOptionalField bounds the length an optional field may claim.
+const maxOptionalField = 256
 
 // errMeta is wrapped by every metadata decoding error.
 var errMeta = errors.New("unreadable metadata")
@@ -47,7 +63,52 @@ func encodeMeta(m meta) []byte {
 		b = append(b, byte(len(r))) // at most 32 bytes each
 		b = append(b, r...)
 	}
+	if m.HasQuorum {
+		q := make([]byte, 0, 3*binary.MaxVarintLen64+1)
+		q = binary.AppendUvarint(q, m.Quorum.Term)
+		q = binary.AppendUvarint(q, m.Quorum.Accept)
+		q = binary.AppendUvarint(q, m.Quorum.Floor)
+		var flags byte
+		if m.Quorum.OK {
+			flags |= 1
+		}
+		q = append(q, flags)
+		b = append(b, metaTagQuorum)
+		b = binary.AppendUvarint(b, uint64(len(q)))
+		b = append(b, q...)
+	}
 	return b
+}
+
+// decodeOptional reads the optional fields after the roles into m,
+// skipping unknown tags.
+func decodeOptional(b []byte, m *meta) error {
+	for len(b) > 0 {
+		tag := b[0]
+		n, k := binary.Uvarint(b[1:])
+		if k <= 0 || n > maxOptionalField || n > uint64(len(b)-1-k) {
+			return fmt.Errorf("%w: bad optional field %d", errMeta, tag)
+		}
+		value := b[1+k : 1+k+int(n)]
+		b = b[1+k+int(n):]
+		if tag != metaTagQuorum {
+			continue // a newer member's field
+		}
+		var vals [3]uint64
+		for i := range vals {
+			v, k := binary.Uvarint(value)
+			if k <= 0 {
+				return fmt.Errorf("%w: bad quorum advert", errMeta)
+			}
+			vals[i], value = v, value[k:]
+		}
+		if len(value) < 1 {
+			return fmt.Errorf("%w: bad quorum advert", errMeta)
+		}
+		m.Quorum = core.QuorumAdvert{Term: vals[0], Accept: vals[1], Floor: vals[2], OK: value[0]&1 != 0}
+		m.HasQuorum = true
+	}
+	return nil
 }
 
 func decodeMeta(b []byte) (meta, error) {
@@ -87,8 +148,8 @@ func decodeMeta(b []byte) (meta, error) {
 		m.Roles = append(m.Roles, string(b[1:n]))
 		b = b[n:]
 	}
-	if len(b) != 0 {
-		return meta{}, fmt.Errorf("%w: %d trailing bytes", errMeta, len(b))
+	if err := decodeOptional(b, &m); err != nil {
+		return meta{}, err
 	}
 	return m, nil
 }
@@ -96,7 +157,8 @@ func decodeMeta(b []byte) (meta, error) {
 // metaSizeLimit is the size of the largest advert a config can produce,
 // checked by Validate against what memberlist carries.
 func metaSizeLimit(roles []string, weight float64) int {
-	return len(encodeMeta(meta{Roles: roles, Weight: weight, Seq: math.MaxUint64}))
+	q := core.QuorumAdvert{Term: math.MaxUint64, Accept: math.MaxUint64, Floor: math.MaxUint64, OK: true}
+	return len(encodeMeta(meta{Roles: roles, Weight: weight, Seq: math.MaxUint64, Quorum: q, HasQuorum: true}))
 }
 
 // decodeMember builds the core's view of a memberlist member. A member
@@ -118,7 +180,7 @@ func decodeMember(m membership.Member) (core.Member, error) {
 	if err != nil {
 		return cm, fmt.Errorf("member %s: %w", m.ID, err)
 	}
-	cm.View, cm.State, cm.Roles, cm.AdvertSeq = md.View, md.State, md.Roles, md.Seq
+	cm.View, cm.State, cm.Roles, cm.AdvertSeq, cm.Quorum = md.View, md.State, md.Roles, md.Seq, md.Quorum
 	if md.Weight > 0 && md.Weight <= maxWeight {
 		cm.Weight = md.Weight
 	}

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/cloister-go/cloister/internal/core"
 	"github.com/cloister-go/cloister/internal/membership"
 )
 
@@ -15,6 +16,10 @@ func TestMetaRoundTrip(t *testing.T) {
 		{View: 0x0123456789abcdef, State: Ready, Weight: 1, Seq: 1},
 		{View: math.MaxUint64, State: Stopping, Weight: 2.5, Seq: math.MaxUint64, Roles: []string{"web", "worker"}},
 		{State: Assembling, Weight: 1},
+		{View: 9, State: NoQuorum, Weight: 1, Seq: 4, HasQuorum: true,
+			Quorum: core.QuorumAdvert{Term: 3, Accept: 0, Floor: 5, OK: false}},
+		{View: 9, State: Ready, Weight: 1, Seq: 5, Roles: []string{"web"}, HasQuorum: true,
+			Quorum: core.QuorumAdvert{Term: math.MaxUint64, Accept: math.MaxUint64, Floor: math.MaxUint64, OK: true}},
 	} {
 		b := encodeMeta(m)
 		got, err := decodeMeta(b)
@@ -24,6 +29,32 @@ func TestMetaRoundTrip(t *testing.T) {
 	}
 	if n := len(encodeMeta(meta{View: 1, State: Ready, Weight: 1, Seq: 3})); n > 24 {
 		t.Fatalf("a plain advert takes %d bytes", n)
+	}
+}
+
+// Optional fields let the advert grow: a reader skips the tags it does not
+// know, and still reads the ones it does.
+func TestMetaSkipsUnknownOptionalFields(t *testing.T) {
+	m := meta{View: 9, State: Ready, Weight: 1, Seq: 5, HasQuorum: true, Quorum: core.QuorumAdvert{Term: 2, Accept: 2, Floor: 2, OK: true}}
+	b := encodeMeta(m)
+	newer := append(append([]byte(nil), b...), 77, 3, 'x', 'y', 'z') // a field of a later version
+	got, err := decodeMeta(newer)
+	if err != nil || !reflect.DeepEqual(got, m) {
+		t.Fatalf("decodeMeta with an unknown field = %+v, %v; want %+v", got, err, m)
+	}
+	older := encodeMeta(meta{View: 9, State: Ready, Weight: 1, Seq: 5}) // no quorum advert
+	if got, err := decodeMeta(older); err != nil || got.HasQuorum {
+		t.Fatalf("decodeMeta without the quorum field = %+v, %v", got, err)
+	}
+	for name, bad := range map[string][]byte{
+		"length past the end":  append(append([]byte(nil), b...), 77, 9, 'x'),
+		"length over the cap":  append(append([]byte(nil), b...), 77, 0xff, 0x7f),
+		"short quorum advert":  append(encodeMeta(meta{View: 9, State: Ready, Weight: 1}), metaTagQuorum, 2, 1, 1),
+		"quorum without flags": append(encodeMeta(meta{View: 9, State: Ready, Weight: 1}), metaTagQuorum, 3, 1, 1, 1),
+	} {
+		if _, err := decodeMeta(bad); !errors.Is(err, errMeta) {
+			t.Errorf("%s: err = %v, want errMeta", name, err)
+		}
 	}
 }
 

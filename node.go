@@ -36,11 +36,12 @@ type Node struct {
 	dropped     atomic.Uint64
 	lastDiscErr atomic.Pointer[DiscoveryError]
 	mon         monitors
+	reconnect   reconnectSet // addresses of failed members, rejoined by reconnectLoop
 
 	publish chan struct{} // capacity 1: the advert changed
 	// advertised is the advert the publisher was last woken for; owned by
 	// the goroutine that owns the core.
-	advertised  advertKey
+	advertised  core.Advert
 	firstAdvert published     // the advert membership starts with
 	advertSeq   atomic.Uint64 // adverts encoded so far
 	stopReq     chan chan struct{}
@@ -163,10 +164,13 @@ func newNode(ctx context.Context, cfg Config, logger *slog.Logger, secret Secret
 		n.dispatch = append(n.dispatch, newDispatcher(listenerDeliver(l), cfg.ListenerQueue, &n.dropped))
 	}
 	c := core.New(self, cfg.Consensus)
-	view, _ := c.Advert()
+	c.SetQuorum(cfg.Quorum.core())
+	c.Tick(time.Now())
+	first := c.Advert()
 	// Start moves the core to Assembling before anybody can hear this
 	// advert, so that is what the first one says.
-	n.firstAdvert = published{view: view, state: Assembling, members: 1}
+	first.State = Assembling
+	n.firstAdvert = published{advert: first, members: 1}
 	gossipKey, err := secret.deriveKey("gossip")
 	if err != nil {
 		return nil, fmt.Errorf("cloister: deriving gossip key: %w", err)
@@ -194,7 +198,7 @@ func newNode(ctx context.Context, cfg Config, logger *slog.Logger, secret Secret
 		Key:       gossipKey,
 		Label:     "cloister/" + cfg.App,
 		Profile:   membershipProfile(cfg.Detection),
-		Meta:      n.encodeAdvert(view, Assembling),
+		Meta:      n.encodeAdvert(first),
 		Logger:    n.logger,
 	})
 	if err != nil {
@@ -218,6 +222,10 @@ func newNode(ctx context.Context, cfg Config, logger *slog.Logger, secret Secret
 		n.wg.Add(1)
 		go n.discoverLoop()
 	}
+	if cfg.ReconnectTimeout > 0 {
+		n.wg.Add(1)
+		go n.reconnectLoop()
+	}
 	return n, nil
 }
 
@@ -225,9 +233,10 @@ func membershipProfile(d Detection) membership.Profile { return membership.Profi
 
 // encodeAdvert encodes this node's metadata with the next advert number;
 // the first call, for the metadata membership starts with, numbers it 0.
-func (n *Node) encodeAdvert(view uint64, state State) []byte {
+func (n *Node) encodeAdvert(a core.Advert) []byte {
 	seq := n.advertSeq.Add(1) - 1
-	return encodeMeta(meta{View: view, State: state, Roles: n.self.Roles, Weight: n.self.Weight, Seq: seq})
+	return encodeMeta(meta{View: a.View, State: a.State, Roles: n.self.Roles, Weight: n.self.Weight, Seq: seq,
+		Quorum: a.Quorum, HasQuorum: true})
 }
 
 // Self returns this node as a member.
@@ -331,7 +340,9 @@ func (n *Node) stop(ctx context.Context) error {
 	// replace it in memberlist's queue), but not long: memberlist can lose
 	// the signal that it went out.
 	intentWait := min(n.cfg.Detection.TCPTimeout, 10*n.cfg.Detection.GossipInterval)
-	if err := n.ml.SetMetaAndWait(n.encodeAdvert(s.View.ID, Stopping), intentWait); err != nil {
+	stopping := s.advert
+	stopping.State = Stopping
+	if err := n.ml.SetMetaAndWait(n.encodeAdvert(stopping), intentWait); err != nil {
 		n.logger.Debug("leave intent not fully gossiped", "err", err)
 	}
 	leaveTimeout := n.cfg.Detection.TCPTimeout

@@ -3,6 +3,8 @@ package cloister
 import (
 	"context"
 	"time"
+
+	"github.com/cloister-go/cloister/internal/core"
 )
 
 // Adverts: each member gossips its view ID and state as memberlist
@@ -37,33 +39,36 @@ const (
 
 // published is what this node last advertised.
 type published struct {
-	view    uint64
-	state   State
+	advert  core.Advert
 	members int // size of that view
 }
 
-// advertKey is what a node advertises about itself; apply wakes the
-// publisher when it changes.
-type advertKey struct {
-	viewID uint64
-	state  State
-}
-
 // advertDelay says whether the snapshot is worth advertising, given what
-// was last advertised, and how long to let it settle first.
+// was last advertised, and how long to let it settle first. A change of
+// the quorum advert alone (a vote, an acceptance) goes at once: every
+// member of the view waits for it before it can be Ready.
 func advertDelay(s *Snapshot, last published, quiet time.Duration) (time.Duration, bool) {
 	members := len(s.View.Members)
+	a, l := s.advert, last.advert
 	switch {
-	case s.View.ID == last.view && s.State == last.state:
+	case a == l:
 		return 0, false
-	case s.State == Assembling && last.state == Assembling && members < s.Consensus:
+	case a.State == Assembling && l.State == Assembling && members < s.Consensus && a.Quorum.Floor == 0:
 		return 0, false
-	case s.View.ID != last.view && last.members < s.Consensus && members >= s.Consensus:
+	case a.View != l.View && last.members < s.Consensus && members >= s.Consensus:
 		return 0, true
-	case s.View.ID != last.view:
+	case a.View != l.View:
 		return quiet, true
+	case a.Quorum.OK != l.Quorum.OK || a.Quorum.Accept != l.Quorum.Accept:
+		return 0, true
 	}
 	return stateOnlyQuiets * quiet, true
+}
+
+// stateOnly reports whether a differs from b only in what no member waits
+// for: its state, or its term and floor once it accepted its view.
+func stateOnly(a, b core.Advert) bool {
+	return a.View == b.View && a.Quorum.OK == b.Quorum.OK && a.Quorum.Accept == b.Quorum.Accept
 }
 
 // publishLoop advertises this node's view and state as advertDelay
@@ -100,8 +105,8 @@ func (n *Node) publishLoop(ctx context.Context) {
 			continue
 		}
 		var err error
-		if advert := n.encodeAdvert(s.View.ID, s.State); s.View.ID == last.view {
-			err = n.ml.GossipMeta(advert) // a state alone: nobody waits for it
+		if advert := n.encodeAdvert(s.advert); stateOnly(s.advert, last.advert) {
+			err = n.ml.GossipMeta(advert) // nobody waits for it
 		} else {
 			err = n.ml.SetMeta(advert, stateOnlyQuiets*n.quietPeriod())
 		}
@@ -109,7 +114,7 @@ func (n *Node) publishLoop(ctx context.Context) {
 			n.logger.Warn("advert not published", "err", err)
 			continue
 		}
-		last = published{view: s.View.ID, state: s.State, members: len(s.View.Members)}
+		last = published{advert: s.advert, members: len(s.View.Members)}
 	}
 }
 

@@ -3,15 +3,22 @@ package cloister
 import (
 	"testing"
 	"time"
+
+	"github.com/cloister-go/cloister/internal/core"
 )
 
 func TestAdvertDelay(t *testing.T) {
 	const quiet = 10 * time.Millisecond
 	snap := func(view uint64, state State, members, consensus int) *Snapshot {
-		return &Snapshot{State: state, Consensus: consensus, View: View{ID: view, Members: make([]Member, members)}}
+		return &Snapshot{State: state, Consensus: consensus, View: View{ID: view, Members: make([]Member, members)},
+			advert: core.Advert{View: view, State: state}}
 	}
 	pub := func(view uint64, state State, members int) published {
-		return published{view: view, state: state, members: members}
+		return published{advert: core.Advert{View: view, State: state}, members: members}
+	}
+	voting := func(s *Snapshot, q core.QuorumAdvert) *Snapshot {
+		s.advert.Quorum = q
+		return s
 	}
 	tests := []struct {
 		name    string
@@ -28,6 +35,9 @@ func TestAdvertDelay(t *testing.T) {
 		{"state only change waits longest", snap(9, Ready, 3, 3), pub(9, Rehashing, 3), true, stateOnlyQuiets * quiet},
 		{"falling below consensus is advertised", snap(11, Assembling, 2, 3), pub(9, Ready, 3), true, quiet},
 		{"shrinking further below consensus is not", snap(12, Assembling, 1, 3), pub(11, Assembling, 2), false, 0},
+		{"a vote goes at once", voting(snap(9, Rehashing, 3, 3), core.QuorumAdvert{OK: true}), pub(9, Rehashing, 3), true, 0},
+		{"an acceptance goes at once", voting(snap(9, Rehashing, 3, 3), core.QuorumAdvert{Accept: 2, Floor: 2}), pub(9, Rehashing, 3), true, 0},
+		{"a view below consensus after a start is advertised", voting(snap(12, Assembling, 1, 3), core.QuorumAdvert{Floor: 1}), pub(11, Assembling, 2), true, quiet},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

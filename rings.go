@@ -269,6 +269,8 @@ func (rs ringSet) ringsFor(cfgs []RingConfig, view View, state State, selfID str
 		r := &Ring{name: rc.Name, viewID: view.ID, epoch: view.Epoch, selfID: selfID, members: members}
 		if answers {
 			r.table = rs.tables[rc.Name]
+		} else if state == NoQuorum {
+			r.err = fmt.Errorf("%w (%w): ring %q", ErrNoQuorum, ErrNotReady, rc.Name)
 		} else {
 			r.err = fmt.Errorf("%w: ring %q: node is %s", ErrNotReady, rc.Name, state)
 		}

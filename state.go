@@ -10,15 +10,22 @@ type State = core.State
 const (
 	// Down: created, not started.
 	Down = core.Down
-	// Assembling: fewer than Config.Consensus members are alive. A Ready
-	// node that loses members falls back here: the network-split signal.
+	// Assembling: the cluster has not started: fewer than
+	// Config.Consensus members are alive and agreeing.
 	Assembling = core.Assembling
-	// Rehashing: enough members are alive but not all advertise this
-	// node's view yet; rings may still differ between nodes.
+	// Rehashing: the view changed and its members are agreeing on it;
+	// rings may still differ between nodes. A node that has been Ready
+	// and keeps quorum stays ready for probes (see Snapshot.Quorate).
 	Rehashing = core.Rehashing
-	// Ready: at least Consensus members are alive and all advertise the
-	// same view.
+	// Ready: every member advertises this view, it is quorate, and all
+	// accepted it at the same term: rings and term agree on every Ready
+	// node of the view.
 	Ready = core.Ready
+	// NoQuorum: this node has been in a started cluster, and the members
+	// it can reach are not a quorum under Config.Quorum: the network-split
+	// signal. Whois and Mine return ErrNoQuorum; /readyz answers 503. It
+	// returns to Rehashing and Ready by itself when members come back.
+	NoQuorum = core.NoQuorum
 	// Stopping: leaving the cluster.
 	Stopping = core.Stopping
 	// Stopped: final.

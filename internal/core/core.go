@@ -1,19 +1,41 @@
 package core
 
-import "slices"
+import (
+	"slices"
+	"time"
+)
 
 // Core is the state machine of one node. It is not safe for concurrent use:
 // one goroutine (the node loop) owns it.
 type Core struct {
 	self      Member
 	consensus int
+	quorum    Quorum
 	state     State
 	known     map[string]Member // every live member incarnation, including self
 	gone      map[string]Reason // why a member left known, until the view forgets it
 	view      View
+
+	// The quorum protocol (see the package documentation).
+	ref     reference   // the last view committed here; Term 0 before the first
+	pending []reference // views accepted here and not committed yet, oldest first
+	floor   uint64      // the highest term accepted or committed here
+	// joined: this node accepted a view holding a member that had
+	// committed one, so it joined an established cluster and has no vote
+	// of its own until it commits a view itself.
+	joined    bool
+	now       time.Time // the latest Tick
+	viewSince time.Time // when the view last changed, by the clock of Tick
 }
 
-// New returns a core in state Down whose view holds only self.
+// maxPending bounds the views accepted and not yet committed. Past it the
+// node accepts nothing more until a commit: it stays Rehashing, which is
+// safe. Only a view that changes faster than its members can accept it
+// piles them up.
+const maxPending = 64
+
+// New returns a core in state Down whose view holds only self, with the
+// default quorum policy (KeepMajority).
 func New(self Member, consensus int) *Core {
 	if consensus < 1 {
 		consensus = 1
@@ -27,6 +49,46 @@ func New(self Member, consensus int) *Core {
 	members := []Member{self}
 	c.view = View{ID: digest(members), Epoch: 1, Members: members}
 	return c
+}
+
+// SetQuorum sets the quorum policy. Call it before Start.
+func (c *Core) SetQuorum(q Quorum) {
+	if q.Kind == StaticQuorum && q.Size < 1 {
+		q.Size = 1
+	}
+	c.quorum = q
+}
+
+// Term returns the term of the last view committed here: 0 before the
+// first. It never decreases.
+func (c *Core) Term() uint64 { return c.ref.Term }
+
+// Quorate reports whether this node may act: it is Ready on a committed view.
+func (c *Core) Quorate() bool { return c.state == Ready }
+
+// Tick tells the core the time, for Quorum.StableAfter. The core reads no
+// clock of its own.
+func (c *Core) Tick(now time.Time) []Change {
+	c.now = now
+	if c.viewSince.IsZero() {
+		c.viewSince = now
+	}
+	if c.state == Stopped || c.state == Down || c.state == Stopping {
+		return nil
+	}
+	return c.settle(nil, c.state)
+}
+
+// Wake returns when the core next needs a Tick (a view waiting out
+// StableAfter), or the zero time.
+func (c *Core) Wake() time.Time {
+	if c.quorum.StableAfter <= 0 || c.viewSince.IsZero() || c.state != Rehashing {
+		return time.Time{}
+	}
+	if at := c.viewSince.Add(c.quorum.StableAfter); at.After(c.now) {
+		return at
+	}
+	return time.Time{}
 }
 
 // State returns the current state.
@@ -84,7 +146,13 @@ func (c *Core) Apply(inputs []Input) []Change {
 			r, u := c.recordAlive(in.Member)
 			rebuild, updated = rebuild || r, updated || u
 		case Departed:
-			rebuild = c.recordDeparture(in.Member.ID, c.departureReason(in.Member)) || rebuild
+			reason := c.departureReason(in.Member)
+			if c.recordDeparture(in.Member.ID, reason) {
+				rebuild = true
+				if reason == Left {
+					c.forget(in.Member.ID)
+				}
+			}
 		}
 	}
 	switch {
@@ -109,7 +177,20 @@ func (c *Core) Leave(id string, reason Reason) []Change {
 	if c.state == Stopped || !c.recordDeparture(id, reason) {
 		return nil
 	}
+	if reason == Left {
+		c.forget(id)
+	}
 	return c.settle(c.rebuild(), c.state)
+}
+
+// forget removes a member that left gracefully from the reference and the
+// accepted views: it announced that it stops, so it will never be on any
+// side, and a leave never costs quorum.
+func (c *Core) forget(id string) {
+	c.ref = c.ref.without(id)
+	for i := range c.pending {
+		c.pending[i] = c.pending[i].without(id)
+	}
 }
 
 // recordAlive records m in known. It reports whether the view must be
@@ -126,7 +207,7 @@ func (c *Core) recordAlive(m Member) (rebuild, updated bool) {
 			// member, so an older one can arrive after a newer one.
 			return false, false
 		}
-		if m.AdvertSeq == cur.AdvertSeq && m.View == cur.View && m.State == cur.State {
+		if m.AdvertSeq == cur.AdvertSeq && m.View == cur.View && m.State == cur.State && m.Quorum == cur.Quorum {
 			return false, false // the same advert by the other path
 		}
 		c.known[m.ID] = m
@@ -190,8 +271,22 @@ func (c *Core) Stopped() []Change {
 	return c.transition(nil, Stopped)
 }
 
-// Advert is what this node gossips about itself: its view ID and state.
-func (c *Core) Advert() (view uint64, state State) { return c.view.ID, c.state }
+// Advert is what this node gossips about itself.
+type Advert struct {
+	View   uint64
+	State  State
+	Quorum QuorumAdvert
+}
+
+// Advert returns what this node gossips about itself: its view ID, state
+// and part in the quorum protocol.
+func (c *Core) Advert() Advert {
+	q := QuorumAdvert{Term: c.ref.Term, Accept: c.acceptedTerm(), Floor: c.floor}
+	if c.state != Down && c.state != Stopping && c.state != Stopped {
+		q.OK = c.okFor(c.present())
+	}
+	return Advert{View: c.view.ID, State: c.state, Quorum: q}
+}
 
 // rebuild recomputes the view from known members and returns the changes
 // to it, members first. Views are sorted by name, then ID, so the newest
@@ -234,6 +329,7 @@ func (c *Core) rebuild() []Change {
 	if next.ID != old.ID {
 		next.Epoch++
 		changes = append(changes, ViewChanged{Old: old, New: next})
+		c.viewSince = c.now
 	}
 	c.view = next
 	// Reasons are needed only until the view change that reports them.
@@ -257,25 +353,225 @@ func onlyIn(a, b []Member) []Member {
 	return out
 }
 
-// settle appends the state change that the view calls for, if any. floor is
+// settle advances the quorum protocol as far as the members' adverts allow,
+// then appends the state change that the view calls for, if any. from is
 // the state to evaluate from (Assembling when starting).
-func (c *Core) settle(changes []Change, floor State) []Change {
-	switch floor {
+func (c *Core) settle(changes []Change, from State) []Change {
+	switch from {
 	case Down, Stopping, Stopped:
 		return changes
 	}
+	c.advance()
 	return c.transition(changes, c.evaluate())
+}
+
+// present returns the view's members that count for quorum: all but those
+// that advertise Stopping (they are leaving and will act no more).
+func (c *Core) present() []Member {
+	stopping := func(m Member) bool { return m.ID != c.self.ID && m.State == Stopping }
+	if !slices.ContainsFunc(c.view.Members, stopping) {
+		return c.view.Members
+	}
+	out := make([]Member, 0, len(c.view.Members))
+	for _, m := range c.view.Members {
+		if !stopping(m) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// okFor is this node's vote on whether the members present may form a
+// quorate view. Before it ever accepted a view, the start gate decides:
+// Consensus members. After, the policy decides against the reference and
+// every accepted view not yet committed (the joint rule: a view accepted
+// here may have been committed elsewhere, so a later side must also hold a
+// quorum of it).
+func (c *Core) okFor(present []Member) bool {
+	switch {
+	case c.ref.Term == 0 && c.joined:
+		// It accepted a view of an established cluster and committed
+		// none: it does not know the reference that made that view
+		// quorate, so it votes no and follows the members that do.
+		return false
+	case c.ref.Term == 0:
+		if len(present) < c.consensus || c.quorum.Kind == StaticQuorum && len(present) < c.quorum.Size {
+			return false
+		}
+	case !c.quorum.holds(present, c.ref):
+		return false
+	}
+	for _, p := range c.pending {
+		if !c.quorum.holds(present, p) {
+			return false
+		}
+	}
+	return true
+}
+
+// agreed reports whether every member advertises this node's view.
+func (c *Core) agreed() bool {
+	for _, m := range c.view.Members {
+		if m.ID != c.self.ID && m.View != c.view.ID {
+			return false
+		}
+	}
+	return true
+}
+
+// quorate reports whether the present members form a quorum by every
+// vote that counts. The members that hold the newest reference (the
+// highest committed term) vote; the others defer to them: a member that
+// never committed a view brings no reference, and one with an older
+// reference holds a view that the newest was agreed against. Before any
+// member committed a view (a cluster forming for the first time), every
+// member votes.
+func (c *Core) quorate(present []Member) bool {
+	newest := c.newestTerm(present)
+	if c.ref.Term == newest && !c.okFor(present) {
+		return false
+	}
+	for _, m := range present {
+		if m.ID != c.self.ID && m.Quorum.Term == newest && !m.Quorum.OK {
+			return false
+		}
+	}
+	return true
+}
+
+// newestTerm is the highest term of a reference held by this node or a
+// present member.
+func (c *Core) newestTerm(present []Member) uint64 {
+	t := c.ref.Term
+	for _, m := range present {
+		if m.ID != c.self.ID {
+			t = max(t, m.Quorum.Term)
+		}
+	}
+	return t
+}
+
+// acceptedTerm is the term at which this node accepted (or committed) the
+// current view, or 0.
+func (c *Core) acceptedTerm() uint64 {
+	var t uint64
+	if c.ref.Term > 0 && c.ref.is(c.view) {
+		t = c.ref.Term
+	}
+	if n := len(c.pending); n > 0 && c.pending[n-1].is(c.view) {
+		t = max(t, c.pending[n-1].Term)
+	}
+	return t
+}
+
+// committed reports whether the current view is committed here at the
+// highest term this node accepts it at.
+func (c *Core) committed() bool {
+	return c.ref.Term > 0 && c.ref.is(c.view) && c.acceptedTerm() == c.ref.Term
+}
+
+// advance takes the quorum protocol's next steps for the current view:
+// accept it once it is agreed and quorate (and stable), at a term above
+// every term any member accepted before; raise the acceptance to the
+// highest term another member accepted it at; commit it once every member
+// accepted it at the same term.
+func (c *Core) advance() {
+	present := c.present()
+	if !c.agreed() || !c.quorate(present) {
+		return
+	}
+	if c.quorum.StableAfter > 0 && c.now.Sub(c.viewSince) < c.quorum.StableAfter {
+		return
+	}
+	acc := c.acceptedTerm()
+	highest := acc
+	for _, m := range present {
+		if m.ID != c.self.ID && m.Quorum.Accept > highest {
+			highest = m.Quorum.Accept
+		}
+	}
+	switch {
+	case acc == 0:
+		if !c.accept(c.nextTerm(present), present) {
+			return
+		}
+	case highest > acc:
+		// Another member accepts this view at a higher term (its own
+		// view changed and came back meanwhile, or it saw a higher
+		// floor): follow it, even from a committed view, so that all
+		// end on one term.
+		if !c.accept(highest, present) {
+			return
+		}
+	case c.committed():
+		return
+	}
+	t := c.acceptedTerm()
+	for _, m := range present {
+		if m.ID != c.self.ID && m.Quorum.Accept != t {
+			return
+		}
+	}
+	c.ref = reference{Term: t, ViewID: c.view.ID, Epoch: c.view.Epoch, Members: slices.Clone(present)}
+	c.pending = nil // all accepted at lower terms: the commit supersedes them
+}
+
+// nextTerm is the term to accept the current view at: above every term
+// that this node or another present member accepted or committed before,
+// and at least the term another member already accepts this view at (its
+// floor then includes that acceptance, which is no reason to go higher).
+func (c *Core) nextTerm(present []Member) uint64 {
+	t := c.floor + 1
+	for _, m := range present {
+		if m.ID == c.self.ID {
+			continue
+		}
+		q := m.Quorum
+		if q.Accept > 0 && q.Floor <= q.Accept {
+			t = max(t, q.Accept)
+		} else {
+			t = max(t, q.Floor+1)
+		}
+	}
+	return t
+}
+
+// accept records the current view as accepted at term t, reporting false
+// when too many accepted views are pending.
+func (c *Core) accept(t uint64, present []Member) bool {
+	if n := len(c.pending); n > 0 && c.pending[n-1].is(c.view) {
+		c.pending[n-1].Term = t
+	} else {
+		if n >= maxPending {
+			return false
+		}
+		c.pending = append(c.pending, reference{Term: t, ViewID: c.view.ID, Epoch: c.view.Epoch, Members: slices.Clone(present)})
+	}
+	if c.ref.Term == 0 && slices.ContainsFunc(present, func(m Member) bool { return m.Quorum.Term > 0 }) {
+		c.joined = true
+	}
+	c.floor = max(c.floor, t)
+	return true
 }
 
 // evaluate is the rule for the running states.
 func (c *Core) evaluate() State {
-	if len(c.view.Members) < c.consensus {
+	present := c.present()
+	if c.ref.Term == 0 && !c.joined && len(c.view.Members) < c.consensus {
 		return Assembling
 	}
-	for _, m := range c.view.Members {
-		if m.ID != c.self.ID && m.View != c.view.ID {
-			return Rehashing
+	switch {
+	case c.ref.Term > 0 && c.ref.Term == c.newestTerm(present) && !c.okFor(present):
+		return NoQuorum // the newest reference says so: no need to wait for agreement
+	case !c.agreed():
+		return Rehashing
+	case !c.quorate(present):
+		if c.ref.Term == 0 && !c.joined {
+			return Assembling
 		}
+		return NoQuorum
+	case !c.committed():
+		return Rehashing
 	}
 	return Ready
 }
@@ -287,4 +583,17 @@ func (c *Core) transition(changes []Change, to State) []Change {
 	from := c.state
 	c.state = to
 	return append(changes, StateChanged{From: from, To: to, View: c.view})
+}
+
+// Serving reports whether this node should stay in service (a readiness
+// probe): it is Ready, or it has committed a view and is rehashing a change
+// without having learned that its side lost quorum.
+func (c *Core) Serving() bool {
+	switch c.state {
+	case Ready:
+		return true
+	case Rehashing:
+		return c.ref.Term > 0 && c.okFor(c.present())
+	}
+	return false
 }

@@ -19,9 +19,18 @@ func member(name string, inc uint64) Member {
 	}
 }
 
-// advertising returns m advertising the view the core would hold with members.
+// advertising returns m advertising the view the core would hold with
+// members, voting it quorate and accepting it at term 1 (a member of a
+// cluster forming for the first time).
 func advertising(m Member, view uint64) Member {
+	return agreeing(m, view, 1)
+}
+
+// agreeing returns m advertising the view, voting it quorate and accepting
+// it at the term.
+func agreeing(m Member, view, term uint64) Member {
 	m.View = view
+	m.Quorum = QuorumAdvert{Accept: term, Floor: term, OK: true}
 	return m
 }
 
@@ -96,8 +105,8 @@ func TestTransitions(t *testing.T) {
 				{"start", (*Core).Start, []string{"down->assembling"}, Assembling},
 				{"b", func(c *Core) []Change { return c.Join(advertising(b, vAB)) }, []string{"up:b", "view", "assembling->ready"}, Ready},
 				{"c joins", func(c *Core) []Change { return c.Join(c3) }, []string{"up:c", "view", "ready->rehashing"}, Rehashing},
-				{"b agrees", func(c *Core) []Change { return c.Update(advertising(b, vABC)) }, nil, Rehashing},
-				{"c agrees", func(c *Core) []Change { return c.Update(advertising(c3, vABC)) }, []string{"rehashing->ready"}, Ready},
+				{"b agrees", func(c *Core) []Change { return c.Update(agreeing(b, vABC, 2)) }, nil, Rehashing},
+				{"c agrees", func(c *Core) []Change { return c.Update(agreeing(c3, vABC, 2)) }, []string{"rehashing->ready"}, Ready},
 			},
 		},
 		{
@@ -107,16 +116,17 @@ func TestTransitions(t *testing.T) {
 				{"b", func(c *Core) []Change { return c.Join(advertising(b, vABC)) }, []string{"up:b", "view", "assembling->rehashing"}, Rehashing},
 				{"c", func(c *Core) []Change { return c.Join(advertising(c3, vABC)) }, []string{"up:c", "view", "rehashing->ready"}, Ready},
 				{"c fails", func(c *Core) []Change { return c.Leave(c3.ID, Failed) }, []string{"down:c:failed", "view", "ready->rehashing"}, Rehashing},
-				{"b agrees", func(c *Core) []Change { return c.Update(advertising(b, vAB)) }, []string{"rehashing->ready"}, Ready},
+				{"b agrees", func(c *Core) []Change { return c.Update(agreeing(b, vAB, 2)) }, []string{"rehashing->ready"}, Ready},
 			},
 		},
 		{
-			name: "ready, falls below consensus, recovers", consensus: 2,
+			name: "ready, a member leaves below consensus: quorum kept, consensus only starts", consensus: 2,
 			steps: []step{
 				{"start", (*Core).Start, []string{"down->assembling"}, Assembling},
 				{"b", func(c *Core) []Change { return c.Join(advertising(b, vAB)) }, []string{"up:b", "view", "assembling->ready"}, Ready},
-				{"b leaves", func(c *Core) []Change { return c.Leave(b.ID, Left) }, []string{"down:b:left", "view", "ready->assembling"}, Assembling},
-				{"b back", func(c *Core) []Change { return c.Join(advertising(b, vAB)) }, []string{"up:b", "view", "assembling->ready"}, Ready},
+				{"b leaves", func(c *Core) []Change { return c.Leave(b.ID, Left) }, []string{"down:b:left", "view"}, Ready},
+				{"b back", func(c *Core) []Change { return c.Join(advertising(b, vAB)) }, []string{"up:b", "view", "ready->rehashing"}, Rehashing},
+				{"b accepts at the next term", func(c *Core) []Change { return c.Update(agreeing(b, vAB, 3)) }, []string{"rehashing->ready"}, Ready},
 			},
 		},
 		{

@@ -18,6 +18,17 @@ type Member struct {
 	View        uint64         // the view ID this member advertises
 	State       State          // the state this member advertises
 	AdvertSeq   uint64         // orders one incarnation's adverts: an older one never replaces a newer
+	Quorum      QuorumAdvert   // what the member advertises of the quorum protocol
+}
+
+// QuorumAdvert is a member's part in the quorum protocol, advertised with
+// its view (see the package documentation). The zero value is a member
+// that has never accepted a view and votes no.
+type QuorumAdvert struct {
+	Term   uint64 // the term of the member's reference view
+	Accept uint64 // the term at which it accepts its advertised view; 0 if it does not
+	Floor  uint64 // the highest term it has accepted or committed
+	OK     bool   // its references let its advertised view be quorate
 }
 
 // View is the agreed-upon set of members.

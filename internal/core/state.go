@@ -10,19 +10,23 @@ const (
 	Down State = iota
 	// Assembling: fewer than Consensus members are alive in the view.
 	Assembling
-	// Rehashing: enough members are alive, but not every member advertises
-	// this node's view yet.
+	// Rehashing: enough members are alive, but the view is not agreed yet:
+	// not every member advertises it, or has accepted it.
 	Rehashing
-	// Ready: at least Consensus members are alive and all of them advertise
-	// the same view, so every Ready node computes the same rings.
+	// Ready: every member of the view advertises it, the view is quorate,
+	// and every member has accepted it at the term this node holds, so
+	// every Ready node of the view computes the same rings and term.
 	Ready
 	// Stopping: leaving the cluster.
 	Stopping
 	// Stopped: left, or shut down; final.
 	Stopped
+	// NoQuorum: this node has accepted a view before, and the members it
+	// can reach do not form a quorum under its policy.
+	NoQuorum
 )
 
-var stateNames = [...]string{"down", "assembling", "rehashing", "ready", "stopping", "stopped"}
+var stateNames = [...]string{"down", "assembling", "rehashing", "ready", "stopping", "stopped", "noquorum"}
 
 // String returns the lower-case state name. It never panics.
 func (s State) String() string {
