@@ -64,7 +64,7 @@ func (n *Node) discoverLoop() {
 			pollAt = time.Now().Add(nextPoll(n.cfg.DiscoveryInterval, n.cfg.DiscoveryMaxBackoff, failures))
 		}
 		wait := time.Until(pollAt)
-		if s := n.State(); (s == Assembling || s == Rehashing) && len(n.absent(peers)) > 0 {
+		if s := n.State(); (s == Assembling || s == Rehashing || s == NoQuorum) && len(n.absent(peers)) > 0 {
 			wait = min(wait, rejoinGossips*n.cfg.Detection.GossipInterval)
 		}
 		timer.Reset(wait)

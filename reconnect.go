@@ -1,0 +1,137 @@
+package cloister
+
+import (
+	"math/rand/v2"
+	"net/netip"
+	"sync"
+	"time"
+)
+
+// Reconnecting to failed members: memberlist stops talking to a member it
+// declared dead, so after a partition heals only a join merges the two
+// sides again. Discovery joins what the sentry answers, but a sentry may
+// be down exactly then (DNS is often on the far side of the same fault),
+// and polling backs off. So the node keeps the address of every member
+// that failed (not of those that left, which said they stop) and tries to
+// join it again, with capped backoff, until it is a member again or
+// Config.ReconnectTimeout has passed.
+const (
+	reconnectFirst = 200 * time.Millisecond // first retry after the failure
+	reconnectMax   = time.Second            // backoff cap: a healed split merges within about a second
+	reconnectTick  = 100 * time.Millisecond // how often due addresses are looked for
+	maxReconnects  = 256                    // addresses kept; beyond, the oldest failure is dropped
+)
+
+// reconnectSet holds the addresses of failed members. Its methods are
+// safe for concurrent use: the node loop adds and removes, reconnectLoop
+// reads.
+type reconnectSet struct {
+	mu    sync.Mutex
+	addrs map[netip.AddrPort]*reconnectEntry
+}
+
+type reconnectEntry struct {
+	failed  time.Time // when the member was reported failed
+	next    time.Time // when to try next
+	backoff time.Duration
+	trying  bool
+}
+
+// failed records the address of a member that failed.
+func (r *reconnectSet) failed(a netip.AddrPort, now time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.addrs == nil {
+		r.addrs = map[netip.AddrPort]*reconnectEntry{}
+	}
+	if _, ok := r.addrs[a]; !ok && len(r.addrs) >= maxReconnects {
+		var oldest netip.AddrPort
+		var at time.Time
+		for k, e := range r.addrs {
+			if at.IsZero() || e.failed.Before(at) {
+				oldest, at = k, e.failed
+			}
+		}
+		delete(r.addrs, oldest)
+	}
+	r.addrs[a] = &reconnectEntry{failed: now, next: now.Add(reconnectFirst), backoff: reconnectFirst}
+}
+
+// forget drops an address: its member is back, or left.
+func (r *reconnectSet) forget(a netip.AddrPort) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.addrs, a)
+}
+
+// due returns the addresses to try now, marking them as being tried, and
+// drops those whose member failed longer than timeout ago.
+func (r *reconnectSet) due(now time.Time, timeout time.Duration, member func(netip.AddrPort) bool, limit int) []netip.AddrPort {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []netip.AddrPort
+	for a, e := range r.addrs {
+		switch {
+		case now.Sub(e.failed) > timeout:
+			delete(r.addrs, a)
+		case member(a):
+			delete(r.addrs, a)
+		case !e.trying && !now.Before(e.next) && len(out) < limit:
+			e.trying = true
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// tried schedules the next try of an address, with doubled backoff.
+func (r *reconnectSet) tried(a netip.AddrPort, now time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if e, ok := r.addrs[a]; ok {
+		e.trying = false
+		e.backoff = min(2*e.backoff, reconnectMax)
+		e.next = now.Add(time.Duration(float64(e.backoff) * (0.8 + 0.4*rand.Float64())))
+	}
+}
+
+// len returns how many addresses are kept.
+func (r *reconnectSet) len() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.addrs)
+}
+
+// reconnectLoop tries the due addresses of failed members until the node
+// stops: at most maxConcurrentJoins tries at once, each bounded by the
+// membership's TCP timeout, each in a goroutine this loop waits for.
+func (n *Node) reconnectLoop() {
+	defer n.wg.Done()
+	ctx := n.loopCtx
+	var tries sync.WaitGroup
+	defer tries.Wait()
+	slots := make(chan struct{}, maxConcurrentJoins)
+	ticker := time.NewTicker(reconnectTick)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ticker.C:
+		case <-ctx.Done():
+			return
+		}
+		alive := n.liveAddrs(n.snap.Load())
+		member := func(a netip.AddrPort) bool { return held(alive, a) }
+		for _, a := range n.reconnect.due(time.Now(), n.cfg.ReconnectTimeout, member, cap(slots)-len(slots)) {
+			slots <- struct{}{}
+			tries.Add(1)
+			go func() {
+				defer tries.Done()
+				defer func() { <-slots }()
+				if _, err := n.ml.Join(ctx, []netip.AddrPort{a}); err != nil {
+					n.logger.Debug("reconnect failed", "addr", a, "err", err)
+				}
+				n.reconnect.tried(a, time.Now())
+			}()
+		}
+	}
+}
