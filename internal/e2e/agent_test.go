@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/netip"
 	"os"
@@ -251,11 +252,17 @@ func (a *agent) findEvent(match func(event) bool) (event, bool, error) {
 }
 
 // snapshot is the part of GET /cluster (cloister.Snapshot) the test reads.
+// Term and Quorate come with issue #10 (partition safety); a node without
+// them leaves both zero.
 type snapshot struct {
 	Self      member `json:"self"`
 	State     string `json:"state"`
 	Consensus int    `json:"consensus"`
-	View      struct {
+	Term      uint64 `json:"term"`
+	Quorate   bool   `json:"quorate"`
+	// HasTerm says that the JSON had both "term" and "quorate".
+	HasTerm bool `json:"-"`
+	View    struct {
 		ID      uint64   `json:"id"`
 		Epoch   uint64   `json:"epoch"`
 		Members []member `json:"members"`
@@ -288,32 +295,58 @@ func getCluster(ip netip.Addr, port uint16) (snapshot, error) {
 	if resp.StatusCode != http.StatusOK {
 		return s, fmt.Errorf("GET /cluster: %s", resp.Status)
 	}
-	err = json.NewDecoder(resp.Body).Decode(&s)
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return s, err
+	}
+	if err := json.Unmarshal(body, &s); err != nil {
+		return s, err
+	}
+	var has struct {
+		Term    *uint64 `json:"term"`
+		Quorate *bool   `json:"quorate"`
+	}
+	err = json.Unmarshal(body, &has)
+	s.HasTerm = has.Term != nil && has.Quorate != nil
 	return s, err
+}
+
+// getReadyz returns the status code of GET /readyz on the agent at ip.
+func getReadyz(ip netip.Addr, port uint16) (int, error) {
+	resp, err := httpClient.Get("http://" + netip.AddrPortFrom(ip, port).String() + "/readyz")
+	if err != nil {
+		return 0, err
+	}
+	resp.Body.Close()
+	return resp.StatusCode, nil
 }
 
 // agreement checks that the agents at addrs are all Ready, each naming
 // itself want[i], with one view made of exactly the names in want. If not,
 // it says why.
 func agreement(addrs []netip.Addr, httpPort uint16, want []string) (bool, string) {
+	ok, why, _ := agreementSnaps(addrs, httpPort, want)
+	return ok, why
+}
+
+// agreementSnaps is agreement, also returning the snapshots it read (nil
+// for an agent that did not answer).
+func agreementSnaps(addrs []netip.Addr, httpPort uint16, want []string) (bool, string, []*snapshot) {
 	wantSet := slices.Clone(want)
 	slices.Sort(wantSet)
 	var why []string
 	var views []uint64
+	snaps := make([]*snapshot, len(addrs))
 	for i, ip := range addrs {
 		s, err := getCluster(ip, httpPort)
 		if err != nil {
 			why = append(why, fmt.Sprintf("%s: %v", ip, err))
 			continue
 		}
-		var names []string
-		for _, m := range s.View.Members {
-			names = append(names, m.Name)
-		}
-		slices.Sort(names)
-		desc := fmt.Sprintf("%s: %s %q view %016x %v", ip, s.State, s.Self.Name, s.View.ID, names)
+		snaps[i] = &s
+		desc := fmt.Sprintf("%s: %s %q view %016x %v", ip, s.State, s.Self.Name, s.View.ID, s.names())
 		switch {
-		case s.State != "ready", s.Self.Name != want[i], !slices.Equal(names, wantSet):
+		case s.State != "ready", s.Self.Name != want[i], !slices.Equal(s.names(), wantSet):
 			why = append(why, desc)
 		}
 		views = append(views, s.View.ID)
@@ -321,7 +354,22 @@ func agreement(addrs []netip.Addr, httpPort uint16, want []string) (bool, string
 	if len(why) == 0 && len(slices.Compact(slices.Clone(views))) != 1 {
 		why = append(why, fmt.Sprintf("view IDs differ: %x", views))
 	}
-	return len(why) == 0, strings.Join(why, "; ")
+	return len(why) == 0, strings.Join(why, "; "), snaps
+}
+
+// names returns the names of the view's members, sorted.
+func (s *snapshot) names() []string {
+	var names []string
+	for _, m := range s.View.Members {
+		names = append(names, m.Name)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// String describes the snapshot in one line, for failure messages.
+func (s *snapshot) String() string {
+	return fmt.Sprintf("%s %s term %d quorate %v view %016x %v", s.Self.Name, s.State, s.Term, s.Quorate, s.View.ID, s.names())
 }
 
 // waitFor checks cond every pollEvery until it holds or d passes, and

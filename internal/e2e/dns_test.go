@@ -11,6 +11,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/miekg/dns"
 )
@@ -26,6 +27,8 @@ type dnsServer struct {
 	mu      sync.Mutex
 	addrs   []netip.Addr
 	queries map[string]int // "name TYPE" -> count
+	down    bool           // see stop
+	ignored int            // queries received while down
 }
 
 // startDNS serves the zone on ip:53, UDP and TCP, until the test ends. It
@@ -78,6 +81,45 @@ func (d *dnsServer) set(addrs ...netip.Addr) {
 	d.addrs = slices.Clone(addrs)
 }
 
+// stop takes the server down the hard way for a resolver: it no longer
+// answers at all. Its sockets stay open, so a UDP query is not refused by
+// an ICMP port-unreachable (which fails a lookup at once) and a TCP
+// connection is accepted; every query is read, counted as ignored, and
+// never answered, so each lookup costs the resolver its whole timeout.
+// restart makes it answer again.
+func (d *dnsServer) stop() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.down = true
+}
+
+// restart undoes stop.
+func (d *dnsServer) restart() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.down = false
+}
+
+// probeTimeout bounds the test's own lookup in probe.
+const probeTimeout = 300 * time.Millisecond
+
+// probe asks the server at ip, over UDP, for the name's A records, and
+// returns an error unless it answers within probeTimeout: the test's own
+// check that stop and restart did what they say.
+func (d *dnsServer) probe(ip netip.Addr) error {
+	m := new(dns.Msg)
+	m.SetQuestion(d.name, dns.TypeA)
+	c := &dns.Client{Net: "udp", Timeout: probeTimeout}
+	r, _, err := c.Exchange(m, netip.AddrPortFrom(ip, 53).String())
+	if err != nil {
+		return err
+	}
+	if r.Rcode != dns.RcodeSuccess {
+		return fmt.Errorf("%s A: %s", d.name, dns.RcodeToString[r.Rcode])
+	}
+	return nil
+}
+
 // stats describes the queries received, most frequent first.
 func (d *dnsServer) stats() string {
 	d.mu.Lock()
@@ -98,7 +140,11 @@ func (d *dnsServer) stats() string {
 	for i, k := range keys {
 		parts[i] = fmt.Sprintf("%s ×%d", k, d.queries[k])
 	}
-	return fmt.Sprintf("%d queries: %s", total, strings.Join(parts, ", "))
+	down := ""
+	if d.ignored > 0 {
+		down = fmt.Sprintf(", %d more ignored while down", d.ignored)
+	}
+	return fmt.Sprintf("%d queries%s: %s", total, down, strings.Join(parts, ", "))
 }
 
 func (d *dnsServer) soa() dns.RR {
@@ -113,6 +159,15 @@ func (d *dnsServer) soa() dns.RR {
 
 // ServeDNS implements dns.Handler.
 func (d *dnsServer) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
+	d.mu.Lock()
+	down := d.down
+	if down {
+		d.ignored++
+	}
+	d.mu.Unlock()
+	if down {
+		return // no reply at all; see stop
+	}
 	m := new(dns.Msg)
 	m.SetReply(r)
 	if r.Opcode != dns.OpcodeQuery || len(r.Question) != 1 {

@@ -33,6 +33,7 @@ const ipTimeout = 10 * time.Second
 type lab struct {
 	t       *testing.T
 	ipCmd   string
+	nftCmd  string     // set by requireNft
 	prefix  string     // unique per run: every name created starts with it
 	subnet  [3]byte    // the /24 is subnet.0/24
 	gateway netip.Addr // subnet.1, on the bridge
@@ -45,6 +46,7 @@ type lab struct {
 	namespaces  []string
 	etcDirs     []string
 	madeNetnsDr bool
+	cut         []*host // hosts holding partitionTable
 }
 
 // host is one network namespace on the lab's bridge.
@@ -281,6 +283,95 @@ func (l *lab) teardown() {
 			l.t.Errorf("teardown: left behind: %s", strings.TrimSpace(line))
 		}
 	}
+}
+
+// partitionTable is the nftables table that partition installs in a
+// host's namespace and heal deletes.
+const partitionTable = "cloister_e2e_partition"
+
+// requireNft skips the test unless nft can install a table inside the
+// lab's namespaces (the nft command, nf_tables in the kernel). Call it
+// after newLab; the probe runs in the first host.
+func (l *lab) requireNft() {
+	l.t.Helper()
+	nft, err := exec.LookPath("nft")
+	if err != nil {
+		l.t.Skipf("cutting traffic between hosts needs the nft command (nftables: apt-get install nftables): %v", err)
+	}
+	l.nftCmd = nft
+	h := l.hosts[0]
+	if out, err := l.nft(h, "table inet "+partitionTable+" {}\n"); err != nil {
+		l.t.Skipf("cannot install an nftables table in a namespace (ip netns exec %s nft: %v): %s", h.Name, err, out)
+	}
+	if out, err := l.nft(h, "delete table inet "+partitionTable+"\n"); err != nil {
+		l.t.Fatalf("ip netns exec %s nft delete table: %v: %s", h.Name, err, out)
+	}
+}
+
+// partition cuts all IP traffic (TCP, UDP and ICMP alike) between hosts
+// of different groups, as a failed link between two racks would: packets
+// are dropped without a trace, not rejected, so connections hang until
+// their timeouts. Traffic within a group, and every host's traffic with
+// the gateway (the DNS server, the test's HTTP client), is untouched, as
+// are hosts in no group. Each host of a group gets, in its own namespace,
+// an inet table partitionTable dropping input from and output to the
+// addresses of every host of the other groups; heal deletes the tables.
+// Hosts must keep their addresses while the partition lasts.
+func (l *lab) partition(groups ...[]*host) {
+	l.t.Helper()
+	if len(l.cut) > 0 {
+		l.t.Fatal("partition: the lab is already partitioned; heal it first")
+	}
+	for i, g := range groups {
+		var others []string
+		for j, o := range groups {
+			if j == i {
+				continue
+			}
+			for _, h := range o {
+				if !h.Addr.Is4() {
+					l.t.Fatalf("partition: %s has %v; the lab is IPv4 only", h.Name, h.Addr)
+				}
+				others = append(others, h.Addr.String())
+			}
+		}
+		if len(others) == 0 {
+			continue
+		}
+		set := "{ " + strings.Join(others, ", ") + " }"
+		script := "table inet " + partitionTable + " {\n" +
+			"\tchain input {\n\t\ttype filter hook input priority filter; policy accept;\n\t\tip saddr " + set + " drop\n\t}\n" +
+			"\tchain output {\n\t\ttype filter hook output priority filter; policy accept;\n\t\tip daddr " + set + " drop\n\t}\n" +
+			"}\n"
+		for _, h := range g {
+			if out, err := l.nft(h, script); err != nil {
+				l.t.Fatalf("partition: ip netns exec %s nft -f -: %v: %s\n%s", h.Name, err, out, script)
+			}
+			l.cut = append(l.cut, h)
+		}
+	}
+}
+
+// heal restores the traffic partition cut, by deleting its tables.
+func (l *lab) heal() {
+	l.t.Helper()
+	for _, h := range l.cut {
+		if out, err := l.nft(h, "delete table inet "+partitionTable+"\n"); err != nil {
+			l.t.Fatalf("heal: ip netns exec %s nft delete table: %v: %s", h.Name, err, out)
+		}
+	}
+	l.cut = nil
+}
+
+// nft runs an nft script (`nft -f -`) inside h's namespace and returns
+// its combined output.
+func (l *lab) nft(h *host, script string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), ipTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, l.ipCmd, "netns", "exec", h.Name, l.nftCmd, "-f", "-")
+	cmd.Stdin = strings.NewReader(script)
+	out, err := cmd.CombinedOutput()
+	return strings.TrimSpace(string(out)), err
 }
 
 // runIP runs ip with args and returns its combined output.

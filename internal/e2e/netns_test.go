@@ -44,18 +44,7 @@ func TestNetnsDNSCluster(t *testing.T) {
 	srv.set(h1.Addr, h2.Addr, h3.Addr)
 	t.Cleanup(func() { t.Logf("DNS server: %s", srv.stats()) })
 
-	// One command line and one environment for every host, as in a compose
-	// file: the short name goes through the search list.
-	env := append(withoutCloisterVars(os.Environ()),
-		cloister.EnvApp+"="+app,
-		cloister.EnvSentry+"="+app,
-		cloister.EnvConsensus+"="+fmt.Sprint(consensus),
-		cloister.EnvSecret+"="+randomHex(t, 16),
-		"CLOISTER_HTTP=:"+fmt.Sprint(httpPort),
-		cloister.EnvDetection+"=lan",
-		cloister.EnvBind+"=:"+fmt.Sprint(bindPort),
-	)
-	f := newFleet(t, l, []string{bin, "agent", "--json"}, env)
+	f := newFleet(t, l, []string{bin, "agent", "--json"}, agentEnv(t))
 	nameOf := func(h *host) string { return memberNameAt(h.Addr) }
 
 	// 1. Three hosts form a cluster, each under its own name.
@@ -155,6 +144,21 @@ func TestNetnsDNSCluster(t *testing.T) {
 	if _, ok, _ := a2.findEvent(func(e event) bool { return e.Event == "exited" }); !ok {
 		t.Error("h2 printed no exited event")
 	}
+}
+
+// agentEnv is the one environment of every agent, as in a compose file:
+// the sentry is the short name, which goes through the search list; the
+// secret is drawn per test.
+func agentEnv(t *testing.T) []string {
+	return append(withoutCloisterVars(os.Environ()),
+		cloister.EnvApp+"="+app,
+		cloister.EnvSentry+"="+app,
+		cloister.EnvConsensus+"="+fmt.Sprint(consensus),
+		cloister.EnvSecret+"="+randomHex(t, 16),
+		"CLOISTER_HTTP=:"+fmt.Sprint(httpPort),
+		cloister.EnvDetection+"=lan",
+		cloister.EnvBind+"=:"+fmt.Sprint(bindPort),
+	)
 }
 
 // memberNameAt is the name an agent bound to :bindPort takes at ip.
