@@ -126,20 +126,6 @@ func isTimeout(err error) bool {
 	return ok && ne.Timeout()
 }
 
-// poll waits until cond holds, failing the test after wait.
-func poll(t *testing.T, desc string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(wait)
-	tick := time.NewTicker(2 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", desc)
-		}
-		<-tick.C
-	}
-}
-
 // settleGoroutines waits until at most n goroutines run.
 func settleGoroutines(t *testing.T, n int) {
 	t.Helper()
