@@ -45,6 +45,25 @@ func (r *recorder) downs() []*cloister.MemberDown {
 	return out
 }
 
+// count returns how often the member incarnation was reported down and up.
+func (r *recorder) count(id string) (downs, ups int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, e := range r.events {
+		switch e := e.(type) {
+		case *cloister.MemberDown:
+			if e.Member.ID == id {
+				downs++
+			}
+		case *cloister.MemberUp:
+			if e.Member.ID == id {
+				ups++
+			}
+		}
+	}
+	return downs, ups
+}
+
 func (r *recorder) stateLog() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -149,6 +168,12 @@ func TestOneCrashOfThreeKeepsQuorumTwoDoNot(t *testing.T) {
 // readyz returns the status code of the node's /readyz.
 func readyz(t *testing.T, n *cloister.Node) int {
 	t.Helper()
+	return readyzCode(n)
+}
+
+// readyzCode returns the status code of the node's /readyz; safe on any
+// goroutine.
+func readyzCode(n *cloister.Node) int {
 	w := httptest.NewRecorder()
 	n.Handler().ServeHTTP(w, httptest.NewRequest("GET", "/readyz", nil))
 	return w.Code

@@ -6,10 +6,12 @@ import (
 	"log/slog"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/cloister-go/cloister"
+	"github.com/cloister-go/cloister/cloistertest/memnet"
 	"github.com/cloister-go/cloister/discovery"
 	"github.com/cloister-go/cloister/transport"
 )
@@ -29,6 +31,18 @@ type options struct {
 	wait      bool
 	timeout   time.Duration
 	logger    *slog.Logger
+	memnet    bool
+	seed      uint64
+}
+
+// WithMemNet runs the nodes on an in-memory network (package memnet)
+// instead of loopback sockets, so the test can partition, block, delay,
+// drop and pause their traffic (Cluster.Partition, Heal, Block, Isolate,
+// Loss, Delay, Pause, or Cluster.Net for the network itself). seed makes
+// its randomness (loss, jitter) reproducible. Node i's address is
+// 198.18.0.(i+1):4747; a node restarted with RestartElsewhere gets a new one.
+func WithMemNet(seed uint64) Option {
+	return func(o *options) { o.memnet, o.seed = true, seed }
 }
 
 // WithConfig lets the test change node i's Config before it starts.
@@ -53,6 +67,10 @@ func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l 
 type Cluster struct {
 	t    testing.TB
 	opts options
+	net  *memnet.Network // nil unless WithMemNet
+
+	sentryDown atomic.Bool
+	nextHost   atomic.Uint32 // the next in-memory host number
 
 	mu    sync.Mutex
 	slots []*slot
@@ -76,6 +94,9 @@ func New(t testing.TB, n int, opts ...Option) *Cluster {
 		opt(&o)
 	}
 	c := &Cluster{t: t, opts: o}
+	if o.memnet {
+		c.net = memnet.New(o.seed)
+	}
 	t.Cleanup(c.stopAll)
 	c.mu.Lock()
 	for range n {
@@ -107,6 +128,9 @@ func New(t testing.TB, n int, opts ...Option) *Cluster {
 // name that still resolves to a stopped container.
 func (c *Cluster) sentry() discovery.Provider {
 	return discovery.Func(func(context.Context) ([]netip.AddrPort, error) {
+		if c.sentryDown.Load() {
+			return nil, errSentryDown
+		}
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		var out []netip.AddrPort
@@ -123,13 +147,10 @@ func (c *Cluster) sentry() discovery.Provider {
 func (c *Cluster) launch(i int) error {
 	c.mu.Lock()
 	s := c.slots[i]
-	bind := "127.0.0.1:0"
-	if s.addr.IsValid() {
-		bind = s.addr.String()
-	}
+	addr := s.addr
 	c.mu.Unlock()
 
-	tr, err := transport.Listen(transport.NetConfig{Bind: bind})
+	tr, err := c.listen(addr)
 	if err != nil {
 		return err
 	}
@@ -142,6 +163,9 @@ func (c *Cluster) launch(i int) error {
 	cfg.Logger = c.opts.logger
 	if c.opts.configure != nil {
 		c.opts.configure(i, &cfg)
+	}
+	if c.net != nil {
+		cfg.Transport = tr // the in-memory network is the point of WithMemNet
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), c.opts.timeout)
 	defer cancel()
@@ -272,6 +296,9 @@ func (c *Cluster) stopAll() {
 		s.live = false
 	}
 	c.mu.Unlock()
+	if c.net != nil {
+		_ = c.net.Close()
+	}
 }
 
 func (c *Cluster) String() string {

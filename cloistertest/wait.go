@@ -59,23 +59,23 @@ func (c *Cluster) WaitAllReady() time.Duration {
 	return c.WaitFor("every live node Ready with one view", c.Agreed)
 }
 
-// Agreed reports whether every live node is Ready and holds the same view,
-// made of exactly the live nodes' current incarnations.
+// Agreed reports whether every live node is Ready and holds the same view
+// and term, the view made of exactly the live nodes' current incarnations.
 func (c *Cluster) Agreed() bool {
 	nodes := c.Nodes()
 	want := map[string]bool{}
 	for _, n := range nodes {
 		want[n.Self().ID] = true
 	}
-	var id uint64
+	var id, term uint64
 	for i, n := range nodes {
 		s := n.Snapshot()
 		if s.State != cloister.Ready || len(s.View.Members) != len(want) {
 			return false
 		}
 		if i == 0 {
-			id = s.View.ID
-		} else if s.View.ID != id {
+			id, term = s.View.ID, s.Term
+		} else if s.View.ID != id || s.Term != term {
 			return false
 		}
 		for _, m := range s.View.Members {

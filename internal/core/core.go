@@ -566,8 +566,8 @@ func (c *Core) evaluate() State {
 	case !c.agreed():
 		return Rehashing
 	case !c.quorate(present):
-		if c.ref.Term == 0 && !c.joined {
-			return Assembling
+		if c.newestTerm(present) == 0 && !c.joined {
+			return Assembling // nobody has started yet
 		}
 		return NoQuorum
 	case !c.committed():
