@@ -22,19 +22,53 @@
 // # States and transitions
 //
 //	      Start
-//	Down ───────► Assembling ◄─────────────────────────┐
-//	                 │  ▲                               │
-//	   live ≥ Consensus │ live < Consensus              │ live < Consensus
-//	                 ▼  │                               │
-//	             Rehashing ──── every member advertises ──► Ready
-//	                 ▲          this node's view ID         │
-//	                 └──────── view changed ◄──────────────┘
+//	Down ───────► Assembling ──── Consensus members, agreed, accepted ───► Ready
+//	                                                                       │ ▲
+//	                                        view changed (quorum kept) ────┘ │
+//	                                                   ▼                     │
+//	                                              Rehashing ── committed ────┘
+//	                                                │    ▲
+//	                              quorum lost       ▼    │ quorum back
+//	                                              NoQuorum
 //
-//	any of Down, Assembling, Rehashing, Ready ── Stop ──► Stopping ── Stopped ──► Stopped
+//	any running state ── Stop ──► Stopping ── Stopped ──► Stopped
 //
-// Assembling goes straight to Ready when the view is already agreed (a
-// single node, or members that already advertise the same view). Below
-// consensus is a state, not an error: it is how a node hears that it is on
-// the minority side of a split, and it returns to Rehashing and Ready by
-// itself when members come back.
+// Consensus is the start gate only: it counts members until this node first
+// takes part in a committed view. After that, the quorum policy decides.
+//
+// # Quorum and the term
+//
+// Every member advertises, with its view ID, its part in a two-round
+// protocol (QuorumAdvert): its vote (OK: the references it holds let the
+// view be quorate), the term at which it accepts the view (Accept), the
+// highest term it ever accepted or committed (Floor), and the term of its
+// reference (Term).
+//
+//   - A reference is a view that every one of its members accepted at one
+//     term: the last view this node committed. Members that leave
+//     gracefully are removed from it at once; failed ones only by the next
+//     commit.
+//   - A node votes yes when the view holds a quorum of its reference and of
+//     every view it accepted and has not committed yet (the joint rule: one
+//     of those may have been committed elsewhere). Before its first commit
+//     it votes by the start gate.
+//   - Only the members holding the newest reference (the highest Term) vote;
+//     the others defer to them. A member that accepted a view of a started
+//     cluster without committing one never votes yes on its own.
+//   - Once every member advertises the view and the votes are yes, a node
+//     accepts the view at a term above every floor it sees, or at the
+//     highest term another member accepts it at. Once every member accepts
+//     it at one term, the node commits it: that is its new reference and
+//     its term, and it is Ready.
+//
+// A node whose own reference is the newest and says no is NoQuorum at once,
+// without waiting for agreement. References count incarnations, not names:
+// a restarted member has forgotten what it accepted, so it cannot stand for
+// its previous incarnation.
+//
+// The properties, checked at every step of a randomized simulation of
+// cores exchanging reports in random order (quorum_sim_test.go): two Ready
+// nodes never hold disjoint views; no term is committed on two views; no
+// node's term goes back; once the faults end and the newest reference's
+// members are alive, every node is Ready on one view and one term.
 package core
