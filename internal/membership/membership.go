@@ -42,10 +42,10 @@ type Config struct {
 	// LogInterval is the shortest time between two summaries of refused
 	// traffic; default DefaultLogInterval.
 	LogInterval time.Duration
-	Label     string              // cluster label; packets with another label are dropped
-	Profile   Profile
-	Meta      []byte // initial metadata
-	Logger    *slog.Logger
+	Label       string // cluster label; packets with another label are dropped
+	Profile     Profile
+	Meta        []byte // initial metadata
+	Logger      *slog.Logger
 }
 
 // Membership is a running memberlist instance plus its event queue.
