@@ -126,8 +126,7 @@ func (g *streamGuard) check(c net.Conn) (net.Conn, error) {
 	if err != nil {
 		var pe *errPrefix
 		if errors.As(err, &pe) && (pe.kind == rejectStreamLabel || pe.kind == rejectStreamPlain) {
-			_ = c.SetWriteDeadline(time.Now().Add(g.timeout))
-			_, _ = c.Write(refusal)
+			refuse(c, g.timeout)
 		}
 		c.Close()
 		<-g.slots
@@ -140,17 +139,23 @@ func (g *streamGuard) check(c net.Conn) (net.Conn, error) {
 	}}, nil
 }
 
-// readPrefix reads the label header, the message type and, for an
-// encrypted body, its length, within the guard's timeout. It returns the
-// bytes read and the body length claimed (0 when unencrypted).
+// readPrefix reads the stream's prefix (see parsePrefix) within the
+// guard's timeout.
 func (g *streamGuard) readPrefix(c net.Conn) ([]byte, int64, error) {
 	_ = c.SetReadDeadline(time.Now().Add(g.timeout))
+	return g.parsePrefix(c)
+}
+
+// parsePrefix reads the label header, the message type and, for an
+// encrypted body, its length: exactly the bytes it needs, at most 262. It
+// returns the bytes read and the body length claimed (0 when unencrypted).
+func (g *streamGuard) parsePrefix(r io.Reader) ([]byte, int64, error) {
 	n := len(g.label) + 1
 	if g.encrypted {
 		n += 4
 	}
 	buf := make([]byte, n)
-	if _, err := io.ReadFull(c, buf[:len(g.label)+1]); err != nil {
+	if _, err := io.ReadFull(r, buf[:len(g.label)+1]); err != nil {
 		return nil, 0, readErr(err)
 	}
 	if string(buf[:len(g.label)]) != string(g.label) {
@@ -168,7 +173,7 @@ func (g *streamGuard) readPrefix(c net.Conn) ([]byte, int64, error) {
 	if typ != mlEncryptMsg {
 		return nil, 0, &errPrefix{rejectStreamPlain}
 	}
-	if _, err := io.ReadFull(c, buf[len(g.label)+1:]); err != nil {
+	if _, err := io.ReadFull(r, buf[len(g.label)+1:]); err != nil {
 		return nil, 0, readErr(err)
 	}
 	size := binary.BigEndian.Uint32(buf[n-4:])
@@ -198,6 +203,24 @@ var refusal = func() []byte {
 	b := []byte{13, 0x81, 0xa5, 'E', 'r', 'r', 'o', 'r', 0xd9, byte(len(msg))}
 	return append(b, msg...)
 }()
+
+// refuse writes the refusal and reads what the peer sends until it hangs
+// up, at most refusalDrain bytes for at most timeout: closing with unread
+// bytes would reset the connection and the peer would lose the refusal.
+func refuse(c net.Conn, timeout time.Duration) {
+	_ = c.SetDeadline(time.Now().Add(timeout))
+	if _, err := c.Write(refusal); err != nil {
+		return
+	}
+	if cw, ok := c.(interface{ CloseWrite() error }); ok {
+		_ = cw.CloseWrite()
+	}
+	_, _ = io.CopyN(io.Discard, c, refusalDrain)
+}
+
+// refusalDrain bounds what refuse reads: a joining member's state in a
+// cluster of a few hundred members.
+const refusalDrain = 256 << 10
 
 // guardedConn replays the prefix the guard read, then reads the stream; it
 // releases the guard's slot and budget when closed.

@@ -3,6 +3,7 @@ package membership
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -55,7 +56,8 @@ type reporter struct {
 	pending    map[sourceKey]uint64 // since the last summary
 	lines      int                  // other lines passed since the last summary
 	suppressed uint64               // other lines dropped since the last summary
-	last       time.Time            // the last summary
+	last       time.Time            // the last summary; zero before the first
+	since      time.Time            // start of the period the pending counts cover
 	timer      *time.Timer          // the next summary, when one is due
 	stopped    bool
 }
@@ -64,7 +66,7 @@ func newReporter(logger *slog.Logger, interval time.Duration) *reporter {
 	if interval <= 0 {
 		interval = DefaultLogInterval
 	}
-	return &reporter{logger: logger, interval: interval,
+	return &reporter{logger: logger, interval: interval, since: time.Now(),
 		totals: map[string]uint64{}, pending: map[sourceKey]uint64{}}
 }
 
@@ -124,15 +126,21 @@ func (r *reporter) scheduleLocked() {
 // flush logs what was counted since the last summary.
 func (r *reporter) flush() {
 	r.mu.Lock()
-	pending, suppressed := r.pending, r.suppressed
+	if r.stopped {
+		r.mu.Unlock()
+		return
+	}
+	pending, suppressed, period := r.pending, r.suppressed, time.Since(r.since)
 	r.pending, r.suppressed, r.lines = map[sourceKey]uint64{}, 0, 0
 	r.last = time.Now()
+	r.since = r.last
 	r.timer = nil
 	r.mu.Unlock()
-	r.emit(pending, suppressed)
+	r.emit(pending, suppressed, period)
 }
 
-func (r *reporter) emit(pending map[sourceKey]uint64, suppressed uint64) {
+func (r *reporter) emit(pending map[sourceKey]uint64, suppressed uint64, period time.Duration) {
+	period = period.Round(time.Millisecond)
 	ctx := context.Background()
 	type src struct {
 		addr string
@@ -160,7 +168,7 @@ func (r *reporter) emit(pending map[sourceKey]uint64, suppressed uint64) {
 			top = append(top, fmt.Sprintf("%s (%d)", cmp.Or(s.addr, "unknown"), s.n))
 		}
 		r.logger.Log(ctx, slog.LevelWarn,
-			fmt.Sprintf("membership: dropped %d %s from %d addresses in the last %s", total, kind, len(srcs), r.interval),
+			fmt.Sprintf("membership: dropped %d %s from %d addresses in the last %s", total, kind, len(srcs), period),
 			"component", "memberlist", "reason", kind, "count", total, "addresses", len(srcs), "top", strings.Join(top, ", "))
 		if !authKinds[kind] {
 			continue
@@ -177,7 +185,7 @@ func (r *reporter) emit(pending map[sourceKey]uint64, suppressed uint64) {
 	}
 	if suppressed > 0 {
 		r.logger.Log(ctx, slog.LevelWarn,
-			fmt.Sprintf("membership: suppressed %d memberlist log lines in the last %s", suppressed, r.interval),
+			fmt.Sprintf("membership: suppressed %d memberlist log lines in the last %s", suppressed, period),
 			"component", "memberlist", "count", suppressed)
 	}
 }
@@ -190,11 +198,11 @@ func (r *reporter) stop() {
 		r.timer.Stop()
 		r.timer = nil
 	}
-	pending, suppressed := r.pending, r.suppressed
+	pending, suppressed, period := r.pending, r.suppressed, time.Since(r.since)
 	r.pending, r.suppressed = map[sourceKey]uint64{}, 0
 	r.mu.Unlock()
 	if len(pending) > 0 || suppressed > 0 {
-		r.emit(pending, suppressed)
+		r.emit(pending, suppressed, period)
 	}
 }
 
@@ -229,6 +237,9 @@ func (w *logWriter) Write(p []byte) (int, error) {
 			line = strings.TrimSpace(strings.TrimPrefix(line, lp.prefix))
 			break
 		}
+	}
+	if strings.Contains(line, "failed to join") && authFailure(errors.New(line)) {
+		return len(p), nil // counted and summarised by Join
 	}
 	if kind, src, ok := classify(line); ok {
 		if w.rep != nil {
