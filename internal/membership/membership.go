@@ -35,10 +35,10 @@ type Config struct {
 	Advertise netip.AddrPort      // address peers reach this member at
 	Transport transport.Transport // the shared port; not closed by Membership
 	Key       []byte              // 16, 24 or 32-byte gossip key; nil disables encryption
-	// AcceptKeys are further keys accepted from peers (Key is the one
+	// Accept holds further keys accepted from peers (Key is the one
 	// used to send): a cluster changes its key without downtime by adding
 	// the new one everywhere, then making it primary, then dropping the old.
-	AcceptKeys [][]byte
+	Accept [][]byte
 	// LogInterval is the shortest time between two summaries of refused
 	// traffic; default DefaultLogInterval.
 	LogInterval time.Duration
@@ -91,7 +91,7 @@ func Start(cfg Config) (*Membership, error) {
 	mc.Label = cfg.Label
 	if len(cfg.Key) > 0 {
 		keys := [][]byte{bytes.Clone(cfg.Key)}
-		for _, k := range cfg.AcceptKeys {
+		for _, k := range cfg.Accept {
 			keys = append(keys, bytes.Clone(k))
 		}
 		kr, err := memberlist.NewKeyring(keys, keys[0])
@@ -102,7 +102,7 @@ func Start(cfg Config) (*Membership, error) {
 		mc.Keyring = kr
 		mc.GossipVerifyIncoming = true
 		mc.GossipVerifyOutgoing = true
-	} else if len(cfg.AcceptKeys) > 0 {
+	} else if len(cfg.Accept) > 0 {
 		m.tr.Shutdown()
 		return nil, errors.New("membership: accepted keys without a primary key")
 	}
