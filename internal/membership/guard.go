@@ -31,15 +31,18 @@ const (
 	// memberlist's own limit is 20 MiB.
 	MaxGossipStreamBody = MaxMembers * maxMemberStateBytes
 	// MaxGossipStreamBudget bounds the sum of the bodies claimed by the
-	// gossip streams memberlist is reading at once: two of the largest.
-	// memberlist's buffer doubles as it grows, so unauthenticated streams
-	// can hold at most about twice this much memory.
-	MaxGossipStreamBudget = 2 * MaxGossipStreamBody
+	// gossip streams memberlist is reading at once: one of the largest, or
+	// hundreds of typical ones. memberlist's buffer doubles as it grows, so
+	// streams that have not authenticated yet hold at most about twice this
+	// much memory (8 MiB), and only while their sender actually sends.
+	MaxGossipStreamBudget = MaxGossipStreamBody
 	// MaxGossipStreams bounds the gossip streams open at once, from their
-	// prefix to their close; more are closed at once and counted. Members
-	// open a few at a time: a push/pull every PushPullInterval, a join, a
-	// TCP fallback probe.
-	MaxGossipStreams = 32
+	// prefix to their close; more are closed at once and counted. It is
+	// memberlist's own bound on concurrent push/pulls: when 50 members
+	// start together, all may join through one at once. Memory is bounded
+	// by MaxGossipStreamBudget, not by this count: a stream that has not
+	// sent its prefix holds a goroutine and a few KiB.
+	MaxGossipStreams = 128
 )
 
 // memberlist message types (part of its wire protocol, which only appends).

@@ -329,3 +329,42 @@ func TestOrdinaryLinesLimited(t *testing.T) {
 		t.Fatalf("%d lines, %d passed, %d suppressed", n, passed, r.total(suppressedLogLines))
 	}
 }
+
+// The bodies claimed by streams being read are bounded in sum: a stream
+// whose claim does not fit is refused until an earlier one is closed.
+func TestStreamBudget(t *testing.T) {
+	g := newStreamGuard("l", true)
+	g.budget = 100
+	open := func(claim uint32) (net.Conn, error) {
+		t.Helper()
+		client, server := net.Pipe()
+		t.Cleanup(func() { client.Close() })
+		go client.Write(streamPrefix("l", mlEncryptMsg, claim))
+		if !g.acquire() {
+			t.Fatal("no slot")
+		}
+		return g.check(server)
+	}
+	first, err := open(60)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pe *errPrefix
+	if _, err := open(60); !errors.As(err, &pe) || pe.kind != rejectStreamBusy {
+		t.Fatalf("a claim beyond the budget: %v", err)
+	}
+	if _, err := open(40); err != nil {
+		t.Fatalf("a claim within the budget: %v", err)
+	}
+	first.Close()
+	first.Close() // releases once
+	if got := g.claimed.Load(); got != 40 {
+		t.Fatalf("claimed %d after the close, want 40", got)
+	}
+	if _, err := open(60); err != nil {
+		t.Fatalf("a claim after the first stream closed: %v", err)
+	}
+	if n := len(g.slots); n != 2 {
+		t.Fatalf("%d slots held, want 2", n)
+	}
+}
