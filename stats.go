@@ -35,7 +35,7 @@ type Stats struct {
 type GossipStats struct {
 	StreamsAccepted   uint64 // streams whose prefix passed, handed to memberlist
 	StreamsWrongLabel uint64 // streams of another app (label), or with none
-	StreamsPlaintext  uint64 // unencrypted streams although the node has a secret
+	StreamsWrongMode  uint64 // unencrypted streams to a node with a secret, or encrypted ones to a node without
 	StreamsTooLarge   uint64 // streams claiming a body above the limit (4 MiB)
 	StreamsOverLimit  uint64 // streams beyond the concurrency or memory bounds
 	StreamsSlow       uint64 // streams that did not send their prefix in time
@@ -75,7 +75,7 @@ func gossipStats(ms membership.Stats) GossipStats {
 	return GossipStats{
 		StreamsAccepted:    ms.StreamsAccepted,
 		StreamsWrongLabel:  ms.StreamsWrongLabel,
-		StreamsPlaintext:   ms.StreamsPlaintext,
+		StreamsWrongMode:   ms.StreamsWrongMode,
 		StreamsTooLarge:    ms.StreamsTooLarge,
 		StreamsOverLimit:   ms.StreamsOverLimit,
 		StreamsSlow:        ms.StreamsSlow,

@@ -59,7 +59,7 @@ const (
 // the log summaries.
 const (
 	rejectStreamLabel    = "gossip streams with another app label"
-	rejectStreamPlain    = "gossip streams without encryption"
+	rejectStreamMode     = "gossip streams without encryption"
 	rejectStreamType     = "gossip streams of an unknown type"
 	rejectStreamLarge    = "gossip streams claiming too large a body"
 	rejectStreamBusy     = "gossip streams beyond the limits on concurrent streams"
@@ -128,7 +128,7 @@ func (g *streamGuard) check(c net.Conn) (net.Conn, error) {
 	}
 	if err != nil {
 		var pe *errPrefix
-		if errors.As(err, &pe) && (pe.kind == rejectStreamLabel || pe.kind == rejectStreamPlain) {
+		if errors.As(err, &pe) && (pe.kind == rejectStreamLabel || pe.kind == rejectStreamMode) {
 			refuse(c, g.timeout)
 		}
 		c.Close()
@@ -169,12 +169,14 @@ func (g *streamGuard) parsePrefix(r io.Reader) ([]byte, int64, error) {
 		switch typ {
 		case mlPingMsg, mlPushPullMsg, mlUserMsg, mlCompressMsg:
 			return buf, 0, nil
+		case mlEncryptMsg:
+			return nil, 0, &errPrefix{rejectStreamMode}
 		default:
 			return nil, 0, &errPrefix{rejectStreamType}
 		}
 	}
 	if typ != mlEncryptMsg {
-		return nil, 0, &errPrefix{rejectStreamPlain}
+		return nil, 0, &errPrefix{rejectStreamMode}
 	}
 	if _, err := io.ReadFull(r, buf[len(g.label)+1:]); err != nil {
 		return nil, 0, readErr(err)
@@ -195,7 +197,7 @@ func readErr(err error) error {
 }
 
 // refusal is what the guard answers to a stream refused for its label or
-// for missing encryption before it closes it: memberlist's error message
+// its security mode before it closes it: memberlist's error message
 // type (13) and the msgpack encoding of {"Error": "..."}, in clear text. A
 // cloister node with a key that dialled it fails with memberlist's
 // "remote state is not encrypted"; one without a key reads a remote error;

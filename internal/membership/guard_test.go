@@ -37,7 +37,7 @@ func TestParsePrefix(t *testing.T) {
 		{"memberlist's limit", streamPrefix("cloister/app", mlEncryptMsg, 20<<20-1), rejectStreamLarge, 0},
 		{"other label", streamPrefix("cloister/oth", mlEncryptMsg, 10), rejectStreamLabel, 0},
 		{"no label", append([]byte{mlEncryptMsg, 0, 0, 0, 10}, make([]byte, 20)...), rejectStreamLabel, 0},
-		{"plaintext push/pull", streamPrefix("cloister/app", mlPushPullMsg, 10), rejectStreamPlain, 0},
+		{"plaintext push/pull", streamPrefix("cloister/app", mlPushPullMsg, 10), rejectStreamMode, 0},
 		{"truncated", streamPrefix("cloister/app", mlEncryptMsg, 10)[:15], rejectStreamBad, 0},
 		{"empty", nil, rejectStreamBad, 0},
 	} {
@@ -240,6 +240,7 @@ func TestJoinWrongSecret(t *testing.T) {
 	}{
 		{"another secret", "cloister/app", other, func(s Stats) uint64 { return s.StreamsAuthFailed }},
 		{"another app", "cloister/other", secret, func(s Stats) uint64 { return s.StreamsWrongLabel }},
+		{"no secret", "cloister/app", nil, func(s Stats) uint64 { return s.StreamsWrongMode }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			bad, badAddr, badLog := startLogged(t, "bad-"+tc.label, tc.label, tc.key, interval)

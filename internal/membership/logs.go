@@ -36,7 +36,7 @@ const (
 // authKinds are the refusals that mean the peer holds another secret or
 // runs another app (or another security mode), as opposed to garbage.
 var authKinds = map[string]bool{
-	rejectStreamAuth: true, rejectStreamLabel: true, rejectStreamPlain: true,
+	rejectStreamAuth: true, rejectStreamLabel: true, rejectStreamMode: true,
 	rejectPacketAuth: true, rejectPacketLabel: true, rejectJoinAuth: true,
 }
 

@@ -336,7 +336,7 @@ type Stats struct {
 	// passed), and refused before memberlist read them.
 	StreamsAccepted   uint64
 	StreamsWrongLabel uint64 // another app label, or none
-	StreamsPlaintext  uint64 // not encrypted although a key is configured
+	StreamsWrongMode  uint64 // not encrypted with a key configured, or encrypted without
 	StreamsTooLarge   uint64 // claimed a body above MaxGossipStreamBody
 	StreamsOverLimit  uint64 // beyond MaxGossipStreams or MaxGossipStreamBudget
 	StreamsSlow       uint64 // prefix not sent within the guard's timeout
@@ -359,7 +359,7 @@ func (m *Membership) Stats() Stats {
 		BadAdverts:         m.d.badAdverts.Load(),
 		StreamsAccepted:    m.tr.accepted.Load(),
 		StreamsWrongLabel:  r.total(rejectStreamLabel),
-		StreamsPlaintext:   r.total(rejectStreamPlain),
+		StreamsWrongMode:   r.total(rejectStreamMode),
 		StreamsTooLarge:    r.total(rejectStreamLarge),
 		StreamsOverLimit:   r.total(rejectStreamBusy),
 		StreamsSlow:        r.total(rejectStreamSlow),
