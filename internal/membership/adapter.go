@@ -168,7 +168,11 @@ func (a *mlTransport) DialTimeout(addr string, timeout time.Duration) (net.Conn,
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	return a.t.Dial(ctx, to, transport.KindGossip)
+	c, err := a.t.Dial(ctx, to, transport.KindGossip)
+	if err != nil {
+		return nil, err
+	}
+	return &dialledConn{Conn: c, maxBody: a.guard.maxBody}, nil
 }
 
 func (a *mlTransport) StreamCh() <-chan net.Conn { return a.streams }

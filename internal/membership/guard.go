@@ -251,3 +251,45 @@ func (c *guardedConn) Close() error {
 	c.once.Do(c.release)
 	return err
 }
+
+// errAnswerTooLarge is why a dialled gossip stream is abandoned.
+var errAnswerTooLarge = errors.New("membership: peer's answer claims a body above MaxGossipStreamBody")
+
+// dialledConn checks the answer on a gossip stream this member dialled
+// before memberlist reads it: whoever answers at a discovered address has
+// not authenticated yet, and memberlist would buffer an encrypted answer of
+// up to 20 MiB before decrypting it. An answer (memberlist's message type,
+// then for an encrypted one its length; answers carry no label) claiming
+// more than the guard's limit fails the read.
+type dialledConn struct {
+	net.Conn
+	maxBody uint32
+	checked bool
+	head    []byte // checked bytes not yet returned
+}
+
+func (c *dialledConn) Read(p []byte) (int, error) {
+	if !c.checked {
+		c.checked = true
+		head := make([]byte, 1, 5)
+		if _, err := io.ReadFull(c.Conn, head); err != nil {
+			return 0, err
+		}
+		if head[0] == mlEncryptMsg {
+			head = head[:5]
+			if _, err := io.ReadFull(c.Conn, head[1:]); err != nil {
+				return 0, err
+			}
+			if binary.BigEndian.Uint32(head[1:]) > c.maxBody {
+				return 0, errAnswerTooLarge
+			}
+		}
+		c.head = head
+	}
+	if len(c.head) > 0 {
+		n := copy(p, c.head)
+		c.head = c.head[n:]
+		return n, nil
+	}
+	return c.Conn.Read(p)
+}

@@ -369,3 +369,45 @@ func TestStreamBudget(t *testing.T) {
 		t.Fatalf("%d slots held, want 2", n)
 	}
 }
+
+// Whatever answers at a dialled address has not authenticated yet either:
+// an answer claiming a huge encrypted body fails the join before a byte of
+// it is buffered.
+func TestDialledAnswerTooLarge(t *testing.T) {
+	m, _, _ := startLogged(t, "a", "cloister/app", bytes.Repeat([]byte{1}, 32), time.Minute)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	served := make(chan int64, 1)
+	go func() {
+		c, err := l.Accept()
+		if err != nil {
+			served <- -1
+			return
+		}
+		defer c.Close()
+		// Read the joiner's kind byte, label and state, then answer with
+		// a claim just under memberlist's limit and send a body.
+		c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+		io.Copy(io.Discard, c)
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		c.Write(binary.BigEndian.AppendUint32([]byte{mlEncryptMsg}, 20<<20-1))
+		n, _ := io.Copy(c, io.LimitReader(zeros{}, 20<<20))
+		served <- n
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err = m.Join(ctx, []netip.AddrPort{netip.MustParseAddrPort(l.Addr().String())})
+	if err == nil || !strings.Contains(err.Error(), errAnswerTooLarge.Error()) {
+		t.Fatalf("join of a peer claiming a 20 MiB answer: %v", err)
+	}
+	if n := <-served; n >= 20<<20 {
+		t.Fatalf("the joiner read the whole %d-byte answer", n)
+	}
+}
+
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }
