@@ -61,6 +61,14 @@ type Config struct {
 	// is drawn: a cluster of one that nobody can join.
 	Secret Secret
 
+	// AcceptSecrets are further secrets accepted from peers, for gossip
+	// and calls; Secret is the one this node sends with and proves. They
+	// let a cluster change its secret without downtime (docs/security.md):
+	// add the new secret here on every node, then make it the Secret and
+	// the old one accepted here on every node, then drop the old one. Each
+	// is at least MinSecretLen bytes; they need a Secret.
+	AcceptSecrets []Secret
+
 	// Insecure allows a Sentry without a Secret: gossip in clear text,
 	// joinable by anyone who can reach the port. Logged loudly at start.
 	Insecure bool
@@ -168,6 +176,14 @@ func (c Config) Validate() error {
 	}
 	if len(c.Secret) > 0 && len(c.Secret) < MinSecretLen {
 		return bad("Secret", "must be at least %d bytes, got %d", MinSecretLen, len(c.Secret))
+	}
+	if len(c.AcceptSecrets) > 0 && len(c.Secret) == 0 {
+		return bad("AcceptSecrets", "need a Secret to send with")
+	}
+	for i, a := range c.AcceptSecrets {
+		if len(a) < MinSecretLen {
+			return bad("AcceptSecrets", "secret %d must be at least %d bytes, got %d", i, MinSecretLen, len(a))
+		}
 	}
 	if c.Sentry != nil && len(c.Secret) == 0 && !c.Insecure {
 		return bad("Secret", "required with a Sentry; set Insecure to run without one")

@@ -16,7 +16,7 @@ const (
 	EnvSentry            = "CLOISTER_SENTRY"             // a DNS name, srv:NAME, or a comma-separated list of addresses
 	EnvConsensus         = "CLOISTER_CONSENSUS"          // Config.Consensus
 	EnvSecret            = "CLOISTER_SECRET"             // Config.Secret
-	EnvSecretFile        = "CLOISTER_SECRET_FILE"        // a file holding the secret (trailing newline ignored)
+	EnvSecretFile        = "CLOISTER_SECRET_FILE"        // a file of secrets, one per line: the first is Config.Secret, the others Config.AcceptSecrets
 	EnvInsecure          = "CLOISTER_INSECURE"           // "true" allows a sentry without a secret
 	EnvBind              = "CLOISTER_BIND"               // Config.Bind
 	EnvAdvertise         = "CLOISTER_ADVERTISE"          // Config.Advertise
@@ -114,10 +114,11 @@ func configFromLookup(lookup func(string) (string, bool)) (Config, error) {
 		if err != nil {
 			return Config{}, bad(EnvSecretFile, "cannot read the secret file", err)
 		}
-		cfg.Secret = Secret(strings.TrimRight(string(b), "\r\n"))
-		if len(cfg.Secret) == 0 {
-			return Config{}, bad(EnvSecretFile, "the secret file is empty", nil)
+		secrets, err := parseSecretFile(b)
+		if err != nil {
+			return Config{}, bad(EnvSecretFile, err.Error(), nil)
 		}
+		cfg.Secret, cfg.AcceptSecrets = secrets[0], secrets[1:]
 	case hasSecret && secret != "":
 		cfg.Secret = Secret(secret)
 	}
@@ -145,7 +146,7 @@ func envField(err error) error {
 		return err
 	}
 	vars := map[string]string{
-		"App": EnvApp, "Consensus": EnvConsensus, "Secret": EnvSecret, "Bind": EnvBind,
+		"App": EnvApp, "Consensus": EnvConsensus, "Secret": EnvSecret, "Bind": EnvBind, "AcceptSecrets": EnvSecretFile,
 		"Advertise": EnvAdvertise, "Roles": EnvRoles, "DiscoveryInterval": EnvDiscoveryInterval,
 		"Quorum.Policy": EnvQuorum, "Quorum.Size": EnvQuorum, "Quorum.StableAfter": EnvStableAfter,
 	}

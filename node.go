@@ -175,11 +175,18 @@ func newNode(ctx context.Context, cfg Config, logger *slog.Logger, secret Secret
 	if err != nil {
 		return nil, fmt.Errorf("cloister: deriving gossip key: %w", err)
 	}
+	acceptGossip, err := acceptedKeys(cfg.AcceptSecrets, "gossip")
+	if err != nil {
+		return nil, fmt.Errorf("cloister: deriving gossip keys: %w", err)
+	}
 	callCfg := rpc.Config{ID: self.ID, Transport: tr, TLS: cfg.CallTLS, MaxMessageSize: cfg.MaxMessageSize}
 	if cfg.CallTLS == nil {
 		if len(secret) > 0 {
 			if callCfg.Secret, err = secret.deriveKey("call"); err != nil {
 				return nil, fmt.Errorf("cloister: deriving call key: %w", err)
+			}
+			if callCfg.AcceptSecrets, err = acceptedKeys(cfg.AcceptSecrets, "call"); err != nil {
+				return nil, fmt.Errorf("cloister: deriving call keys: %w", err)
 			}
 		} else {
 			callCfg.Insecure = true
@@ -196,6 +203,7 @@ func newNode(ctx context.Context, cfg Config, logger *slog.Logger, secret Secret
 		Advertise: advertise,
 		Transport: tr,
 		Key:       gossipKey,
+		Accept:    acceptGossip,
 		Label:     "cloister/" + cfg.App,
 		Profile:   membershipProfile(cfg.Detection),
 		Meta:      n.encodeAdvert(first),

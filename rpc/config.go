@@ -42,7 +42,17 @@ type Config struct {
 	// already derived from it for this purpose. New copies it; the key and
 	// certificate are made from the copy by the endpoint's first connection,
 	// dialled or accepted, not by New.
+	//
+	// The key is derived from the secret and the endpoint's ID, and the
+	// certificate names the ID: a peer must claim, in its hello, the ID its
+	// certificate proves (see Security in the package documentation).
 	Secret []byte
+	// AcceptSecrets, with Secret, are further secrets accepted from peers;
+	// Secret is the one this endpoint proves. A cluster changes its secret
+	// without downtime by adding the new one here everywhere, then making
+	// it the Secret everywhere (the old one here), then dropping the old
+	// one. Each is at least MinSecretLen bytes.
+	AcceptSecrets [][]byte
 	// TLS, instead of Secret, secures connections with the caller's own
 	// certificates: it is used as is for accepted connections (set
 	// ClientAuth for mutual TLS) and, with ServerName defaulting to the
@@ -85,6 +95,14 @@ func (c *Config) setDefaults() error {
 		modes++
 		if len(c.Secret) < MinSecretLen {
 			return fmt.Errorf("rpc: Config.Secret is %d bytes, at least %d", len(c.Secret), MinSecretLen)
+		}
+	}
+	if len(c.AcceptSecrets) > 0 && c.Secret == nil {
+		return errors.New("rpc: Config.AcceptSecrets needs Config.Secret")
+	}
+	for i, a := range c.AcceptSecrets {
+		if len(a) < MinSecretLen {
+			return fmt.Errorf("rpc: Config.AcceptSecrets[%d] is %d bytes, at least %d", i, len(a), MinSecretLen)
 		}
 	}
 	if c.TLS != nil {

@@ -88,7 +88,8 @@
 // and errors. A connection opens with one hello each way (protocol version
 // 2; in version 1 either side sent requests). The dialler sends its ID and
 // the ID it expects to reach; the acceptor answers with its own ID and a
-// status (0 ok, 1 wrong peer, 2 unsupported version) and refuses when the
+// status (0 ok, 1 wrong peer, 2 unsupported version, 3 an ID the dialler's
+// certificate does not prove: see Security) and refuses when the
 // expected ID is not its own, which the dialler checks as well. A caller that
 // expects incarnation X of a member and reaches a restarted process Y at the
 // same address fails with an error matching both ErrWrongPeer and
@@ -108,17 +109,36 @@
 // # Security
 //
 // With Config.Secret every connection is TLS 1.3 with mutual
-// authentication derived from the cluster secret. HKDF-SHA256 (salt
-// "cloister/rpc", info "cloister/rpc/ed25519/v1") turns the secret into an
-// ed25519 private key; each endpoint presents a self-signed certificate for
-// it, requires the peer to present one, and accepts exactly that public key
-// (pinned in VerifyPeerCertificate; names, chains and dates play no part).
-// TLS's CertificateVerify signature over the handshake transcript proves
-// that each side holds the private key, that is, knows the secret. The
-// secret never travels, only the public key derived from it. A peer with
-// another secret fails the handshake: its calls return ErrAuth and the
-// accepting side counts it (Stats.AuthFailures) and closes the connection
-// before reading a single frame.
+// authentication derived from the cluster secret and bound to each
+// endpoint's ID. HKDF-SHA256 (salt "cloister/rpc", info
+// "cloister/rpc/ed25519/v2", a zero byte and the endpoint's ID) turns the
+// secret and the ID into an ed25519 private key; each endpoint presents a
+// self-signed certificate for it whose subject common name is its ID,
+// requires the peer to present one, and accepts it only if its key is the
+// one derived from the ID it names and one of the accepted secrets (checked
+// in VerifyPeerCertificate; chains and dates play no part). TLS's
+// CertificateVerify signature over the handshake transcript proves that
+// each side holds the private key, that is, knows a secret. The hello that
+// follows must carry the ID the certificate names: an acceptor answers
+// another one with status 3 (bad ID), counts it (Stats.Impersonations) and
+// closes the connection, so a handler's Request.From is the ID the caller
+// proved; a dialler refuses an acceptor whose hello ID differs from its
+// certificate's. The secret never travels, only public keys derived from
+// it. A peer with another secret fails the handshake: its calls return
+// ErrAuth and the accepting side counts it (Stats.AuthFailures) and closes
+// the connection before reading a single frame.
+//
+// What the binding proves, and what it does not: anyone who knows a
+// cluster secret can derive the key of any ID, so it does not stop a member
+// that is itself malicious from deriving another member's key; it stops a
+// member, or any software holding only its own derived key, from claiming
+// another member's ID, and it ties the ID a handler sees to the TLS
+// transcript. Members that must not trust each other need per-member
+// credentials: Config.TLS with per-member certificates.
+//
+// Config.AcceptSecrets lists further secrets accepted from peers, for
+// rotating the secret without downtime: an endpoint proves Config.Secret
+// and accepts a peer whose key derives from any of them.
 //
 // The identity is built on first use, not by New, which only checks the
 // secret's length and keeps a copy of it. The endpoint's first connection,

@@ -201,6 +201,7 @@ type Stats struct {
 	ProtocolErrors uint64 // connections closed for bytes that are not valid frames or not TLS
 	AuthFailures   uint64 // accepted connections that failed the TLS handshake
 	RefusedHellos  uint64 // accepted connections refused for a wrong peer ID or version
+	Impersonations uint64 // accepted connections refused for claiming an ID their certificate does not prove (counted in RefusedHellos too)
 	Refused        uint64 // accepted connections closed because MaxHandshakes were in progress
 	Overloaded     uint64 // calls refused by a bound on in-flight calls, locally or for peers
 	TooLarge       uint64 // messages refused for their size, sent or received
@@ -210,6 +211,7 @@ type Stats struct {
 
 type counters struct {
 	protocolErrors, authFailures, refusedHellos, refused atomic.Uint64
+	impersonations                                       atomic.Uint64
 	overloaded, tooLarge, droppedCasts, handlerPanics    atomic.Uint64
 }
 
@@ -224,6 +226,7 @@ func (e *Endpoint) Stats() Stats {
 		ProtocolErrors: s.protocolErrors.Load(),
 		AuthFailures:   s.authFailures.Load(),
 		RefusedHellos:  s.refusedHellos.Load(),
+		Impersonations: s.impersonations.Load(),
 		Refused:        s.refused.Load(),
 		Overloaded:     s.overloaded.Load(),
 		TooLarge:       s.tooLarge.Load(),

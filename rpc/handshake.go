@@ -22,6 +22,7 @@ const (
 	helloOK         = 0
 	helloWrongPeer  = 1 // the caller expected another peer ID
 	helloBadVersion = 2 // the caller speaks a protocol version we do not
+	helloBadID      = 3 // the caller's ID is not the one its certificate proves
 )
 
 // hello is the payload of the first frame in each direction. The dialling
@@ -131,7 +132,12 @@ func (e *Endpoint) clientExchange(ctx context.Context, nc net.Conn, addr netip.A
 	if err != nil {
 		return nil, nil, "", handshakeErr(ctx, addr, err)
 	}
+	if certID, ok := e.sec.peerCertID(c.Conn); ok && h.id != certID {
+		return nil, nil, "", fmt.Errorf("%w: %s claims to be %q but its certificate proves %q", ErrAuth, addr, h.id, certID)
+	}
 	switch {
+	case h.status == helloBadID:
+		return nil, nil, "", fmt.Errorf("%w: %s refused our ID %q: not the one our certificate proves", ErrAuth, addr, e.cfg.ID)
 	case h.status == helloBadVersion:
 		return nil, nil, "", fmt.Errorf("%w: %s does not speak protocol version %d", ErrProtocol, addr, protoVersion)
 	case h.status == helloWrongPeer || (want != "" && h.id != want):
@@ -206,9 +212,14 @@ func (e *Endpoint) serverExchange(nc net.Conn) (*frameConn, *bufio.Reader, strin
 		return nil, nil, "", err
 	}
 	reply := hello{version: protoVersion, id: e.cfg.ID}
+	certID, bound := e.sec.peerCertID(c.Conn)
 	switch {
 	case h.version != protoVersion:
 		reply.status = helloBadVersion
+	case bound && h.id != certID:
+		// A member claiming another's ID: its certificate proves its own.
+		reply.status = helloBadID
+		e.stats.impersonations.Add(1)
 	case h.want != "" && h.want != e.cfg.ID:
 		reply.status = helloWrongPeer
 	}

@@ -100,14 +100,18 @@ func TestSecurityModesDoNotMix(t *testing.T) {
 }
 
 func TestDerivedIdentity(t *testing.T) {
-	k1, _ := deriveIdentity(testSecret)
-	k2, _ := deriveIdentity(testSecret)
-	k3, _ := deriveIdentity(otherSecret)
+	k1, _ := deriveIdentity(testSecret, "a")
+	k2, _ := deriveIdentity(testSecret, "a")
+	k3, _ := deriveIdentity(otherSecret, "a")
+	k4, _ := deriveIdentity(testSecret, "b")
 	if !k1.Equal(k2) {
-		t.Fatal("one secret derived two keys")
+		t.Fatal("one secret and ID derived two keys")
 	}
 	if k1.Equal(k3) {
 		t.Fatal("two secrets derived one key")
+	}
+	if k1.Equal(k4) {
+		t.Fatal("two IDs derived one key")
 	}
 	if bytes.Contains([]byte(k1.Public().(ed25519.PublicKey)), testSecret) {
 		t.Fatal("public key contains the secret")
@@ -188,7 +192,7 @@ func garbageClient(t *testing.T, addr netip.AddrPort, secret []byte, hello bool,
 	_ = nc.SetDeadline(time.Now().Add(waitTimeout))
 	var c net.Conn = nc
 	if secret != nil {
-		cfg, _ := secretTLS(secret)
+		cfg, _ := identityTLS(secret, [][]byte{secret}, helloFor("").id)
 		tc := tls.Client(nc, cfg)
 		if err := tc.Handshake(); err != nil {
 			t.Fatal(err)

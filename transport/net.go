@@ -23,12 +23,18 @@ type NetConfig struct {
 	PacketQueue int
 	// StreamQueue is the capacity of each Streams channel. Default 64.
 	StreamQueue int
+	// MaxHandshakes bounds the accepted connections that have not sent
+	// their kind byte yet, or wait for their consumer to take them; beyond,
+	// new connections are closed at once and counted
+	// (NetStats.RefusedStreams). Default 256.
+	MaxHandshakes int
 }
 
 // NetStats counts what a Net transport refused.
 type NetStats struct {
 	BadHandshakes  uint64 // connections closed for an unknown kind or a slow first byte
 	DroppedStreams uint64 // accepted streams closed because nobody took them in time
+	RefusedStreams uint64 // connections closed at once because MaxHandshakes were pending
 }
 
 // Net is a Transport on real UDP and TCP sockets sharing one port.
@@ -44,8 +50,10 @@ type Net struct {
 	closed    chan struct{}
 	wg        sync.WaitGroup
 
+	pending        atomic.Int64 // connections in route
 	badHandshakes  atomic.Uint64
 	droppedStreams atomic.Uint64
+	refusedStreams atomic.Uint64
 }
 
 var _ Transport = (*Net)(nil)
@@ -60,6 +68,9 @@ func Listen(cfg NetConfig) (*Net, error) {
 	}
 	if cfg.StreamQueue <= 0 {
 		cfg.StreamQueue = 64
+	}
+	if cfg.MaxHandshakes <= 0 {
+		cfg.MaxHandshakes = 256
 	}
 	binds, err := bindCandidates(cfg.Bind)
 	if err != nil {
@@ -165,7 +176,8 @@ func (t *Net) Addr() netip.AddrPort { return t.addr }
 
 // Stats returns counters of refused traffic.
 func (t *Net) Stats() NetStats {
-	return NetStats{BadHandshakes: t.badHandshakes.Load(), DroppedStreams: t.droppedStreams.Load()}
+	return NetStats{BadHandshakes: t.badHandshakes.Load(), DroppedStreams: t.droppedStreams.Load(),
+		RefusedStreams: t.refusedStreams.Load()}
 }
 
 // WritePacket sends one datagram.
@@ -269,9 +281,16 @@ func (t *Net) acceptLoop() {
 			}
 			continue
 		}
+		if t.pending.Add(1) > int64(t.cfg.MaxHandshakes) {
+			t.pending.Add(-1)
+			t.refusedStreams.Add(1)
+			conn.Close()
+			continue
+		}
 		handshakes.Add(1)
 		go func() {
 			defer handshakes.Done()
+			defer t.pending.Add(-1)
 			t.route(conn)
 		}()
 	}

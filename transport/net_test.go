@@ -2,8 +2,10 @@ package transport
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net"
+	"os"
 	"testing"
 	"time"
 )
@@ -108,5 +110,47 @@ func TestParseBind(t *testing.T) {
 		if _, err := ParseBind(bad); err == nil {
 			t.Errorf("ParseBind(%q) accepted", bad)
 		}
+	}
+}
+
+// Connections that never send their kind byte hold at most MaxHandshakes
+// goroutines; more are closed at once and counted.
+func TestPendingHandshakesAreBounded(t *testing.T) {
+	n, err := Listen(NetConfig{Bind: "127.0.0.1:0", HandshakeTimeout: 5 * time.Second, MaxHandshakes: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	var silent []net.Conn
+	defer func() {
+		for _, c := range silent {
+			c.Close()
+		}
+	}()
+	for range 4 {
+		c, err := net.Dial("tcp", n.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		silent = append(silent, c)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for n.pending.Load() != 4 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d pending, want 4", n.pending.Load())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	extra, err := net.Dial("tcp", n.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer extra.Close()
+	extra.SetReadDeadline(time.Now().Add(2 * time.Second))
+	if _, err := extra.Read(make([]byte, 1)); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("connection beyond the bound not closed at once: %v", err)
+	}
+	if got := n.Stats().RefusedStreams; got != 1 {
+		t.Fatalf("RefusedStreams = %d, want 1", got)
 	}
 }

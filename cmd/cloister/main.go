@@ -4,6 +4,7 @@
 //	cloister agent [flags]            one node, configured by CLOISTER_* variables and flags
 //	cloister members --addr HOST:PORT a running node's view, from its HTTP endpoint
 //	cloister whois KEY... --addr H:P  which member owns each key
+//	cloister secret [-bytes 32]       a fresh random cluster secret
 package main
 
 import (
@@ -23,6 +24,7 @@ commands:
   agent     run one node (configured by CLOISTER_* environment variables and flags)
   members   print a running node's members (from its HTTP endpoint)
   whois     print which member owns each KEY, asking a running node
+  secret    print a fresh random cluster secret (cloister secret > cloister.secret)
   help      show this help
 
 Run "cloister <command> -h" for the flags of a command.
@@ -53,6 +55,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = runMembers(ctx, args[1:], stdout)
 	case "whois":
 		err = runWhois(ctx, args[1:], stdout)
+	case "secret":
+		err = runSecret(args[1:], stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

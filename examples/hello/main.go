@@ -3,6 +3,7 @@
 // serves /healthz, /readyz and /cluster on HELLO_HTTP (default :8080).
 //
 //	go run ./examples/hello                       # a single-node cluster
+//	go run ./cmd/cloister secret > examples/compose/cloister.secret
 //	docker compose -f examples/compose/docker-compose.yml up --scale app=3
 package main
 

@@ -2,10 +2,12 @@ package membership
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/memberlist"
@@ -16,28 +18,111 @@ import (
 // mlTransport adapts a transport.Transport to memberlist.Transport. It does
 // not own the underlying transport: Shutdown stops only the adapter, because
 // the call layer shares the same port.
+//
+// Accepted gossip streams pass through a streamGuard before memberlist sees
+// them: their prefix is read and checked, and their number and the bodies
+// they claim are bounded (see MaxGossipStreams).
 type mlTransport struct {
 	t         transport.Transport
 	advertise netip.AddrPort
 	packets   chan *memberlist.Packet
+	streams   chan net.Conn
+	guard     *streamGuard
+	rep       *reporter
 
 	stopOnce sync.Once
 	stop     chan struct{}
-	done     chan struct{}
+	done     chan struct{} // forward ended
+	guardWG  sync.WaitGroup
+
+	checkMu  sync.Mutex
+	checking map[net.Conn]struct{} // streams whose prefix is being read
+	accepted atomic.Uint64         // streams handed to memberlist
 }
 
 var _ memberlist.Transport = (*mlTransport)(nil)
 
-func newMLTransport(t transport.Transport, advertise netip.AddrPort) *mlTransport {
+func newMLTransport(t transport.Transport, advertise netip.AddrPort, guard *streamGuard, rep *reporter) *mlTransport {
 	a := &mlTransport{
 		t:         t,
 		advertise: advertise,
 		packets:   make(chan *memberlist.Packet),
+		streams:   make(chan net.Conn),
+		guard:     guard,
+		rep:       rep,
 		stop:      make(chan struct{}),
 		done:      make(chan struct{}),
+		checking:  map[net.Conn]struct{}{},
 	}
 	go a.forward()
+	a.guardWG.Add(1)
+	go a.guardStreams()
 	return a
+}
+
+// guardStreams takes accepted gossip streams from the transport and checks
+// each one's prefix on a goroutine of its own, at most MaxGossipStreams
+// streams at once (checked or handed over and not closed yet); beyond, a
+// stream is closed at once and counted.
+func (a *mlTransport) guardStreams() {
+	defer a.guardWG.Done()
+	in := a.t.Streams(transport.KindGossip)
+	for {
+		select {
+		case c := <-in:
+			if !a.guard.acquire() {
+				c.Close()
+				a.rep.noteAddr(rejectStreamBusy, c.RemoteAddr())
+				continue
+			}
+			if !a.track(c) {
+				c.Close()
+				<-a.guard.slots
+				return
+			}
+			a.guardWG.Add(1)
+			go a.check(c)
+		case <-a.stop:
+			return
+		}
+	}
+}
+
+// track registers a stream being checked, so that Shutdown can close it;
+// it reports false once Shutdown has begun.
+func (a *mlTransport) track(c net.Conn) bool {
+	a.checkMu.Lock()
+	defer a.checkMu.Unlock()
+	if a.checking == nil {
+		return false
+	}
+	a.checking[c] = struct{}{}
+	return true
+}
+
+func (a *mlTransport) untrack(c net.Conn) {
+	a.checkMu.Lock()
+	defer a.checkMu.Unlock()
+	delete(a.checking, c)
+}
+
+func (a *mlTransport) check(c net.Conn) {
+	defer a.guardWG.Done()
+	gc, err := a.guard.check(c)
+	a.untrack(c)
+	if err != nil {
+		var pe *errPrefix
+		if errors.As(err, &pe) {
+			a.rep.noteAddr(pe.kind, c.RemoteAddr())
+		}
+		return
+	}
+	select {
+	case a.streams <- gc:
+		a.accepted.Add(1)
+	case <-a.stop:
+		gc.Close()
+	}
 }
 
 // forward converts received datagrams until Shutdown.
@@ -83,14 +168,29 @@ func (a *mlTransport) DialTimeout(addr string, timeout time.Duration) (net.Conn,
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	return a.t.Dial(ctx, to, transport.KindGossip)
+	c, err := a.t.Dial(ctx, to, transport.KindGossip)
+	if err != nil {
+		return nil, err
+	}
+	return &dialledConn{Conn: c, maxBody: a.guard.maxBody}, nil
 }
 
-func (a *mlTransport) StreamCh() <-chan net.Conn { return a.t.Streams(transport.KindGossip) }
+func (a *mlTransport) StreamCh() <-chan net.Conn { return a.streams }
 
+// Shutdown stops the adapter: streams being checked are closed, and it
+// returns once its goroutines have ended.
 func (a *mlTransport) Shutdown() error {
-	a.stopOnce.Do(func() { close(a.stop) })
+	a.stopOnce.Do(func() {
+		close(a.stop)
+		a.checkMu.Lock()
+		for c := range a.checking {
+			c.Close()
+		}
+		a.checking = nil
+		a.checkMu.Unlock()
+	})
 	<-a.done
+	a.guardWG.Wait()
 	return nil
 }
 

@@ -1,10 +1,10 @@
 package membership
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log"
 	"log/slog"
 	"net/netip"
@@ -24,16 +24,28 @@ const MaxMetaSize = memberlist.MetaMaxSize
 // ErrJoin is returned when no discovered peer could be joined.
 var ErrJoin = errors.New("membership: join failed")
 
+// ErrAuth is returned by Join, along with ErrJoin, when a peer answered
+// but failed authentication: it holds another secret, runs another app (a
+// different label) or another security mode. Retrying soon will not help.
+var ErrAuth = errors.New("membership: peer failed authentication (another secret or app label)")
+
 // Config configures a Membership.
 type Config struct {
 	ID        string              // unique member id for this incarnation
 	Advertise netip.AddrPort      // address peers reach this member at
 	Transport transport.Transport // the shared port; not closed by Membership
 	Key       []byte              // 16, 24 or 32-byte gossip key; nil disables encryption
-	Label     string              // cluster label; packets with another label are dropped
-	Profile   Profile
-	Meta      []byte // initial metadata
-	Logger    *slog.Logger
+	// Accept holds further keys accepted from peers (Key is the one
+	// used to send): a cluster changes its key without downtime by adding
+	// the new one everywhere, then making it primary, then dropping the old.
+	Accept [][]byte
+	// LogInterval is the shortest time between two summaries of refused
+	// traffic; default DefaultLogInterval.
+	LogInterval time.Duration
+	Label       string // cluster label; packets with another label are dropped
+	Profile     Profile
+	Meta        []byte // initial metadata
+	Logger      *slog.Logger
 }
 
 // Membership is a running memberlist instance plus its event queue.
@@ -44,6 +56,8 @@ type Membership struct {
 	meta   atomic.Pointer[[]byte]
 	logger *slog.Logger
 	tcpTO  time.Duration
+	tr     *mlTransport
+	rep    *reporter
 
 	gossipMu    sync.Mutex
 	gossipTimer *time.Timer // the deferred broadcast of SetMeta
@@ -62,20 +76,35 @@ func Start(cfg Config) (*Membership, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	m := &Membership{q: newQueue(), logger: logger, tcpTO: cfg.Profile.TCPTimeout}
+	rep := newReporter(logger, cfg.LogInterval)
+	m := &Membership{q: newQueue(), logger: logger, tcpTO: cfg.Profile.TCPTimeout, rep: rep}
 	meta := append([]byte(nil), cfg.Meta...)
 	m.meta.Store(&meta)
 
 	mc := memberlist.DefaultLANConfig()
 	mc.Name = cfg.ID
-	mc.Transport = newMLTransport(cfg.Transport, cfg.Advertise)
+	guard := newStreamGuard(cfg.Label, len(cfg.Key) > 0)
+	m.tr = newMLTransport(cfg.Transport, cfg.Advertise, guard, rep)
+	mc.Transport = m.tr
 	mc.AdvertiseAddr = cfg.Advertise.Addr().String()
 	mc.AdvertisePort = int(cfg.Advertise.Port())
 	mc.Label = cfg.Label
 	if len(cfg.Key) > 0 {
-		mc.SecretKey = append([]byte(nil), cfg.Key...)
+		keys := [][]byte{bytes.Clone(cfg.Key)}
+		for _, k := range cfg.Accept {
+			keys = append(keys, bytes.Clone(k))
+		}
+		kr, err := memberlist.NewKeyring(keys, keys[0])
+		if err != nil {
+			m.tr.Shutdown()
+			return nil, fmt.Errorf("membership: keys: %w", err)
+		}
+		mc.Keyring = kr
 		mc.GossipVerifyIncoming = true
 		mc.GossipVerifyOutgoing = true
+	} else if len(cfg.Accept) > 0 {
+		m.tr.Shutdown()
+		return nil, errors.New("membership: accepted keys without a primary key")
 	}
 	applyProfile(mc, cfg.Profile)
 	// LZW on every compound message and state exchange cost a tenth of
@@ -87,7 +116,7 @@ func Start(cfg Config) (*Membership, error) {
 	m.d = d
 	mc.Delegate = d
 	mc.Events = d
-	mc.Logger = log.New(&logWriter{logger: logger}, "", 0)
+	mc.Logger = log.New(&logWriter{logger: logger, rep: rep}, "", 0)
 
 	ml, err := memberlist.Create(mc)
 	if err != nil {
@@ -133,6 +162,10 @@ func (m *Membership) Join(ctx context.Context, peers []netip.AddrPort) (int, err
 		}
 		n, err := m.ml.Join([]string{p.String()})
 		if err != nil {
+			if authFailure(err) {
+				m.rep.note(rejectJoinAuth, p.String())
+				err = fmt.Errorf("%w: %s: %w", ErrAuth, p, err)
+			}
 			errs = append(errs, err)
 			continue
 		}
@@ -272,6 +305,74 @@ func (m *Membership) storeMeta(meta []byte) error {
 // means this member has been missing its own deadlines.
 func (m *Membership) HealthScore() int { return m.ml.GetHealthScore() }
 
+// authFailure reports whether a join error from memberlist (v0.7.0's
+// wording; TestJoinWrongSecret pins it) says that the peer answered but
+// could not be authenticated, or could not authenticate us: its answer
+// does not decrypt with our keys (another key; a peer that could not
+// decrypt us answers that way too), is in clear text (a cloister node's
+// guard refusing our label or a peer without a key), or is a remote error
+// saying so.
+func authFailure(err error) bool {
+	s := err.Error()
+	for _, sign := range []string{
+		"no installed keys could decrypt",
+		"remote state is not encrypted",
+		"encryption is not configured",
+		"cloister: refused",
+	} {
+		if strings.Contains(s, sign) {
+			return true
+		}
+	}
+	return false
+}
+
+// Stats counts what membership refused, and its health.
+type Stats struct {
+	HealthScore int    // memberlist's Lifeguard awareness: 0 is healthy
+	BadAdverts  uint64 // direct adverts dropped as unreadable
+
+	// Gossip streams: accepted (handed to memberlist after their prefix
+	// passed), and refused before memberlist read them.
+	StreamsAccepted   uint64
+	StreamsWrongLabel uint64 // another app label, or none
+	StreamsWrongMode  uint64 // not encrypted with a key configured, or encrypted without
+	StreamsTooLarge   uint64 // claimed a body above MaxGossipStreamBody
+	StreamsOverLimit  uint64 // beyond MaxGossipStreams or MaxGossipStreamBudget
+	StreamsSlow       uint64 // prefix not sent within the guard's timeout
+	StreamsMalformed  uint64 // unknown message type, truncated, or unreadable
+	StreamsAuthFailed uint64 // passed the prefix but did not decrypt
+
+	PacketsAuthFailed uint64 // datagrams with our label that did not decrypt
+	PacketsWrongLabel uint64 // datagrams with another app label
+	PacketsMalformed  uint64 // datagrams without a label, truncated or garbage
+
+	JoinsAuthFailed    uint64 // joins refused by a peer with another secret or label
+	SuppressedLogLines uint64 // memberlist log lines dropped by the rate limit
+}
+
+// Stats returns the current counters.
+func (m *Membership) Stats() Stats {
+	r := m.rep
+	return Stats{
+		HealthScore:        m.ml.GetHealthScore(),
+		BadAdverts:         m.d.badAdverts.Load(),
+		StreamsAccepted:    m.tr.accepted.Load(),
+		StreamsWrongLabel:  r.total(rejectStreamLabel),
+		StreamsWrongMode:   r.total(rejectStreamMode),
+		StreamsTooLarge:    r.total(rejectStreamLarge),
+		StreamsOverLimit:   r.total(rejectStreamBusy),
+		StreamsSlow:        r.total(rejectStreamSlow),
+		StreamsMalformed:   r.total(rejectStreamBad) + r.total(rejectStreamType),
+		StreamsAuthFailed:  r.total(rejectStreamAuth),
+		PacketsAuthFailed:  r.total(rejectPacketAuth),
+		PacketsWrongLabel:  r.total(rejectPacketLabel),
+		PacketsMalformed:   r.total(rejectPacketBad),
+		JoinsAuthFailed:    r.total(rejectJoinAuth),
+		SuppressedLogLines: r.total(suppressedLogLines),
+	}
+}
+
 // Leave announces a graceful departure and waits up to timeout for it to be
 // gossiped. Shutdown must still be called.
 // No metadata is gossiped after it.
@@ -284,32 +385,7 @@ func (m *Membership) Leave(timeout time.Duration) error {
 // other members can tell, unless Leave was called first).
 func (m *Membership) Shutdown() error {
 	m.stopGossip()
-	return m.ml.Shutdown()
+	err := m.ml.Shutdown()
+	m.rep.stop()
+	return err
 }
-
-// logWriter routes memberlist's "[LEVEL] memberlist: ..." lines to slog.
-type logWriter struct{ logger *slog.Logger }
-
-func (w *logWriter) Write(p []byte) (int, error) {
-	line := strings.TrimSpace(string(p))
-	level := slog.LevelInfo
-	for prefix, l := range map[string]slog.Level{"[DEBUG]": slog.LevelDebug, "[INFO]": slog.LevelInfo, "[WARN]": slog.LevelWarn, "[ERR]": slog.LevelError} {
-		if strings.HasPrefix(line, prefix) {
-			level = l
-			line = strings.TrimSpace(strings.TrimPrefix(line, prefix))
-			break
-		}
-	}
-	// Expected noise, not worth a warning: probes of a previous
-	// incarnation at a reused address after a restart (answered by the new
-	// process, which refuses them), and sends racing our own shutdown.
-	for _, expected := range []string{"Got ping for unexpected node", "Failed fallback TCP ping: EOF", "transport: closed"} {
-		if strings.Contains(line, expected) {
-			level = slog.LevelDebug
-		}
-	}
-	w.logger.Log(context.Background(), level, line, "component", "memberlist")
-	return len(p), nil
-}
-
-var _ io.Writer = (*logWriter)(nil)

@@ -1,0 +1,90 @@
+package cloister
+
+import (
+	"github.com/cloister-go/cloister/internal/membership"
+	"github.com/cloister-go/cloister/rpc"
+	"github.com/cloister-go/cloister/transport"
+)
+
+// Stats is a copy of a node's counters, taken by Node.Stats. Counters
+// count since the node started; nothing in it changes afterwards.
+type Stats struct {
+	// DroppedEvents counts events dropped because a listener's or
+	// subscription's queue was full (also Node.DroppedEvents).
+	DroppedEvents uint64
+	// HealthScore is memberlist's Lifeguard awareness: 0 is healthy,
+	// higher means this node has been missing its own deadlines (it is
+	// overloaded or its network is), and it waits longer before it accuses
+	// others.
+	HealthScore int
+	// BadAdverts counts direct adverts dropped as unreadable.
+	BadAdverts uint64
+	// Gossip counts the gossip traffic refused before or by authentication.
+	Gossip GossipStats
+	// Calls are the call layer's counters.
+	Calls rpc.Stats
+	// Transport counts connections the port refused before they said
+	// which layer they were for. Zero when Config.Transport is not a
+	// *transport.Net.
+	Transport transport.NetStats
+}
+
+// GossipStats counts the gossip streams and datagrams refused, by reason.
+// Streams refused before authentication are never read beyond their first
+// bytes (see docs/security.md).
+type GossipStats struct {
+	StreamsAccepted   uint64 // streams whose prefix passed, handed to memberlist
+	StreamsWrongLabel uint64 // streams of another app (label), or with none
+	StreamsWrongMode  uint64 // unencrypted streams to a node with a secret, or encrypted ones to a node without
+	StreamsTooLarge   uint64 // streams claiming a body above the limit (4 MiB)
+	StreamsOverLimit  uint64 // streams beyond the concurrency or memory bounds
+	StreamsSlow       uint64 // streams that did not send their prefix in time
+	StreamsMalformed  uint64 // streams of an unknown type, truncated or unreadable
+	StreamsAuthFailed uint64 // streams that did not decrypt: another secret
+
+	PacketsAuthFailed uint64 // datagrams of this app that did not decrypt: another secret
+	PacketsWrongLabel uint64 // datagrams of another app
+	PacketsMalformed  uint64 // datagrams that are not gossip at all
+
+	// JoinsAuthFailed counts joins this node tried that the peer refused,
+	// or whose answer this node could not authenticate: the peer has
+	// another secret or app.
+	JoinsAuthFailed uint64
+	// SuppressedLogLines counts memberlist log lines dropped by the rate
+	// limit on its logs.
+	SuppressedLogLines uint64
+}
+
+// Stats returns a copy of the node's counters.
+func (n *Node) Stats() Stats {
+	ms := n.ml.Stats()
+	s := Stats{
+		DroppedEvents: n.dropped.Load(),
+		HealthScore:   ms.HealthScore,
+		BadAdverts:    ms.BadAdverts,
+		Gossip:        gossipStats(ms),
+		Calls:         n.calls.Stats(),
+	}
+	if ts, ok := n.tr.(interface{ Stats() transport.NetStats }); ok {
+		s.Transport = ts.Stats()
+	}
+	return s
+}
+
+func gossipStats(ms membership.Stats) GossipStats {
+	return GossipStats{
+		StreamsAccepted:    ms.StreamsAccepted,
+		StreamsWrongLabel:  ms.StreamsWrongLabel,
+		StreamsWrongMode:   ms.StreamsWrongMode,
+		StreamsTooLarge:    ms.StreamsTooLarge,
+		StreamsOverLimit:   ms.StreamsOverLimit,
+		StreamsSlow:        ms.StreamsSlow,
+		StreamsMalformed:   ms.StreamsMalformed,
+		StreamsAuthFailed:  ms.StreamsAuthFailed,
+		PacketsAuthFailed:  ms.PacketsAuthFailed,
+		PacketsWrongLabel:  ms.PacketsWrongLabel,
+		PacketsMalformed:   ms.PacketsMalformed,
+		JoinsAuthFailed:    ms.JoinsAuthFailed,
+		SuppressedLogLines: ms.SuppressedLogLines,
+	}
+}
