@@ -29,6 +29,22 @@
 // them. Closing one end lets the peer read everything sent before, then
 // io.EOF.
 //
+// # Transports
+//
+// A transport from Listen implements transport.Transport. Its Packets and
+// Streams channels are never closed. Its Close closes its streams (their
+// peers read what was sent before, then io.EOF, and their writes fail),
+// drops the datagrams still on their way to it, waits for its goroutine and
+// frees the address: a restarted node may Listen at it again at once.
+// Faults belong to addresses, not transports, so a node restarted at an
+// address keeps that address's faults. After Close, Dial and WritePacket
+// return transport.ErrClosed.
+//
+// The model is simpler than TCP in one way: only the direction of the
+// bytes matters to a stream, so a one-way Block holds the bytes it cuts
+// but lets the reverse direction flow (there are no acknowledgements to
+// lose). A dial needs both directions.
+//
 // # Faults
 //
 // Partition, Block, Isolate, Loss, Delay and Pause change the network's

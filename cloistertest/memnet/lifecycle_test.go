@@ -114,8 +114,17 @@ func TestCloseEndsGoroutines(t *testing.T) {
 	s := accept(t, trs[1], transport.KindGossip)
 	go func() { _, err := s.Read(make([]byte, 2*StreamBuffer)); done <- err }()
 
-	n.Close()
-	n.Close()
+	closed := make(chan struct{})
+	go func() {
+		n.Close()
+		n.Close()
+		close(closed)
+	}()
+	select {
+	case <-closed:
+	case <-time.After(wait):
+		t.Fatal("Network.Close did not return")
+	}
 	for range 4 {
 		select {
 		case <-done:
