@@ -7,6 +7,8 @@ import (
 	"net/netip"
 	"sync"
 	"time"
+
+	"github.com/cloister-go/cloister/internal/membership"
 )
 
 // maxConcurrentJoins bounds the joins in flight in one discovery round, and
@@ -171,16 +173,23 @@ func (n *Node) join(ctx context.Context, addrs []netip.AddrPort) {
 		if s := n.snap.Load(); s != seen {
 			seen, alive = s, n.liveAddrs(s)
 		}
-		return held(alive, a)
+		return held(alive, a) || n.authRefused.skip(a, time.Now())
 	}
-	errs := joinFirst(ctx, addrs, joinStagger, member,
-		func(ctx context.Context, a netip.AddrPort) error {
-			_, err := n.ml.Join(ctx, []netip.AddrPort{a})
-			return err
-		})
+	errs := joinFirst(ctx, addrs, joinStagger, member, n.joinOne)
 	if len(errs) > 0 {
 		n.logger.Debug("some discovered peers did not answer", "failed", len(errs), "err", errors.Join(errs...))
 	}
+}
+
+// joinOne joins through one address. An address that answers with another
+// secret or app is paused with backoff: membership has counted it and
+// named it in its log summary.
+func (n *Node) joinOne(ctx context.Context, a netip.AddrPort) error {
+	_, err := n.ml.Join(ctx, []netip.AddrPort{a})
+	if errors.Is(err, membership.ErrAuth) {
+		n.authRefused.refused(a, time.Now())
+	}
+	return err
 }
 
 // joinFirst tries addrs in order until one try succeeds, and returns the

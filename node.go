@@ -37,6 +37,7 @@ type Node struct {
 	lastDiscErr atomic.Pointer[DiscoveryError]
 	mon         monitors
 	reconnect   reconnectSet // addresses of failed members, rejoined by reconnectLoop
+	authRefused authBackoff  // addresses that answered with another secret or app
 
 	publish chan struct{} // capacity 1: the advert changed
 	// advertised is the advert the publisher was last woken for; owned by

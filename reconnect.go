@@ -121,13 +121,18 @@ func (n *Node) reconnectLoop() {
 		}
 		alive := n.liveAddrs(n.snap.Load())
 		member := func(a netip.AddrPort) bool { return held(alive, a) }
-		for _, a := range n.reconnect.due(time.Now(), n.cfg.ReconnectTimeout, member, cap(slots)-len(slots)) {
+		now := time.Now()
+		for _, a := range n.reconnect.due(now, n.cfg.ReconnectTimeout, member, cap(slots)-len(slots)) {
+			if n.authRefused.skip(a, now) {
+				n.reconnect.tried(a, now)
+				continue
+			}
 			slots <- struct{}{}
 			tries.Add(1)
 			go func() {
 				defer tries.Done()
 				defer func() { <-slots }()
-				if _, err := n.ml.Join(ctx, []netip.AddrPort{a}); err != nil {
+				if err := n.joinOne(ctx, a); err != nil {
 					n.logger.Debug("reconnect failed", "addr", a, "err", err)
 				}
 				n.reconnect.tried(a, time.Now())

@@ -112,6 +112,12 @@ func TestWrongSecretIsNamedOnBothSides(t *testing.T) {
 	if namings > 3*8 {
 		t.Fatalf("%d naming lines in %v", namings, elapsed)
 	}
+	// A refused address is paused (1 s, doubling): the intruder no
+	// longer joins each peer every discovery round (it made 36 tries in
+	// this window before the pause).
+	if joins > 6 {
+		t.Fatalf("%d refused joins in %v: the refused addresses are not paused", joins, elapsed)
+	}
 	for _, l := range append(bad.matching(""), good.matching("")...) {
 		if strings.Contains(l, string(otherSecret)) || strings.Contains(l, string(cloistertest.Secret)) {
 			t.Fatalf("a log line holds a secret: %q", l)

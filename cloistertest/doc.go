@@ -12,7 +12,12 @@
 // harness never sleeps to wait. Everything it starts is stopped by
 // t.Cleanup.
 //
-// Partitions and packet faults arrive with the in-memory network
-// (internal/memnet); nodes already reach the network only through
-// Config.Transport, which is where it plugs in.
+// WithMemNet runs the nodes on an in-memory network (package memnet)
+// instead: the test can then partition them (Partition, Heal), cut traffic
+// one way (Block), isolate a node, drop or delay its datagrams (Loss,
+// Delay), freeze its traffic as under SIGSTOP (Pause), restart it at a new
+// address (RestartElsewhere), and take the sentry down (SentryDown): gossip
+// and calls both see the faults, since nodes reach the network only
+// through Config.Transport. That is how cloister's own partition tests are
+// written, and how an application tests what it does without quorum.
 package cloistertest
