@@ -54,7 +54,9 @@ func (e *MemberDown) String() string {
 func (e *ViewChanged) String() string {
 	return fmt.Sprintf("view changed: %d members, id %016x, epoch %d", len(e.New.Members), e.New.ID, e.New.Epoch)
 }
-func (e *StateChanged) String() string { return "state: " + e.From.String() + " -> " + e.To.String() }
+func (e *StateChanged) String() string {
+	return fmt.Sprintf("state: %s -> %s (term %d)", e.From, e.To, e.Snapshot.Term)
+}
 func (e *DiscoveryFailed) String() string {
 	if e.Err == nil {
 		return "discovery failed"

@@ -95,13 +95,6 @@ func (r *reconnectSet) tried(a netip.AddrPort, now time.Time) {
 	}
 }
 
-// len returns how many addresses are kept.
-func (r *reconnectSet) len() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.addrs)
-}
-
 // reconnectLoop tries the due addresses of failed members until the node
 // stops: at most maxConcurrentJoins tries at once, each bounded by the
 // membership's TCP timeout, each in a goroutine this loop waits for.

@@ -118,7 +118,7 @@ func (p *eventPrinter) OnEvent(e cloister.Event) {
 	switch e := e.(type) {
 	case *cloister.StateChanged:
 		rec = map[string]any{"event": "state", "from": e.From.String(), "to": e.To.String(),
-			"members": len(e.Snapshot.View.Members), "view": fmt.Sprintf("%016x", e.Snapshot.View.ID)}
+			"members": len(e.Snapshot.View.Members), "view": fmt.Sprintf("%016x", e.Snapshot.View.ID), "term": e.Snapshot.Term}
 	case *cloister.MemberUp:
 		rec = map[string]any{"event": "up", "member": e.Member.Name, "id": e.Member.ID}
 	case *cloister.MemberDown:
