@@ -148,21 +148,43 @@ func TestOneCrashOfThreeKeepsQuorumTwoDoNot(t *testing.T) {
 			t.Fatalf("node %d /readyz = %d after one crash of three", i, code)
 		}
 	}
-	c.Kill(1)
-	c.WaitFor("the last one without quorum", func() bool { return c.Node(0).State() == cloister.NoQuorum })
+	// Of two, keep-majority keeps the one with the lowest name: crash
+	// that one, and the other has no quorum.
+	lowest, last := 0, 1
+	if c.Node(1).Self().Name < c.Node(0).Self().Name {
+		lowest, last = 1, 0
+	}
+	c.Kill(lowest)
+	c.WaitFor("the last one without quorum", func() bool { return c.Node(last).State() == cloister.NoQuorum })
 	c.WaitFor("listener told of the lost quorum", func() bool {
-		log := rs[0].stateLog()
+		log := rs[last].stateLog()
 		return len(log) > 0 && strings.HasSuffix(log[len(log)-1], "->noquorum")
 	})
-	if _, err := c.Node(0).Whois("cart:42"); !errors.Is(err, cloister.ErrNoQuorum) || !errors.Is(err, cloister.ErrNotReady) {
+	if _, err := c.Node(last).Whois("cart:42"); !errors.Is(err, cloister.ErrNoQuorum) || !errors.Is(err, cloister.ErrNotReady) {
 		t.Fatalf("Whois without quorum: %v, want ErrNoQuorum (and ErrNotReady)", err)
 	}
-	if code := readyz(t, c.Node(0)); code != 503 {
+	if code := readyz(t, c.Node(last)); code != 503 {
 		t.Fatalf("/readyz without quorum = %d, want 503", code)
 	}
-	if s := c.Node(0).Snapshot(); s.Quorate || s.StateName != "noquorum" {
+	if s := c.Node(last).Snapshot(); s.Quorate || s.StateName != "noquorum" {
 		t.Fatalf("snapshot without quorum: quorate %v, state %q", s.Quorate, s.StateName)
 	}
+}
+
+// Of two, the one with the lowest name keeps quorum when the other
+// crashes (the tie rule of keep-majority), identically on every run.
+func TestTieKeepsTheLowestName(t *testing.T) {
+	c := cloistertest.New(t, 2)
+	lowest, other := 0, 1
+	if c.Node(1).Self().Name < c.Node(0).Self().Name {
+		lowest, other = 1, 0
+	}
+	term := c.Node(lowest).Snapshot().Term
+	c.Kill(other)
+	c.WaitFor("the lowest alone, Ready at the next term", func() bool {
+		s := c.Node(lowest).Snapshot()
+		return s.State == cloister.Ready && len(s.View.Members) == 1 && s.Term > term
+	})
 }
 
 // readyz returns the status code of the node's /readyz.

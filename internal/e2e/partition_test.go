@@ -179,6 +179,47 @@ func TestNetnsPartitionHeal(t *testing.T) {
 	}
 	t.Logf("partition: majority ready after %d ms, minority noquorum after %s; heal (DNS down): one view after %d ms",
 		majorityAfter.Milliseconds(), msOrNever(minorityAfter), healAfter.Milliseconds())
+
+	// 4. The same cut again, healed with DNS up, for the comparison.
+	l.partition(minority, majority)
+	cut = time.Now()
+	var secondTerm uint64
+	_, err = waitFor(partitionBound, func() (bool, string) {
+		requireRunning(t, agents...)
+		ok, why, snaps := agreementSnaps(addrsOf(majority), httpPort, namesOf(majority, nameOf))
+		if !ok {
+			return false, why
+		}
+		if secondTerm, why = quorateTerm(snaps); why == "" && secondTerm <= healTerm {
+			why = fmt.Sprintf("term %d, want above %d", secondTerm, healTerm)
+		}
+		if why != "" {
+			return false, "majority: " + why
+		}
+		return inState(minority, "noquorum", false)
+	})
+	if err != nil {
+		t.Fatalf("second partition: %v", err)
+	}
+	l.heal()
+	healed = time.Now()
+	_, err = waitFor(healBound, func() (bool, string) {
+		requireRunning(t, agents...)
+		ok, why, snaps := agreementSnaps(addrsOf(hosts), httpPort, namesOf(hosts, nameOf))
+		if !ok {
+			return false, why
+		}
+		term, why := quorateTerm(snaps)
+		if why == "" && term <= secondTerm {
+			why = fmt.Sprintf("term %d, want above %d", term, secondTerm)
+		}
+		healAfter = time.Since(healed)
+		return why == "", why
+	})
+	if err != nil {
+		t.Fatalf("after the heal with DNS up: %v", err)
+	}
+	t.Logf("heal (DNS up): one view after %d ms", healAfter.Milliseconds())
 }
 
 // dnsDownBound is how long the agents get to report a failed lookup once
