@@ -36,18 +36,24 @@ func (b *authBackoff) refused(a netip.AddrPort, now time.Time) {
 	}
 	e, ok := b.addrs[a]
 	if !ok && len(b.addrs) >= maxAuth {
-		var soonest netip.AddrPort
-		var at time.Time
-		for k, v := range b.addrs {
-			if at.IsZero() || v.until.Before(at) {
-				soonest, at = k, v.until
-			}
-		}
-		delete(b.addrs, soonest)
+		dropEarliest(b.addrs, func(e authEntry) time.Time { return e.until })
 	}
 	e.backoff = min(max(2*e.backoff, authFirst), authMax)
 	e.until = now.Add(e.backoff)
 	b.addrs[a] = e
+}
+
+// dropEarliest deletes the entry of m whose time is earliest: how the
+// bounded address tables make room.
+func dropEarliest[V any](m map[netip.AddrPort]V, at func(V) time.Time) {
+	var earliest netip.AddrPort
+	var first time.Time
+	for k, v := range m {
+		if t := at(v); first.IsZero() || t.Before(first) {
+			earliest, first = k, t
+		}
+	}
+	delete(m, earliest)
 }
 
 // skip reports whether a is still paused at now.

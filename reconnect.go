@@ -45,14 +45,7 @@ func (r *reconnectSet) failed(a netip.AddrPort, now time.Time) {
 		r.addrs = map[netip.AddrPort]*reconnectEntry{}
 	}
 	if _, ok := r.addrs[a]; !ok && len(r.addrs) >= maxReconnects {
-		var oldest netip.AddrPort
-		var at time.Time
-		for k, e := range r.addrs {
-			if at.IsZero() || e.failed.Before(at) {
-				oldest, at = k, e.failed
-			}
-		}
-		delete(r.addrs, oldest)
+		dropEarliest(r.addrs, func(e *reconnectEntry) time.Time { return e.failed })
 	}
 	r.addrs[a] = &reconnectEntry{failed: now, next: now.Add(reconnectFirst), backoff: reconnectFirst}
 }

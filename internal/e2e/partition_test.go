@@ -152,19 +152,7 @@ func TestNetnsPartitionHeal(t *testing.T) {
 	}
 	var healTerm uint64
 	var healAfter time.Duration // from the heal, not from the wait's start
-	_, err = waitFor(healBound, func() (bool, string) {
-		requireRunning(t, agents...)
-		ok, why, snaps := agreementSnaps(addrsOf(hosts), httpPort, namesOf(hosts, nameOf))
-		if !ok {
-			return false, why
-		}
-		healTerm, why = quorateTerm(snaps)
-		if why == "" && healTerm <= majorityTerm {
-			why = fmt.Sprintf("term %d, want above the majority's %d", healTerm, majorityTerm)
-		}
-		healAfter = time.Since(healed)
-		return why == "", why
-	})
+	healTerm, healAfter, err = quorateAbove(t, agents, hosts, majorityTerm, healed)
 	if err != nil {
 		t.Fatalf("after the heal with DNS down: %v", err)
 	}
@@ -203,23 +191,32 @@ func TestNetnsPartitionHeal(t *testing.T) {
 	}
 	l.heal()
 	healed = time.Now()
-	_, err = waitFor(healBound, func() (bool, string) {
-		requireRunning(t, agents...)
-		ok, why, snaps := agreementSnaps(addrsOf(hosts), httpPort, namesOf(hosts, nameOf))
-		if !ok {
-			return false, why
-		}
-		term, why := quorateTerm(snaps)
-		if why == "" && term <= secondTerm {
-			why = fmt.Sprintf("term %d, want above %d", term, secondTerm)
-		}
-		healAfter = time.Since(healed)
-		return why == "", why
-	})
-	if err != nil {
+	if _, healAfter, err = quorateAbove(t, agents, hosts, secondTerm, healed); err != nil {
 		t.Fatalf("after the heal with DNS up: %v", err)
 	}
 	t.Logf("heal (DNS up): one view after %d ms", healAfter.Milliseconds())
+}
+
+// quorateAbove waits until the hosts are Ready on one view with one term
+// above floor, and returns that term and how long after since it held.
+func quorateAbove(t *testing.T, agents []*agent, hosts []*host, floor uint64, since time.Time) (uint64, time.Duration, error) {
+	t.Helper()
+	var term uint64
+	var after time.Duration
+	_, err := waitFor(healBound, func() (bool, string) {
+		requireRunning(t, agents...)
+		ok, why, snaps := agreementSnaps(addrsOf(hosts), httpPort, namesOf(hosts, func(h *host) string { return memberNameAt(h.Addr) }))
+		if !ok {
+			return false, why
+		}
+		term, why = quorateTerm(snaps)
+		if why == "" && term <= floor {
+			why = fmt.Sprintf("term %d, want above %d", term, floor)
+		}
+		after = time.Since(since)
+		return why == "", why
+	})
+	return term, after, err
 }
 
 // dnsDownBound is how long the agents get to report a failed lookup once
