@@ -147,10 +147,11 @@ func (c *Core) Apply(inputs []Input) []Change {
 			rebuild, updated = rebuild || r, updated || u
 		case Departed:
 			reason := c.departureReason(in.Member)
+			last := c.known[in.Member.ID]
 			if c.recordDeparture(in.Member.ID, reason) {
 				rebuild = true
 				if reason == Left {
-					c.forget(in.Member.ID)
+					c.forget(last)
 				}
 			}
 		}
@@ -174,24 +175,36 @@ func (c *Core) Update(m Member) []Change { return c.Join(m) }
 
 // Leave removes a member incarnation that left or failed.
 func (c *Core) Leave(id string, reason Reason) []Change {
+	last := c.known[id]
 	if c.state == Stopped || !c.recordDeparture(id, reason) {
 		return nil
 	}
 	if reason == Left {
-		c.forget(id)
+		c.forget(last)
 	}
 	return c.settle(c.rebuild(), c.state)
 }
 
 // forget removes a member that left gracefully from the reference and the
 // accepted views: it announced that it stops, so it will never be on any
-// side, and a leave never costs quorum.
-func (c *Core) forget(id string) {
-	c.ref = c.ref.without(id)
+// side, and a leave never costs quorum. Only when it knew no newer view
+// than this node's reference, though: a leaver that accepted a newer view
+// may have made it quorate elsewhere, and shrinking a stale reference by
+// it let a stale node alone reach a majority (the randomized test of
+// graceful stops found that).
+func (c *Core) forget(m Member) {
+	if !c.mayForget(m) {
+		return
+	}
+	c.ref = c.ref.without(m.ID)
 	for i := range c.pending {
-		c.pending[i] = c.pending[i].without(id)
+		c.pending[i] = c.pending[i].without(m.ID)
 	}
 }
+
+// mayForget reports whether a member that leaves may be dropped from this
+// node's references: it accepted nothing newer than the reference.
+func (c *Core) mayForget(m Member) bool { return m.Quorum.Floor <= c.ref.Term }
 
 // recordAlive records m in known. It reports whether the view must be
 // rebuilt (the member set may change) or only refreshed (new metadata for
@@ -398,15 +411,29 @@ func (c *Core) okFor(present []Member) bool {
 		if len(present) < c.consensus || c.quorum.Kind == StaticQuorum && len(present) < c.quorum.Size {
 			return false
 		}
-	case !c.quorum.holds(present, c.ref):
+	case !c.quorum.holds(present, c.leaving(c.ref)):
 		return false
 	}
 	for _, p := range c.pending {
-		if !c.quorum.holds(present, p) {
+		if !c.quorum.holds(present, c.leaving(p)) {
 			return false
 		}
 	}
 	return true
+}
+
+// leaving returns r without the members that advertise Stopping: they
+// announced a graceful leave and will never be on any side again, so, as
+// when their departure arrives, the leave costs nobody quorum (without
+// this, the last of three nodes stopped one after the other lost quorum
+// while the other two were still saying goodbye).
+func (c *Core) leaving(r reference) reference {
+	for _, m := range c.view.Members {
+		if m.ID != c.self.ID && m.State == Stopping && c.mayForget(m) {
+			r = r.without(m.ID)
+		}
+	}
+	return r
 }
 
 // agreed reports whether every member advertises this node's view.
@@ -420,35 +447,46 @@ func (c *Core) agreed() bool {
 }
 
 // quorate reports whether the present members form a quorum by every
-// vote that counts. The members that hold the newest reference (the
-// highest committed term) vote; the others defer to them: a member that
-// never committed a view brings no reference, and one with an older
-// reference holds a view that the newest was agreed against. Before any
-// member committed a view (a cluster forming for the first time), every
-// member votes.
+// vote that counts. The votes that count are those of the members that
+// have committed a view and, among them, accepted the newest one (the
+// highest floor): their references and accepted views are the newest the
+// side knows of, and a member that accepted a view knows every view its
+// commit could have superseded (a commit needs every member of the new
+// view to accept it, and the new view holds a quorum of the old). The
+// others defer to them: a member with older knowledge would otherwise veto
+// for ever by a reference the cluster has moved past, and a member that
+// never committed a view does not know the reference that made the view it
+// accepted quorate. Before any present member committed a view (a cluster
+// forming for the first time), every member votes.
 func (c *Core) quorate(present []Member) bool {
-	newest := c.newestTerm(present)
-	if c.ref.Term == newest && !c.okFor(present) {
+	standing, floor := c.standingFloor(present)
+	if (!standing || c.ref.Term > 0 && c.floor == floor) && !c.okFor(present) {
 		return false
 	}
 	for _, m := range present {
-		if m.ID != c.self.ID && m.Quorum.Term == newest && !m.Quorum.OK {
+		if m.ID == c.self.ID {
+			continue
+		}
+		votes := !standing || m.Quorum.Term > 0 && m.Quorum.Floor == floor
+		if votes && !m.Quorum.OK {
 			return false
 		}
 	}
 	return true
 }
 
-// newestTerm is the highest term of a reference held by this node or a
-// present member.
-func (c *Core) newestTerm(present []Member) uint64 {
-	t := c.ref.Term
+// standingFloor reports whether this node or a present member committed a
+// view, and the highest floor among those that did.
+func (c *Core) standingFloor(present []Member) (standing bool, floor uint64) {
+	if c.ref.Term > 0 {
+		standing, floor = true, c.floor
+	}
 	for _, m := range present {
-		if m.ID != c.self.ID {
-			t = max(t, m.Quorum.Term)
+		if m.ID != c.self.ID && m.Quorum.Term > 0 {
+			standing, floor = true, max(floor, m.Quorum.Floor)
 		}
 	}
-	return t
+	return standing, floor
 }
 
 // acceptedTerm is the term at which this node accepted (or committed) the
@@ -561,12 +599,12 @@ func (c *Core) evaluate() State {
 		return Assembling
 	}
 	switch {
-	case c.ref.Term > 0 && c.ref.Term == c.newestTerm(present) && !c.okFor(present):
-		return NoQuorum // the newest reference says so: no need to wait for agreement
+	case c.votesAlone(present) && !c.okFor(present):
+		return NoQuorum // its vote counts and says no: no need to wait for agreement
 	case !c.agreed():
 		return Rehashing
 	case !c.quorate(present):
-		if c.newestTerm(present) == 0 && !c.joined {
+		if standing, _ := c.standingFloor(present); !standing && !c.joined {
 			return Assembling // nobody has started yet
 		}
 		return NoQuorum
@@ -596,4 +634,11 @@ func (c *Core) Serving() bool {
 		return c.ref.Term > 0 && c.okFor(c.present())
 	}
 	return false
+}
+
+// votesAlone reports whether this node's vote counts on the present
+// members (see quorate).
+func (c *Core) votesAlone(present []Member) bool {
+	_, floor := c.standingFloor(present)
+	return c.ref.Term > 0 && c.floor == floor
 }

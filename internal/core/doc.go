@@ -52,23 +52,36 @@
 //     every view it accepted and has not committed yet (the joint rule: one
 //     of those may have been committed elsewhere). Before its first commit
 //     it votes by the start gate.
-//   - Only the members holding the newest reference (the highest Term) vote;
-//     the others defer to them. A member that accepted a view of a started
-//     cluster without committing one never votes yes on its own.
+//   - The members that committed a view and, among them, accepted the
+//     newest (the highest Floor) vote; the others defer to them. A member
+//     that accepted a view knows every reference its commit could supersede
+//     (a commit needs every member of the new view, which holds a quorum of
+//     the old, to accept it), so a side holding a quorum of an old reference
+//     always holds a voter that knows the newer one. A member that never
+//     committed a view has no vote once any member has one; before that (a
+//     cluster forming for the first time), every member votes by the start
+//     gate.
+//   - A member that leaves gracefully is dropped from a reference (at its
+//     stopping advert, then at its departure) only if it accepted nothing
+//     newer than that reference: shrinking a stale reference by a leaver
+//     that knew a newer one let a stale node reach a majority alone.
 //   - Once every member advertises the view and the votes are yes, a node
 //     accepts the view at a term above every floor it sees, or at the
 //     highest term another member accepts it at. Once every member accepts
 //     it at one term, the node commits it: that is its new reference and
 //     its term, and it is Ready.
 //
-// A node whose own reference is the newest and says no is NoQuorum at once,
-// without waiting for agreement. References count incarnations, not names:
+// A node whose vote counts and says no is NoQuorum at once, without waiting
+// for agreement. References count incarnations, not names:
 // a restarted member has forgotten what it accepted, so it cannot stand for
 // its previous incarnation.
 //
 // The properties, checked at every step of a randomized simulation of
-// cores exchanging reports in random order (quorum_sim_test.go): two Ready
-// nodes never hold disjoint views; no term is committed on two views; no
-// node's term goes back; once the faults end and the newest reference's
-// members are alive, every node is Ready on one view and one term.
+// cores exchanging reports in random order through partitions, crashes,
+// graceful stops, restarts and heals (quorum_sim_test.go): two Ready nodes
+// never hold disjoint views; no term is committed on two views; no node's
+// term goes back; once the faults end and the voters' references are
+// satisfied by the live members, every node is Ready on one view and one
+// term. Each rule above was added after that test found a counterexample
+// without it.
 package core

@@ -141,3 +141,21 @@ func TestLeavesNeverCostQuorum(t *testing.T) {
 		t.Fatalf("after b left: %v term %d, want ready alone at 3", c.State(), c.Term())
 	}
 }
+
+// Members that announce they stop no longer count for the reference, even
+// before their departure arrives: the last one keeps quorum.
+func TestStoppingMembersCostNoQuorum(t *testing.T) {
+	c, _, b, c3 := cluster3(t)
+	v := c.View().ID
+	b.AdvertSeq, c3.AdvertSeq = 1, 1
+	b, c3 = agreeing(b, v, 1), agreeing(c3, v, 1)
+	b.State, c3.State = Stopping, Stopping
+	c.Apply([]Input{{Kind: Alive, Member: b}, {Kind: Alive, Member: c3}})
+	if c.State() == NoQuorum {
+		t.Fatal("two members stopping cost the third its quorum")
+	}
+	c.Apply([]Input{{Kind: Departed, Member: b}, {Kind: Departed, Member: c3}})
+	if c.State() != Ready || len(c.View().Members) != 1 {
+		t.Fatalf("after both left: %v with %d members, want ready alone", c.State(), len(c.View().Members))
+	}
+}
