@@ -105,6 +105,10 @@ type Config struct {
 	// node of the cluster must declare the same rings.
 	Rings []RingConfig
 
+	// Services are cluster capabilities the node runs (see Service):
+	// started in order, before the node joins.
+	Services []Service
+
 	// Listeners hear every state change (and, if they implement
 	// EventListener, every event), each in order on its own goroutine.
 	Listeners []Listener
@@ -239,6 +243,9 @@ func (c Config) Validate() error {
 	}
 	if c.ListenerQueue < 1 {
 		return bad("ListenerQueue", "must be at least 1, got %d", c.ListenerQueue)
+	}
+	if err := validateServices(c.Services); err != nil {
+		return err
 	}
 	for i, l := range c.Listeners {
 		if l == nil {

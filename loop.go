@@ -104,7 +104,6 @@ func (n *Node) apply(changes []core.Change) {
 		switch e := e.(type) {
 		case *MemberDown:
 			n.calls.PeerDown(e.Member.ID) // its pending calls fail now
-			n.mon.fire(*e)
 			if e.Reason == Failed {
 				n.reconnect.failed(e.Member.Addr, time.Now())
 			} else {

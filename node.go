@@ -35,7 +35,9 @@ type Node struct {
 	dispatch    []*dispatcher
 	dropped     atomic.Uint64
 	lastDiscErr atomic.Pointer[DiscoveryError]
-	mon         monitors
+	mon         *monitorService
+	gossip      gossipHub    // the services' gossip channel
+	counters    counters     // the services' counters
 	reconnect   reconnectSet // addresses of failed members, rejoined by reconnectLoop
 	authRefused authBackoff  // addresses that answered with another secret or app
 
@@ -199,6 +201,21 @@ func newNode(ctx context.Context, cfg Config, logger *slog.Logger, secret Secret
 		return nil, &ConfigError{Field: "CallTLS", Reason: "unusable call layer settings", Err: err}
 	}
 	n.calls = calls
+	n.loopCtx, n.loopCancel = context.WithCancel(context.Background())
+	n.gossip = gossipHub{ctx: n.loopCtx, wg: &n.wg}
+	n.core = c
+	// Services start before the node can be reached: their handlers
+	// exist before any peer can call them. They see a first snapshot
+	// (state Down) and every change from then on.
+	n.snap.Store(n.initialSnapshot(c))
+	if err := n.startServices(); err != nil {
+		n.abortStart()
+		return nil, err
+	}
+	var services membership.ServiceGossip
+	if n.gossip.any() {
+		services = &n.gossip
+	}
 	ml, err := membership.Start(membership.Config{
 		ID:        self.ID,
 		Advertise: advertise,
@@ -209,18 +226,17 @@ func newNode(ctx context.Context, cfg Config, logger *slog.Logger, secret Secret
 		Profile:   membershipProfile(cfg.Detection),
 		Meta:      n.encodeAdvert(first),
 		Logger:    n.logger,
+		Services:  services,
 	})
 	if err != nil {
-		calls.Close()
-		n.closeDispatchers()
+		n.abortStart()
 		return nil, err
 	}
 	n.ml = ml
+	n.gossip.ml.Store(ml)
 	n.logger.Info("node started", "advertise", advertise, "consensus", cfg.Consensus,
 		"detection", cfg.Detection.Name, "encrypted", len(cfg.Secret) > 0 || cfg.Sentry == nil)
 
-	n.loopCtx, n.loopCancel = context.WithCancel(context.Background())
-	n.core = c
 	n.apply(c.Start())
 	pubCtx, pubCancel := context.WithCancel(n.loopCtx)
 	n.pubCancel, n.pubDone = pubCancel, make(chan struct{})

@@ -27,6 +27,16 @@ type Stats struct {
 	// which layer they were for. Zero when Config.Transport is not a
 	// *transport.Net.
 	Transport transport.NetStats
+	// Services holds the services' counters (Host.Counter), by
+	// "service.counter".
+	Services map[string]uint64
+	// ServiceUpdatesDropped counts gossip-channel updates not handed to a
+	// service: its queue was full, it does not run here, or the update
+	// was unreadable. The next state exchange repairs them.
+	ServiceUpdatesDropped uint64
+	// ServiceBroadcastsPruned counts service broadcasts dropped from the
+	// full gossip queue before they were sent.
+	ServiceBroadcastsPruned uint64
 }
 
 // GossipStats counts the gossip streams and datagrams refused, by reason.
@@ -64,6 +74,10 @@ func (n *Node) Stats() Stats {
 		BadAdverts:    ms.BadAdverts,
 		Gossip:        gossipStats(ms),
 		Calls:         n.calls.Stats(),
+
+		Services:                n.counters.snapshot(),
+		ServiceUpdatesDropped:   n.gossip.dropped.Load(),
+		ServiceBroadcastsPruned: ms.PrunedBroadcasts,
 	}
 	if ts, ok := n.tr.(interface{ Stats() transport.NetStats }); ok {
 		s.Transport = ts.Stats()

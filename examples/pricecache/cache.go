@@ -1,11 +1,10 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
+	"fmt"
 	"sort"
 	"sync"
-	"time"
 
 	"github.com/cloister-go/cloister"
 )
@@ -24,59 +23,53 @@ func (p Price) newer(q Price) bool {
 	return p.Version > q.Version || (p.Version == q.Version && p.Origin > q.Origin)
 }
 
-// Handler names.
-const (
-	putName = "prices.put" // cast: merge these prices
-	getName = "prices.get" // call: every price this node holds
-)
-
-// Cache is a price table replicated on every node: an update on any node is
-// cast to every other member, and a node that sees a member come up pulls
-// that member's prices (the seed's sync on :nodeup). Merges keep the newer
-// version, so the table converges whatever the order.
+// Cache is a price table replicated on every node: a cluster service on
+// cloister's gossip channel. An update on any node is broadcast to every
+// member; a node that joins receives the whole table in its first state
+// exchange (the seed's sync on :nodeup), and the periodic exchanges repair
+// any broadcast a member missed. Merges keep the newer version, so the
+// table converges whatever the order. Attach it with Config.Services.
 type Cache struct {
 	mu     sync.Mutex
 	prices map[string]Price
 	clock  uint64
 
-	nodeSet chan struct{}
-	node    *cloister.Node
+	host      cloister.Host
+	broadcast func([]byte) error
 }
 
-// NewCache returns an empty cache. Add it to Config.Listeners before
-// Launch, then call Attach with the node.
-func NewCache() *Cache {
-	return &Cache{prices: map[string]Price{}, nodeSet: make(chan struct{})}
-}
+// NewCache returns an empty cache, to add to Config.Services.
+func NewCache() *Cache { return &Cache{prices: map[string]Price{}} }
 
-// Attach registers the cache's handlers on the node.
-func (c *Cache) Attach(n *cloister.Node) error {
-	c.node = n
-	close(c.nodeSet)
-	if err := n.Handle(putName, func(_ context.Context, _ cloister.Member, body []byte) ([]byte, error) {
-		var ps []Price
-		if err := json.Unmarshal(body, &ps); err != nil {
-			return nil, err
-		}
-		c.merge(ps)
-		return nil, nil
-	}); err != nil {
+// Name names the service.
+func (c *Cache) Name() string { return "prices" }
+
+// Start opens the cache's gossip channel; the node calls it before it
+// joins anyone.
+func (c *Cache) Start(h cloister.Host) error {
+	broadcast, err := h.Gossip(c)
+	if err != nil {
 		return err
 	}
-	return n.Handle(getName, func(context.Context, cloister.Member, []byte) ([]byte, error) {
-		return json.Marshal(c.All())
-	})
+	c.host, c.broadcast = h, broadcast
+	return nil
 }
 
-// Update sets a price here and casts it to every other member.
+// Update sets a price here and broadcasts it to every other member.
 func (c *Cache) Update(symbol string, value float64) (Price, error) {
 	c.mu.Lock()
 	c.clock++
-	p := Price{Symbol: symbol, Value: value, Version: c.clock, Origin: c.node.Self().ID}
+	p := Price{Symbol: symbol, Value: value, Version: c.clock, Origin: c.host.Self().ID}
 	c.prices[symbol] = p
 	c.mu.Unlock()
-	body, _ := json.Marshal([]Price{p})
-	return p, c.node.Multicast(putName, body)
+	body, err := json.Marshal([]Price{p})
+	if err != nil {
+		return p, err
+	}
+	if err := c.broadcast(body); err != nil {
+		return p, fmt.Errorf("price set here, not broadcast: %w", err)
+	}
+	return p, nil
 }
 
 // Get returns a symbol's price.
@@ -99,7 +92,12 @@ func (c *Cache) All() []Price {
 	return out
 }
 
-func (c *Cache) merge(ps []Price) {
+// Merge applies a broadcast or a peer's whole table (cloister.GossipState).
+func (c *Cache) Merge(data []byte) {
+	var ps []Price
+	if json.Unmarshal(data, &ps) != nil {
+		return // not ours to trust; the next exchange brings the table again
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, p := range ps {
@@ -110,28 +108,8 @@ func (c *Cache) merge(ps []Price) {
 	}
 }
 
-// OnStateChange is unused; the cache listens to member events.
-func (c *Cache) OnStateChange(cloister.State, cloister.State, cloister.Snapshot) {}
-
-// OnEvent pulls the prices of every member that comes up. It runs on the
-// cache's own listener goroutine, so a slow peer delays only the cache.
-func (c *Cache) OnEvent(e cloister.Event) {
-	up, ok := e.(*cloister.MemberUp)
-	if !ok {
-		return
-	}
-	<-c.nodeSet
-	if up.Member.ID == c.node.Self().ID {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	body, err := c.node.Call(ctx, up.Member, getName, nil)
-	if err != nil {
-		return // it may not serve prices yet; it will pull ours when it sees us
-	}
-	var ps []Price
-	if json.Unmarshal(body, &ps) == nil {
-		c.merge(ps)
-	}
+// Full is the whole table, for a state exchange (cloister.GossipState).
+func (c *Cache) Full() []byte {
+	b, _ := json.Marshal(c.All())
+	return b
 }

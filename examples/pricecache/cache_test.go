@@ -23,23 +23,19 @@ func newFleet() *fleet { return &fleet{byIndex: map[int]*Cache{}} }
 func (f *fleet) option() cloistertest.Option {
 	return cloistertest.WithConfig(func(i int, cfg *cloister.Config) {
 		c := NewCache()
-		cfg.Listeners = append(cfg.Listeners, c)
+		cfg.Services = append(cfg.Services, c)
 		f.mu.Lock()
 		f.byIndex[i] = c
 		f.mu.Unlock()
 	})
 }
 
-// attach registers node i's cache handlers and returns the cache.
-func (f *fleet) attach(t *testing.T, c *cloistertest.Cluster, i int) *Cache {
+// attach returns node i's cache.
+func (f *fleet) attach(t *testing.T, _ *cloistertest.Cluster, i int) *Cache {
 	t.Helper()
 	f.mu.Lock()
-	cache := f.byIndex[i]
-	f.mu.Unlock()
-	if err := cache.Attach(c.Node(i)); err != nil {
-		t.Fatal(err)
-	}
-	return cache
+	defer f.mu.Unlock()
+	return f.byIndex[i]
 }
 
 func TestUpdatesReachEveryNodeAndJoinersCatchUp(t *testing.T) {

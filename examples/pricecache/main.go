@@ -36,12 +36,9 @@ func run(ctx context.Context) error {
 		return err
 	}
 	cache := NewCache()
-	cfg.Listeners = append(cfg.Listeners, cache)
+	cfg.Services = append(cfg.Services, cache)
 	node, err := cloister.Launch(ctx, cfg)
 	if err != nil {
-		return err
-	}
-	if err := cache.Attach(node); err != nil {
 		return err
 	}
 	addr := os.Getenv("PRICES_HTTP")

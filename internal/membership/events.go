@@ -95,6 +95,18 @@ type delegate struct {
 	held  map[string][]byte         // direct adverts from members not known yet
 
 	badAdverts atomic.Uint64 // direct adverts dropped as unreadable
+
+	services         ServiceGossip                    // the service channel's receiver, or nil
+	broadcasts       *memberlist.TransmitLimitedQueue // service broadcasts to gossip, or nil
+	prunedBroadcasts atomic.Uint64                    // broadcasts dropped from a full queue
+	oversizedStates  atomic.Uint64                    // state exchanges sent without the services' state
+}
+
+// numAlive is how many members the service broadcasts retransmit for.
+func (d *delegate) numAlive() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.alive) + 1
 }
 
 func (d *delegate) NotifyJoin(n *memberlist.Node) { d.record(Joined, toMember(n)) }
@@ -170,6 +182,10 @@ func (d *delegate) NodeMeta(limit int) []byte {
 // member joins (its sender already knows it; gossip of its alive message
 // can take longer than the direct packet).
 func (d *delegate) NotifyMsg(b []byte) {
+	if len(b) > 0 && b[0] == serviceKind {
+		d.receiveService(b)
+		return
+	}
 	id, meta, err := decodeAdvert(b)
 	if err != nil {
 		d.badAdverts.Add(1)
@@ -186,7 +202,3 @@ func (d *delegate) NotifyMsg(b []byte) {
 	}
 	d.hold(id, meta)
 }
-
-func (d *delegate) GetBroadcasts(overhead, limit int) [][]byte { return nil }
-func (d *delegate) LocalState(join bool) []byte                { return nil }
-func (d *delegate) MergeRemoteState(buf []byte, join bool)     {}

@@ -46,6 +46,9 @@ type Config struct {
 	Profile     Profile
 	Meta        []byte // initial metadata
 	Logger      *slog.Logger
+	// Services receives the service gossip channel's broadcasts and state
+	// exchanges; nil turns the channel off.
+	Services ServiceGossip
 }
 
 // Membership is a running memberlist instance plus its event queue.
@@ -112,12 +115,15 @@ func Start(cfg Config) (*Membership, error) {
 	// encrypted anyway.
 	mc.EnableCompression = false
 	d := &delegate{q: m.q, meta: m.currentMeta, self: cfg.ID,
-		alive: map[string]netip.AddrPort{}, held: map[string][]byte{}}
+		alive: map[string]netip.AddrPort{}, held: map[string][]byte{}, services: cfg.Services}
 	m.d = d
 	mc.Delegate = d
 	mc.Events = d
 	mc.Logger = log.New(&logWriter{logger: logger, rep: rep}, "", 0)
 
+	if cfg.Services != nil {
+		d.broadcasts = &memberlist.TransmitLimitedQueue{RetransmitMult: mc.RetransmitMult, NumNodes: d.numAlive}
+	}
 	ml, err := memberlist.Create(mc)
 	if err != nil {
 		mc.Transport.Shutdown()
@@ -349,6 +355,9 @@ type Stats struct {
 
 	JoinsAuthFailed    uint64 // joins refused by a peer with another secret or label
 	SuppressedLogLines uint64 // memberlist log lines dropped by the rate limit
+
+	PrunedBroadcasts uint64 // service broadcasts dropped from a full queue
+	OversizedStates  uint64 // state exchanges sent without the services' state (over MaxServiceState)
 }
 
 // Stats returns the current counters.
@@ -370,6 +379,8 @@ func (m *Membership) Stats() Stats {
 		PacketsMalformed:   r.total(rejectPacketBad),
 		JoinsAuthFailed:    r.total(rejectJoinAuth),
 		SuppressedLogLines: r.total(suppressedLogLines),
+		PrunedBroadcasts:   m.d.prunedBroadcasts.Load(),
+		OversizedStates:    m.d.oversizedStates.Load(),
 	}
 }
 
