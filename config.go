@@ -133,6 +133,18 @@ type Config struct {
 	// Transport replaces the node's network (Bind is then ignored). The
 	// test harness uses it to inject faults. The node closes it on Stop.
 	Transport transport.Transport
+
+	// advert, in this package's tests, makes the node write adverts in a
+	// later format, as a newer build would.
+	advert *advertFormat
+}
+
+// format is the advert format the node writes.
+func (c Config) format() advertFormat {
+	if c.advert != nil {
+		return *c.advert
+	}
+	return currentFormat
 }
 
 // DefaultConfig is for hosts and containers: port 4747 on every interface,

@@ -8,7 +8,7 @@ import (
 
 // Event is one thing that happened to the cluster, as this node saw it:
 // *MemberUp, *MemberDown, *ViewChanged, *StateChanged, *RingChanged,
-// *DiscoveryFailed or *EventsDropped. Events reach each listener in the order they happened.
+// *RingConfigDiffers, *DiscoveryFailed or *EventsDropped. Events reach each listener in the order they happened.
 type Event interface {
 	fmt.Stringer
 	event()
@@ -40,12 +40,13 @@ type DiscoveryFailed struct{ Err error }
 // dropped before this one. The next StateChanged carries a full snapshot.
 type EventsDropped struct{ Count uint64 }
 
-func (*MemberUp) event()        {}
-func (*MemberDown) event()      {}
-func (*ViewChanged) event()     {}
-func (*StateChanged) event()    {}
-func (*DiscoveryFailed) event() {}
-func (*EventsDropped) event()   {}
+func (*MemberUp) event()          {}
+func (*MemberDown) event()        {}
+func (*ViewChanged) event()       {}
+func (*RingConfigDiffers) event() {}
+func (*StateChanged) event()      {}
+func (*DiscoveryFailed) event()   {}
+func (*EventsDropped) event()     {}
 
 func (e *MemberUp) String() string { return "member up: " + e.Member.Name }
 func (e *MemberDown) String() string {

@@ -86,6 +86,7 @@ func (n *Node) apply(changes []core.Change) {
 		rings = n.rings.ringsFor(cfgs, view, state, self.ID)
 	}
 	advert := n.core.Advert()
+	mismatch, differing := n.ringMismatches(n.core.View().Members)
 	self.Term = advert.Quorum.Term
 	snap := &Snapshot{
 		Self:      self,
@@ -97,6 +98,8 @@ func (n *Node) apply(changes []core.Change) {
 		View:      view,
 		rings:     rings,
 		advert:    advert,
+
+		RingMismatch: mismatch,
 	}
 	n.snap.Store(snap)
 	for _, c := range changes {
@@ -113,6 +116,9 @@ func (n *Node) apply(changes []core.Change) {
 			n.reconnect.forget(e.Member.Addr)
 		}
 		n.emit(e)
+	}
+	for _, m := range differing {
+		n.emit(&RingConfigDiffers{Member: m})
 	}
 	if state == Ready && (n.readyRings == nil || n.readyRings[DefaultRing].viewID != view.ID) {
 		for _, rc := range cfgs {

@@ -63,6 +63,9 @@ type Snapshot struct {
 	// is rehashing a view change without having lost quorum.
 	Quorate bool `json:"quorate"`
 	View    View `json:"view"`
+	// RingMismatch names the members of the view whose Config.Rings
+	// differ from this node's (see RingConfigDiffers).
+	RingMismatch []string `json:"ring_mismatch,omitempty"`
 
 	rings  map[string]*Ring // every configured ring, for this view and state
 	advert core.Advert      // what this node advertises

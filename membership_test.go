@@ -64,6 +64,19 @@ func (r *recorder) count(id string) (downs, ups int) {
 	return downs, ups
 }
 
+// differs counts the RingConfigDiffers events about the member incarnation.
+func (r *recorder) differs(id string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, e := range r.events {
+		if d, ok := e.(*cloister.RingConfigDiffers); ok && d.Member.ID == id {
+			n++
+		}
+	}
+	return n
+}
+
 func (r *recorder) stateLog() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -14,17 +14,32 @@ import (
 // Version 1 was JSON; version 2 is binary, a third of the size, because
 // every advert rides in alive messages that gossip packs into 1400-byte
 // packets, and at 50 members the queue of them was what paced assembly.
-const metaVersion = 2
+// Version 3 adds the minimum readable version and optional fields.
+const metaVersion = 3
+
+// advertFormat is how a node encodes its adverts: the current format,
+// or, in tests, a later one that this build must still read.
+type advertFormat struct {
+	version, minReadable byte
+	extra                []byte // optional fields this build does not know, appended as they are
+}
+
+// currentFormat is this build's advert format.
+var currentFormat = advertFormat{version: metaVersion, minReadable: metaVersion}
 
 // meta is what a member gossips about itself besides its ID and address:
 //
-//	version (1 byte) | uvarint Seq | View (8 bytes, big-endian) | State (1 byte)
+//	version (1 byte) | minimum readable version (1 byte) | uvarint Seq
+//	| View (8 bytes, big-endian) | State (1 byte)
 //	| Weight (IEEE 754 bits, 8 bytes, big-endian) | role count (1 byte)
 //	| per role: length (1 byte), bytes
 //	| optional fields, each: tag (1 byte) | uvarint length | value
 //
-// Optional fields let the format grow without a flag day: a reader skips
-// the tags it does not know. Tag 1 is the quorum advert (metaTagQuorum).
+// The format grows without a flag day: a reader reads any version whose
+// minimum readable version is at most its own, skipping the optional
+// fields it does not know; a writer raises the minimum only for a change
+// older readers would misread. Tag 1 is the quorum advert (metaTagQuorum),
+// tag 2 the digest of the ring configuration (metaTagRings).
 type meta struct {
 	View   uint64
 	State  State
@@ -38,7 +53,14 @@ type meta struct {
 	// starts with): adverts arrive both by gossip and straight from the
 	// member, so a receiver keeps the highest.
 	Seq uint64
+	// RingsDigest digests the member's Config.Rings (0: not advertised):
+	// members whose digests differ answer Whois differently.
+	RingsDigest uint64
 }
+
+// metaTagRings is the optional field of the ring configuration's digest:
+// 8 bytes, big-endian.
+const metaTagRings = 2
 
 // metaTagQuorum is the optional field of the quorum advert:
 //
@@ -51,9 +73,12 @@ const maxOptionalField = 256
 // errMeta is wrapped by every metadata decoding error.
 var errMeta = errors.New("unreadable metadata")
 
-func encodeMeta(m meta) []byte {
-	b := make([]byte, 0, 32)
-	b = append(b, metaVersion)
+func encodeMeta(m meta) []byte { return encodeMetaAs(m, currentFormat) }
+
+// encodeMetaAs encodes m in the given format.
+func encodeMetaAs(m meta, f advertFormat) []byte {
+	b := make([]byte, 0, 48)
+	b = append(b, f.version, f.minReadable)
 	b = binary.AppendUvarint(b, m.Seq)
 	b = binary.BigEndian.AppendUint64(b, m.View)
 	b = append(b, byte(m.State))
@@ -77,7 +102,11 @@ func encodeMeta(m meta) []byte {
 		b = binary.AppendUvarint(b, uint64(len(q)))
 		b = append(b, q...)
 	}
-	return b
+	if m.RingsDigest != 0 {
+		b = append(b, metaTagRings, 8)
+		b = binary.BigEndian.AppendUint64(b, m.RingsDigest)
+	}
+	return append(b, f.extra...)
 }
 
 // decodeOptional reads the optional fields after the roles into m,
@@ -91,7 +120,15 @@ func decodeOptional(b []byte, m *meta) error {
 		}
 		value := b[1+k : 1+k+int(n)]
 		b = b[1+k+int(n):]
-		if tag != metaTagQuorum {
+		switch tag {
+		case metaTagQuorum:
+		case metaTagRings:
+			if len(value) != 8 {
+				return fmt.Errorf("%w: bad ring digest", errMeta)
+			}
+			m.RingsDigest = binary.BigEndian.Uint64(value)
+			continue
+		default:
 			continue // a newer member's field
 		}
 		var vals [3]uint64
@@ -113,13 +150,17 @@ func decodeOptional(b []byte, m *meta) error {
 
 func decodeMeta(b []byte) (meta, error) {
 	var m meta
-	if len(b) == 0 || b[0] != metaVersion {
-		if len(b) > 0 && b[0] == '{' {
-			return m, fmt.Errorf("%w: version 1 (JSON), want %d", errMeta, metaVersion)
-		}
-		return m, fmt.Errorf("%w: unknown version", errMeta)
+	switch {
+	case len(b) > 0 && b[0] == '{':
+		return m, fmt.Errorf("%w: version 1 (JSON), this build reads %d", errMeta, metaVersion)
+	case len(b) < 2:
+		return m, fmt.Errorf("%w: truncated", errMeta)
+	case b[0] < metaVersion:
+		return m, fmt.Errorf("%w: version %d, this build reads %d and later", errMeta, b[0], metaVersion)
+	case b[1] > metaVersion:
+		return m, fmt.Errorf("%w: version %d needs a reader of version %d, this build reads %d", errMeta, b[0], b[1], metaVersion)
 	}
-	b = b[1:]
+	b = b[2:]
 	seq, k := binary.Uvarint(b)
 	if k <= 0 {
 		return m, fmt.Errorf("%w: bad sequence number", errMeta)
@@ -158,7 +199,7 @@ func decodeMeta(b []byte) (meta, error) {
 // checked by Validate against what memberlist carries.
 func metaSizeLimit(roles []string, weight float64) int {
 	q := core.QuorumAdvert{Term: math.MaxUint64, Accept: math.MaxUint64, Floor: math.MaxUint64, OK: true}
-	return len(encodeMeta(meta{Roles: roles, Weight: weight, Seq: math.MaxUint64, Quorum: q, HasQuorum: true}))
+	return len(encodeMeta(meta{Roles: roles, Weight: weight, Seq: math.MaxUint64, Quorum: q, HasQuorum: true, RingsDigest: math.MaxUint64}))
 }
 
 // decodeMember builds the core's view of a memberlist member. A member
@@ -181,6 +222,7 @@ func decodeMember(m membership.Member) (core.Member, error) {
 		return cm, fmt.Errorf("member %s: %w", m.ID, err)
 	}
 	cm.View, cm.State, cm.Roles, cm.AdvertSeq, cm.Quorum = md.View, md.State, md.Roles, md.Seq, md.Quorum
+	cm.RingsDigest = md.RingsDigest
 	if md.Weight > 0 && md.Weight <= maxWeight {
 		cm.Weight = md.Weight
 	}

@@ -82,6 +82,11 @@ func TestMetaRejectsGarbage(t *testing.T) {
 func FuzzDecodeMeta(f *testing.F) {
 	f.Add(encodeMeta(meta{View: 7, State: Ready, Weight: 1, Seq: 2, Roles: []string{"web"}}))
 	f.Add([]byte{metaVersion})
+	// A role claiming 255 bytes (a length of 255 plus 1 once overflowed a
+	// byte and panicked), and a later format with an unknown field.
+	trunc := encodeMeta(meta{View: 7, State: Ready, Weight: 1, Roles: []string{"w"}})
+	f.Add(append(trunc[:len(trunc)-2], 255, 'w'))
+	f.Add(encodeMetaAs(meta{View: 7, State: Ready, Weight: 1}, advertFormat{version: metaVersion + 1, minReadable: metaVersion, extra: []byte{9, 1, 0}}))
 	f.Add([]byte(`{"v":1}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := decodeMeta(b)

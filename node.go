@@ -18,17 +18,20 @@ import (
 
 // Node is a running cluster member. Its methods are safe for concurrent use.
 type Node struct {
-	cfg        Config
-	logger     *slog.Logger
-	self       core.Member
-	tr         transport.Transport
-	ml         *membership.Membership
-	calls      *rpc.Endpoint    // node-to-node calls on the same port
-	core       *core.Core       // owned by loop; by stop once loop has ended
-	rings      ringSet          // rings of the current view; owned like core
-	readyRings map[string]*Ring // rings at the last Ready, for RingChanged; owned like core
-	views      viewCache        // the core's view converted for snapshots; owned like core
-	ringCfgs   []RingConfig     // the default ring and cfg.Rings, listed once
+	cfg         Config
+	logger      *slog.Logger
+	self        core.Member
+	tr          transport.Transport
+	ml          *membership.Membership
+	calls       *rpc.Endpoint    // node-to-node calls on the same port
+	core        *core.Core       // owned by loop; by stop once loop has ended
+	rings       ringSet          // rings of the current view; owned like core
+	readyRings  map[string]*Ring // rings at the last Ready, for RingChanged; owned like core
+	views       viewCache        // the core's view converted for snapshots; owned like core
+	ringCfgs    []RingConfig     // the default ring and cfg.Rings, listed once
+	ringsDigest uint64           // digest of ringCfgs, advertised
+	format      advertFormat     // how adverts are encoded (a later format only in tests)
+	mismatched  map[string]bool  // members reported for another ring configuration; owned like core
 
 	snap        atomic.Pointer[Snapshot]
 	dispatchMu  sync.Mutex
@@ -154,6 +157,7 @@ func newNode(ctx context.Context, cfg Config, logger *slog.Logger, secret Secret
 	n := &Node{
 		cfg:      cfg,
 		ringCfgs: cfg.ringConfigs(),
+		format:   cfg.format(),
 		logger:   logger.With("node", name),
 		self:     self,
 		tr:       tr,
@@ -163,6 +167,7 @@ func newNode(ctx context.Context, cfg Config, logger *slog.Logger, secret Secret
 		changed:  make(chan struct{}),
 		done:     make(chan struct{}),
 	}
+	n.ringsDigest = digestRings(n.ringCfgs)
 	for _, l := range cfg.Listeners {
 		n.dispatch = append(n.dispatch, newDispatcher(listenerDeliver(l), cfg.ListenerQueue, &n.dropped))
 	}
@@ -260,8 +265,8 @@ func membershipProfile(d Detection) membership.Profile { return membership.Profi
 // the first call, for the metadata membership starts with, numbers it 0.
 func (n *Node) encodeAdvert(a core.Advert) []byte {
 	seq := n.advertSeq.Add(1) - 1
-	return encodeMeta(meta{View: a.View, State: a.State, Roles: n.self.Roles, Weight: n.self.Weight, Seq: seq,
-		Quorum: a.Quorum, HasQuorum: true})
+	return encodeMetaAs(meta{View: a.View, State: a.State, Roles: n.self.Roles, Weight: n.self.Weight, Seq: seq,
+		Quorum: a.Quorum, HasQuorum: true, RingsDigest: n.ringsDigest}, n.format)
 }
 
 // Self returns this node as a member.

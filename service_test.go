@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http/httptest"
 	"runtime"
 	"strings"
 	"sync"
@@ -222,5 +223,32 @@ func TestServiceStartFailureStopsLaunch(t *testing.T) {
 	if _, err := cloistertest.Poll(ctx, func() bool { return runtime.NumGoroutine() <= before }); err != nil {
 		buf := make([]byte, 1<<16)
 		t.Fatalf("%d goroutines left running, %d before:\n%s", runtime.NumGoroutine(), before, buf[:runtime.Stack(buf, true)])
+	}
+}
+
+// A member whose Config.Rings differ is reported (event, snapshot, /cluster)
+// instead of silently answering Whois differently.
+func TestRingConfigMismatchIsReported(t *testing.T) {
+	rs := newRecorders(3)
+	c := cloistertest.New(t, 3, cloistertest.WithConfig(func(i int, cfg *cloister.Config) {
+		cfg.Listeners = append(cfg.Listeners, rs[i])
+		if i == 2 {
+			cfg.Rings = []cloister.RingConfig{{Name: "workers", Role: "worker"}}
+		}
+	}))
+	odd := c.Node(2).Self()
+	c.WaitFor("nodes 0 and 1 report node 2", func() bool {
+		for i := range 2 {
+			s := c.Node(i).Snapshot()
+			if len(s.RingMismatch) != 1 || s.RingMismatch[0] != odd.Name || rs[i].differs(odd.ID) != 1 {
+				return false
+			}
+		}
+		return len(c.Node(2).Snapshot().RingMismatch) == 2
+	})
+	w := httptest.NewRecorder()
+	c.Node(0).Handler().ServeHTTP(w, httptest.NewRequest("GET", "/cluster", nil))
+	if !strings.Contains(w.Body.String(), `"ring_mismatch"`) || !strings.Contains(w.Body.String(), odd.Name) {
+		t.Fatalf("/cluster does not name the member: %s", w.Body.String())
 	}
 }

@@ -127,6 +127,8 @@ func (p *eventPrinter) OnEvent(e cloister.Event) {
 		rec = map[string]any{"event": "view", "members": len(e.New.Members), "epoch": e.New.Epoch}
 	case *cloister.DiscoveryFailed:
 		rec = map[string]any{"event": "discovery_failed", "error": e.Err.Error(), "empty": errors.Is(e.Err, discovery.ErrNoAddresses)}
+	case *cloister.RingConfigDiffers:
+		rec = map[string]any{"event": "ring_config_differs", "member": e.Member.Name, "id": e.Member.ID}
 	case *cloister.EventsDropped:
 		rec = map[string]any{"event": "dropped", "count": e.Count}
 	case *cloister.RingChanged:
