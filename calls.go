@@ -29,6 +29,14 @@ var (
 // RemoteError is a handler's error as the caller receives it.
 type RemoteError = rpc.RemoteError
 
+// RegisterError makes an application error cross the wire under name: a
+// handler whose error matches err (errors.Is) is reported to its caller
+// with the name, and there errors.Is(callErr, err) holds. Register the
+// same errors under the same names on every node (in an init function, as
+// with encoding/gob); the leader and registry services register their
+// "stale term" and "not leader" errors this way.
+func RegisterError(name string, err error) error { return rpc.RegisterError(name, err) }
+
 // Codec encodes typed messages (CallTyped, HandleTyped); rpc.JSON is the default.
 type Codec = rpc.Codec
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http/httptest"
 	"runtime"
 	"strings"
@@ -250,5 +251,30 @@ func TestRingConfigMismatchIsReported(t *testing.T) {
 	c.Node(0).Handler().ServeHTTP(w, httptest.NewRequest("GET", "/cluster", nil))
 	if !strings.Contains(w.Body.String(), `"ring_mismatch"`) || !strings.Contains(w.Body.String(), odd.Name) {
 		t.Fatalf("/cluster does not name the member: %s", w.Body.String())
+	}
+}
+
+var errOutOfStock = errors.New("out of stock")
+
+func init() {
+	if err := cloister.RegisterError("test.out-of-stock", errOutOfStock); err != nil {
+		panic(err)
+	}
+}
+
+// An application error registered on both sides matches on the caller.
+func TestRegisteredErrorMatchesOnTheCaller(t *testing.T) {
+	c := cloistertest.New(t, 2)
+	if err := c.Node(1).Handle("stock.take", func(context.Context, cloister.Member, []byte) ([]byte, error) {
+		return nil, fmt.Errorf("sku 42: %w", errOutOfStock)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err := c.Node(0).Call(ctx, c.Node(1).Self(), "stock.take", nil)
+	var re *cloister.RemoteError
+	if !errors.Is(err, errOutOfStock) || !errors.As(err, &re) || re.Message != "sku 42: out of stock" {
+		t.Fatalf("call error %v, want one matching errOutOfStock", err)
 	}
 }

@@ -251,6 +251,12 @@ func (c *conn) remoteErr(code errCode, msg string) error {
 	switch code {
 	case codeHandler:
 		return &RemoteError{Node: c.name(), Message: msg}
+	case codeRegistered:
+		name, text, ok := splitRegisteredMessage(msg)
+		if !ok {
+			return &RemoteError{Node: c.name(), Message: msg}
+		}
+		return &RemoteError{Node: c.name(), Message: text, Name: name, err: registered(name)}
 	case codeNoHandler:
 		return fmt.Errorf("%w: %s on %s", ErrNoHandler, msg, c.name())
 	case codeOverloaded:

@@ -33,12 +33,20 @@ var (
 	ErrProtocol = errors.New("rpc: protocol error")
 )
 
-// RemoteError is the error a remote handler returned, as its caller sees it.
-// Only the message travels; match it with errors.As.
+// RemoteError is the error a remote handler returned, as its caller sees it:
+// match it with errors.As. Its text travels; when the handler's error
+// matched one registered with RegisterError, so does its name, and
+// errors.Is matches the caller's error registered under that name.
 type RemoteError struct {
 	Node    string // the peer ID of the endpoint whose handler failed
 	Message string // the handler's error text
+	Name    string // the registered error's name, or ""
+
+	err error // the caller's error registered under Name, if any
 }
+
+// Unwrap returns the caller's error registered under Name, or nil.
+func (e *RemoteError) Unwrap() error { return e.err }
 
 // Error returns the node and the handler's message.
 func (e *RemoteError) Error() string {

@@ -30,7 +30,8 @@ const (
 	codeNoHandler  errCode = 2 // ErrNoHandler
 	codeOverloaded errCode = 3 // ErrOverloaded
 	codeTooLarge   errCode = 4 // ErrTooLarge: the request or the reply exceeds a limit
-	maxCode                = codeTooLarge
+	codeRegistered errCode = 5 // the handler returned a registered error: its name, then the text
+	maxCode                = codeRegistered
 )
 
 const (

@@ -201,8 +201,11 @@ func (c *conn) serve(ctx context.Context, cancel context.CancelFunc, h *handlerE
 	var build func([]byte) []byte
 	switch {
 	case err != nil:
-		msg := err.Error()
-		build = func(b []byte) []byte { return appendError(b, f.id, codeHandler, msg) }
+		msg, code := err.Error(), codeHandler
+		if name := registeredName(err); name != "" {
+			msg, code = appendRegisteredMessage(name, msg), codeRegistered
+		}
+		build = func(b []byte) []byte { return appendError(b, f.id, code, msg) }
 	case len(body) > c.maxBody:
 		c.e.stats.tooLarge.Add(1)
 		msg := fmt.Sprintf("reply of %d bytes to %q above %d", len(body), h.name, c.maxBody)
