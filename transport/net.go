@@ -116,18 +116,18 @@ func ParseBind(s string) ([]netip.AddrPort, error) { return bindCandidates(s) }
 func bindCandidates(s string) ([]netip.AddrPort, error) {
 	host, port, err := net.SplitHostPort(s)
 	if err != nil {
-		return nil, fmt.Errorf("%w: bind address %q: %v", ErrBind, s, err)
+		return nil, fmt.Errorf("%w: bind address %q: %w", ErrBind, s, err)
 	}
 	if host == "" {
 		p, err := netip.ParseAddrPort("0.0.0.0:" + port)
 		if err != nil {
-			return nil, fmt.Errorf("%w: bind address %q: %v", ErrBind, s, err)
+			return nil, fmt.Errorf("%w: bind address %q: %w", ErrBind, s, err)
 		}
 		return []netip.AddrPort{netip.AddrPortFrom(netip.IPv6Unspecified(), p.Port()), p}, nil
 	}
 	ap, err := netip.ParseAddrPort(s)
 	if err != nil {
-		return nil, fmt.Errorf("%w: bind address %q: %v", ErrBind, s, err)
+		return nil, fmt.Errorf("%w: bind address %q: %w", ErrBind, s, err)
 	}
 	return []netip.AddrPort{ap}, nil
 }
@@ -150,7 +150,7 @@ func bindBoth(bind netip.AddrPort) (*net.TCPListener, *net.UDPConn, error) {
 	for range attempts {
 		l, err := plainTCP.Listen(context.Background(), "tcp", bind.String())
 		if err != nil {
-			return nil, nil, fmt.Errorf("%w: tcp %s: %v", ErrBind, bind, err)
+			return nil, nil, fmt.Errorf("%w: tcp %s: %w", ErrBind, bind, err)
 		}
 		tcp := l.(*net.TCPListener)
 		port := tcp.Addr().(*net.TCPAddr).Port
@@ -168,7 +168,7 @@ func bindBoth(bind netip.AddrPort) (*net.TCPListener, *net.UDPConn, error) {
 			break
 		}
 	}
-	return nil, nil, fmt.Errorf("%w: udp %s: %v", ErrBind, bind, lastErr)
+	return nil, nil, fmt.Errorf("%w: udp %s: %w", ErrBind, bind, lastErr)
 }
 
 // Addr returns the bound address.

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -152,5 +153,19 @@ func TestPendingHandshakesAreBounded(t *testing.T) {
 	}
 	if got := n.Stats().RefusedStreams; got != 1 {
 		t.Fatalf("RefusedStreams = %d, want 1", got)
+	}
+}
+
+// The OS's reason travels with ErrBind: a port in use matches
+// syscall.EADDRINUSE.
+func TestBindErrorWrapsTheOSError(t *testing.T) {
+	a, err := Listen(NetConfig{Bind: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	_, err = Listen(NetConfig{Bind: a.Addr().String()})
+	if !errors.Is(err, ErrBind) || !errors.Is(err, syscall.EADDRINUSE) {
+		t.Fatalf("second bind: %v, want ErrBind and EADDRINUSE", err)
 	}
 }
