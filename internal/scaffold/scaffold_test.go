@@ -198,3 +198,29 @@ func TestReadModule(t *testing.T) {
 		t.Fatalf("ReadModule without go.mod: %v", err)
 	}
 }
+
+// The README shows exactly what cloister init writes for github.com/acme/shop.
+func TestREADMEShowsWhatInitWrites(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := Render(READMEParams)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		var heading string
+		switch f.Path {
+		case Compose:
+			heading = "## Docker compose"
+		case KubernetesFile(READMEParams.App):
+			heading = "## Kubernetes"
+		default:
+			continue
+		}
+		if got := READMEBlock(string(readme), heading); got != string(f.Data) {
+			t.Errorf("README's %q block is not what cloister init writes; it should be:\n%s\ngot:\n%s", heading, f.Data, got)
+		}
+	}
+}
