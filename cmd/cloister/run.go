@@ -394,10 +394,12 @@ func (c *runCluster) stop() {
 	defer deadline.Stop()
 	killed := false
 	for i, in := range started {
-		select {
-		case <-waits[i]:
-			continue
-		case <-deadline.C:
+		if !killed {
+			select {
+			case <-waits[i]:
+				continue
+			case <-deadline.C:
+			}
 		}
 		// The deadline passed: kill every group that is still there.
 		if !killed {
