@@ -5,6 +5,8 @@
 //	cloister members --addr HOST:PORT a running node's view, from its HTTP endpoint
 //	cloister whois KEY... --addr H:P  which member owns each key
 //	cloister secret [-bytes 32]       a fresh random cluster secret
+//	cloister init [flags]             Dockerfile, compose.yaml, Kubernetes manifests, a secret
+//	cloister run -n 3 -- CMD ARGS...  N local instances of your own service, until Ready
 package main
 
 import (
@@ -25,6 +27,8 @@ commands:
   members   print a running node's members (from its HTTP endpoint)
   whois     print which member owns each KEY, asking a running node
   secret    print a fresh random cluster secret (cloister secret > cloister.secret)
+  init      write a Dockerfile, compose.yaml, Kubernetes manifests and a secret for your module
+  run       run N local instances of your own service (cloister run -n 3 -- go run .)
   help      show this help
 
 Run "cloister <command> -h" for the flags of a command.
@@ -57,6 +61,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = runWhois(ctx, args[1:], stdout)
 	case "secret":
 		err = runSecret(args[1:], stdout)
+	case "init":
+		err = runInit(args[1:], stdout, stderr)
+	case "run":
+		err = runRun(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -1,8 +1,10 @@
 // Command hello is the smallest cloister application: it joins the cluster
 // described by the CLOISTER_* environment, logs every state change, and
-// serves /healthz, /readyz and /cluster on HELLO_HTTP (default :8080).
+// serves /healthz, /readyz and /cluster on CLOISTER_HTTP (or HELLO_HTTP;
+// default :8080).
 //
 //	go run ./examples/hello                       # a single-node cluster
+//	go run ./cmd/cloister run -n 3 -- go run ./examples/hello
 //	go run ./cmd/cloister secret > examples/compose/cloister.secret
 //	docker compose -f examples/compose/docker-compose.yml up --scale app=3
 package main
@@ -40,7 +42,10 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	addr := os.Getenv("HELLO_HTTP")
+	addr := os.Getenv("CLOISTER_HTTP") // set by cloister run and by cloister init's files
+	if addr == "" {
+		addr = os.Getenv("HELLO_HTTP")
+	}
 	if addr == "" {
 		addr = ":8080"
 	}

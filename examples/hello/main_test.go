@@ -18,7 +18,7 @@ func TestHelloServesReadiness(t *testing.T) {
 	}
 	addr := l.Addr().String()
 	l.Close()
-	t.Setenv("HELLO_HTTP", addr)
+	t.Setenv("CLOISTER_HTTP", addr) // as cloister run and cloister init's files set it
 	t.Setenv("CLOISTER_BIND", "127.0.0.1:0")
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
