@@ -14,6 +14,13 @@ var (
 	// ErrNodeDown: the member is down, left, or its connection broke while
 	// the call was pending. Pending calls fail with it at once.
 	ErrNodeDown = rpc.ErrNodeDown
+	// ErrNotSent: the request never left this node (the member could not
+	// be reached, or the connection failed first): safe to retry, on this
+	// member or another. It comes with ErrNodeDown.
+	ErrNotSent = rpc.ErrNotSent
+	// ErrConnLost: the request left and the connection broke before the
+	// answer: the handler may have run. It comes with ErrNodeDown.
+	ErrConnLost = rpc.ErrConnLost
 	// ErrTooLarge: a message exceeds Config.MaxMessageSize.
 	ErrTooLarge = rpc.ErrTooLarge
 	// ErrOverloaded: too many calls in flight (here or at the callee).

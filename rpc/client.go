@@ -21,11 +21,17 @@ func (e *Endpoint) Call(ctx context.Context, to Peer, name string, req []byte) (
 	if err := e.check(to, name, req); err != nil {
 		return nil, err
 	}
-	c, err := e.connFor(ctx, to)
-	if err != nil {
-		return nil, err
+	for {
+		c, err := e.connFor(ctx, to)
+		if err != nil {
+			return nil, err
+		}
+		body, err := c.call(ctx, name, req)
+		if err == errRetired {
+			continue // retired as idle meanwhile; connFor never returns it again
+		}
+		return body, err
 	}
-	return c.call(ctx, name, req)
 }
 
 // Cast sends msg to the handler registered under name on the peer without
@@ -73,8 +79,9 @@ type dialAttempt struct {
 // if there is none.
 func (e *Endpoint) connFor(ctx context.Context, to Peer) (*conn, error) {
 	key := keyOf(to)
+	now := e.now()
 	e.mu.RLock()
-	if pe := e.peers[key]; pe != nil && pe.conn != nil {
+	if pe := e.peers[key]; pe != nil && pe.conn != nil && !pe.conn.idleSince(now, e.cfg.MaxIdle) {
 		c := pe.conn
 		e.mu.RUnlock()
 		return c, nil
@@ -91,10 +98,20 @@ func (e *Endpoint) connFor(ctx context.Context, to Peer) (*conn, error) {
 		pe = &peerEntry{}
 		e.peers[key] = pe
 	}
-	if pe.conn != nil {
-		c := pe.conn
-		e.mu.Unlock()
-		return c, nil
+	var idle *conn
+	if c := pe.conn; c != nil {
+		if !c.idleSince(now, e.cfg.MaxIdle) || !c.retire() {
+			e.mu.Unlock()
+			return c, nil
+		}
+		// Idle for longer than a NAT or conntrack entry may live: a
+		// connection cut silently would swallow the next request and fail
+		// its call. Dial afresh instead.
+		pe.conn, idle = nil, c
+		e.stats.idleRetired.Add(1)
+	}
+	if idle != nil {
+		defer idle.fail(errRetired)
 	}
 	a := pe.dial
 	if a == nil {
@@ -155,7 +172,7 @@ func (e *Endpoint) connect(ctx context.Context, to Peer) (*conn, error) {
 		if errors.Is(err, transport.ErrClosed) {
 			return nil, fmt.Errorf("%w: %w", ErrClosed, err)
 		}
-		return nil, fmt.Errorf("%w: dial %s: %w", ErrNodeDown, to, err)
+		return nil, fmt.Errorf("%w: %w: dial %s: %w", ErrNotSent, ErrNodeDown, to, err)
 	}
 	sc, br, id, err := e.clientHandshake(ctx, nc, to.Addr, to.ID)
 	if err != nil {

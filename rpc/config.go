@@ -16,6 +16,7 @@ const (
 	DefaultMaxInFlightPerConn   = 1024
 	DefaultMaxInFlight          = 4096
 	DefaultHandshakeTimeout     = 5 * time.Second
+	DefaultMaxIdle              = 30 * time.Second
 	DefaultMaxHandshakes        = 64
 	DefaultMulticallConcurrency = 64
 	// MaxMessageSizeLimit is the largest accepted MaxMessageSize.
@@ -81,6 +82,11 @@ type Config struct {
 	MaxHandshakes int
 	// MulticallConcurrency bounds the calls one Multicall has in progress.
 	MulticallConcurrency int
+	// MaxIdle retires a dialled connection that has carried no call for
+	// that long, and dials afresh for the next call: a NAT or conntrack
+	// entry that expired would otherwise swallow that call's request.
+	// Default DefaultMaxIdle; negative keeps connections for ever.
+	MaxIdle time.Duration
 }
 
 func (c *Config) setDefaults() error {
@@ -126,6 +132,9 @@ func (c *Config) setDefaults() error {
 	def(&c.MaxPendingPerConn, DefaultMaxPendingPerConn)
 	def(&c.MaxInFlightPerConn, DefaultMaxInFlightPerConn)
 	def(&c.MaxInFlight, DefaultMaxInFlight)
+	if c.MaxIdle == 0 {
+		c.MaxIdle = DefaultMaxIdle
+	}
 	def(&c.MaxHandshakes, DefaultMaxHandshakes)
 	def(&c.MulticallConcurrency, DefaultMulticallConcurrency)
 	if c.HandshakeTimeout <= 0 {

@@ -54,12 +54,15 @@ type conn struct {
 
 	mu      sync.Mutex
 	err     error                         // why the connection ended, set once by fail
+	retired bool                          // dialled: taken out of use as idle; calls look again
 	nextID  uint64                        // last request id this side used
 	pending map[uint64]*call              // dialled: our requests awaiting an answer
 	reading bool                          // dialled: a caller holds the read role or its token is in turn
 	serving map[uint64]context.CancelFunc // accepted: the peer's requests being handled
 
-	inFlight atomic.Int64 // handlers running for this connection
+	inFlight atomic.Int64  // handlers running for this connection
+	written  atomic.Uint64 // bytes written to the connection so far (see writeQueue.queued)
+	lastUsed atomic.Int64  // when a call last used this dialled connection, in Unix nanoseconds
 
 	// Accepted: the handler the reader runs inline (see watch.go).
 	inline  atomic.Uint64 // its run number; 0 when none, or taken over
@@ -80,6 +83,7 @@ func newConn(e *Endpoint, nc *frameConn, br *bufio.Reader, peer string, addr net
 	if dialled {
 		c.turn = make(chan struct{}, 1)
 	}
+	c.lastUsed.Store(e.now().UnixNano())
 	c.w.init()
 	return c
 }
@@ -120,9 +124,24 @@ func (c *conn) fail(cause error) {
 	close(c.done)
 	c.cancel()
 	for _, cl := range pending {
-		cl.ch <- result{err: cause}
+		cl.ch <- result{err: c.callFailure(cause, cl)}
 	}
 	c.e.forgetConn(c)
+}
+
+// callFailure says how a pending call failed with its connection: its
+// request never left (ErrNotSent: safe to retry, here or elsewhere), or it
+// left and the connection broke before the answer (ErrConnLost: the
+// handler may have run); both match ErrNodeDown. A member reported down,
+// or the endpoint closing, is said as it is once the request had left.
+func (c *conn) callFailure(cause error, cl *call) error {
+	switch {
+	case !c.sent(cl.end.Load()):
+		return fmt.Errorf("%w: %w", ErrNotSent, cause)
+	case errors.Is(cause, ErrClosed) || errors.Is(cause, errReportedDown):
+		return cause
+	}
+	return fmt.Errorf("%w: %w", ErrConnLost, cause)
 }
 
 // readFailed fails the connection for an error reading it.

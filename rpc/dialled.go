@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -34,11 +35,16 @@ func (c *conn) call(ctx context.Context, name string, body []byte) ([]byte, erro
 	}
 	cl := getCall()
 	c.mu.Lock()
+	if c.retired {
+		c.mu.Unlock()
+		putCall(cl)
+		return nil, errRetired
+	}
 	if c.err != nil {
 		err := c.err
 		c.mu.Unlock()
 		putCall(cl)
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrNotSent, err)
 	}
 	if len(c.pending) >= c.e.cfg.MaxPendingPerConn {
 		c.mu.Unlock()
@@ -50,10 +56,12 @@ func (c *conn) call(ctx context.Context, name string, body []byte) ([]byte, erro
 	id := c.nextID
 	c.pending[id] = cl
 	c.mu.Unlock()
+	c.lastUsed.Store(c.e.now().UnixNano())
 
-	err := c.send(ctx.Done(), false, func(b []byte) []byte {
+	end, err := c.sendAt(ctx.Done(), false, func(b []byte) []byte {
 		return appendRequest(b, id, name, timeout, body)
 	})
+	cl.end.Store(end)
 	if err != nil {
 		if c.forget(id) {
 			putCall(cl)
@@ -302,6 +310,24 @@ func (c *conn) forget(id uint64) bool {
 // its stop channel.
 var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
+// idleSince reports whether this dialled connection has carried no call
+// for longer than maxIdle (never, for maxIdle 0 or less).
+func (c *conn) idleSince(now time.Time, maxIdle time.Duration) bool {
+	return maxIdle > 0 && c.dialled && now.Sub(time.Unix(0, c.lastUsed.Load())) > maxIdle
+}
+
+// retire takes an idle connection out of use when no call is pending on
+// it: later calls that still hold it get errRetired and look again.
+func (c *conn) retire() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.pending) > 0 || c.err != nil {
+		return false
+	}
+	c.retired = true
+	return true
+}
+
 // cast queues a one-way message. It never waits: when the connection's
 // queue is over its high-water mark the cast fails with ErrOverloaded.
 func (c *conn) cast(name string, body []byte) error {
@@ -321,11 +347,18 @@ type result struct {
 
 // call is a pending request. Its channel receives exactly one result, from
 // whoever removed it from the pending map (the role holder or fail).
-type call struct{ ch chan result }
+type call struct {
+	ch  chan result
+	end atomic.Uint64 // where the request ends in the connection's bytes; 0 until queued
+}
 
 var callPool = sync.Pool{New: func() any { return &call{ch: make(chan result, 1)} }}
 
-func getCall() *call   { return callPool.Get().(*call) }
+func getCall() *call {
+	cl := callPool.Get().(*call)
+	cl.end.Store(0)
+	return cl
+}
 func putCall(cl *call) { callPool.Put(cl) }
 
 // frameConn is a secured connection whose read deadline interrupts a read

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/cloister-go/cloister/transport"
 )
@@ -64,6 +65,8 @@ type Endpoint struct {
 	peers  map[peerKey]*peerEntry
 	conns  map[*conn]struct{}
 	closed bool
+
+	clock func() time.Time // time.Now; tests move it on
 
 	ctx    context.Context // cancelled by Close
 	cancel context.CancelFunc
@@ -136,6 +139,14 @@ func (e *Endpoint) Close() error {
 	return nil
 }
 
+// now is the endpoint's clock.
+func (e *Endpoint) now() time.Time {
+	if e.clock != nil {
+		return e.clock()
+	}
+	return time.Now()
+}
+
 // PeerDown tells the endpoint that the peer with this ID failed or left.
 // Its connections close, calls pending on them fail at once with
 // ErrNodeDown, calls waiting for a connection to it fail likewise, and its
@@ -144,7 +155,7 @@ func (e *Endpoint) PeerDown(id string) {
 	if id == "" {
 		return
 	}
-	cause := fmt.Errorf("%w: %s reported down", ErrNodeDown, id)
+	cause := fmt.Errorf("%w: %w: %s", ErrNodeDown, errReportedDown, id)
 	e.mu.Lock()
 	if pe := e.peers[peerKey{id: id}]; pe != nil {
 		if pe.dial != nil {
@@ -207,12 +218,14 @@ type Stats struct {
 	TooLarge       uint64 // messages refused for their size, sent or received
 	DroppedCasts   uint64 // casts not handled: no handler, overloaded or too large
 	HandlerPanics  uint64 // handlers that panicked (the caller gets a RemoteError)
+	IdleRetired    uint64 // dialled connections retired after MaxIdle without a call
 }
 
 type counters struct {
 	protocolErrors, authFailures, refusedHellos, refused atomic.Uint64
 	impersonations                                       atomic.Uint64
 	overloaded, tooLarge, droppedCasts, handlerPanics    atomic.Uint64
+	idleRetired                                          atomic.Uint64
 }
 
 // Stats returns the endpoint's counters.
@@ -232,5 +245,6 @@ func (e *Endpoint) Stats() Stats {
 		TooLarge:       s.tooLarge.Load(),
 		DroppedCasts:   s.droppedCasts.Load(),
 		HandlerPanics:  s.handlerPanics.Load(),
+		IdleRetired:    s.idleRetired.Load(),
 	}
 }

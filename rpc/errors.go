@@ -6,8 +6,18 @@ import "errors"
 // wrapped with the peer, the handler name or the underlying cause.
 var (
 	// ErrNodeDown means the peer is unreachable, was reported down with
-	// PeerDown, or its connection broke while the call was pending.
+	// PeerDown, or its connection broke while the call was pending. The
+	// errors below say more where it matters for a retry.
 	ErrNodeDown = errors.New("rpc: node down")
+	// ErrNotSent means the request never left this endpoint (the peer
+	// could not be reached, or the connection failed before the request
+	// was written): safe to retry, here or elsewhere. It comes with
+	// ErrNodeDown.
+	ErrNotSent = errors.New("rpc: request not sent")
+	// ErrConnLost means the request was written and the connection broke
+	// before its answer: the handler may have run. It comes with
+	// ErrNodeDown.
+	ErrConnLost = errors.New("rpc: connection lost during the call")
 	// ErrWrongPeer means the address answered with another peer ID than the
 	// one expected, typically a restarted process (a new incarnation).
 	// Errors matching it also match ErrNodeDown: the expected peer is gone.
@@ -52,3 +62,10 @@ func (e *RemoteError) Unwrap() error { return e.err }
 func (e *RemoteError) Error() string {
 	return "rpc: remote error from " + e.Node + ": " + e.Message
 }
+
+// errRetired is what a call gets from a connection retired as idle, before
+// its request was queued: the endpoint looks for a connection again.
+var errRetired = errors.New("rpc: connection retired as idle")
+
+// errReportedDown marks the cause of a PeerDown.
+var errReportedDown = errors.New("reported down")

@@ -43,6 +43,10 @@ type writeQueue struct {
 	signaled bool          // a wake-up is outstanding
 	room     chan struct{} // closed when a writer takes the buffer; nil when nobody waits
 	closed   bool
+	// queued counts the bytes ever queued: frames are written in the
+	// order they are queued, so a frame whose end is at or below the
+	// connection's written count has left (see conn.written).
+	queued uint64
 
 	spare []byte // touched only under mu
 }
@@ -60,6 +64,13 @@ func (q *writeQueue) init() { q.signal = make(chan struct{}, 1) }
 // writing role: it must write them and then call finish. Otherwise the
 // frame waits for the write in progress or wakes the writer goroutine.
 func (q *writeQueue) send(stop, done <-chan struct{}, control, inline bool, build func([]byte) []byte) ([]byte, error) {
+	b, _, err := q.sendAt(stop, done, control, inline, build)
+	return b, err
+}
+
+// sendAt is send that also returns where the frame ends in the stream of
+// bytes queued on the connection.
+func (q *writeQueue) sendAt(stop, done <-chan struct{}, control, inline bool, build func([]byte) []byte) ([]byte, uint64, error) {
 	q.mu.Lock()
 	for !control && !q.closed && len(q.buf) >= writeHighWater {
 		if q.room == nil {
@@ -70,21 +81,24 @@ func (q *writeQueue) send(stop, done <-chan struct{}, control, inline bool, buil
 		select {
 		case <-room:
 		case <-done:
-			return nil, errQueueClosed
+			return nil, 0, errQueueClosed
 		case <-stop:
-			return nil, errGaveUp
+			return nil, 0, errGaveUp
 		}
 		q.mu.Lock()
 	}
 	if q.closed {
 		q.mu.Unlock()
-		return nil, errQueueClosed
+		return nil, 0, errQueueClosed
 	}
 	if control && len(q.buf) >= controlLimit {
 		q.mu.Unlock()
-		return nil, errNotReading
+		return nil, 0, errNotReading
 	}
+	before := len(q.buf)
 	q.buf = build(q.buf)
+	q.queued += uint64(len(q.buf) - before)
+	end := q.queued
 	var (
 		mine []byte
 		wake bool
@@ -102,7 +116,7 @@ func (q *writeQueue) send(stop, done <-chan struct{}, control, inline bool, buil
 	if wake {
 		q.signal <- struct{}{} // never blocks: one token at most, see signaled
 	}
-	return mine, nil
+	return mine, end, nil
 }
 
 // wakeLocked reports whether the caller must send the writer goroutine its
@@ -187,21 +201,34 @@ func (q *writeQueue) close() {
 // writes it at once on the calling goroutine. See writeQueue.send for stop
 // and control.
 func (c *conn) send(stop <-chan struct{}, control bool, build func([]byte) []byte) error {
-	b, err := c.w.send(stop, c.done, control, !control && !c.busy(), build)
+	_, err := c.sendAt(stop, control, build)
+	return err
+}
+
+// sendAt is send that also returns where the frame ends in the stream of
+// bytes queued on the connection (see conn.sent).
+func (c *conn) sendAt(stop <-chan struct{}, control bool, build func([]byte) []byte) (uint64, error) {
+	b, end, err := c.w.sendAt(stop, c.done, control, !control && !c.busy(), build)
 	if b != nil {
 		c.write(b)
 	}
-	return err
+	return end, err
 }
 
 // write writes b, which the calling goroutine holds the writing role for,
 // and ends the role. A failed write fails the connection.
 func (c *conn) write(b []byte) {
-	if _, err := c.nc.Write(b); err != nil {
+	n, err := c.nc.Write(b)
+	c.written.Add(uint64(n))
+	if err != nil {
 		c.fail(err)
 	}
 	c.w.finish(b)
 }
+
+// sent reports whether the frame ending at end was written to the
+// connection in full: its peer may have received it.
+func (c *conn) sent(end uint64) bool { return end > 0 && end <= c.written.Load() }
 
 func (c *conn) writeLoop() {
 	defer c.e.wg.Done()
