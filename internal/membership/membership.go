@@ -349,6 +349,12 @@ type Stats struct {
 
 	JoinsAuthFailed    uint64 // joins refused by a peer with another secret or label
 	SuppressedLogLines uint64 // memberlist log lines dropped by the rate limit
+
+	// Gossip traffic: datagrams (and their bytes, as sent: encrypted and
+	// labelled) handed to memberlist and sent by it, and streams it opened.
+	PacketsReceived, BytesReceived uint64
+	PacketsSent, BytesSent         uint64
+	StreamsDialled                 uint64
 }
 
 // Stats returns the current counters.
@@ -370,6 +376,11 @@ func (m *Membership) Stats() Stats {
 		PacketsMalformed:   r.total(rejectPacketBad),
 		JoinsAuthFailed:    r.total(rejectJoinAuth),
 		SuppressedLogLines: r.total(suppressedLogLines),
+		PacketsReceived:    m.tr.packetsIn.Load(),
+		BytesReceived:      m.tr.bytesIn.Load(),
+		PacketsSent:        m.tr.packetsOut.Load(),
+		BytesSent:          m.tr.bytesOut.Load(),
+		StreamsDialled:     m.tr.dialled.Load(),
 	}
 }
 
