@@ -153,6 +153,10 @@ func (n *Node) dashboardState() telemetry.DashboardState {
 			Name: m.Name, ID: m.ID, Addr: m.Addr.String(), State: m.StateName, Term: m.Term,
 			ViewID: hex64(m.ViewID), Self: m.ID == s.Self.ID, Agrees: m.ViewID == s.View.ID,
 		}
+		if d.Members[i].Self {
+			// The view holds this node as last advertised, which lags.
+			d.Members[i].State, d.Members[i].Term, d.Members[i].ViewID, d.Members[i].Agrees = s.StateName, s.Term, hex64(s.View.ID), true
+		}
 		if shares != nil {
 			d.Members[i].Share = shares[i]
 		}

@@ -77,35 +77,44 @@
       $("ring-name").textContent = "";
       note.textContent = "The ring answers only when the node is ready.";
       var c = document.createElementNS(NS, "circle");
-      c.setAttribute("r", "85"); c.setAttribute("fill", "none");
-      c.setAttribute("stroke", "#ddd"); c.setAttribute("stroke-width", "30");
+      c.setAttribute("r", "80"); c.setAttribute("fill", "none");
+      c.setAttribute("stroke", "#ddd"); c.setAttribute("stroke-width", "40");
       svg.appendChild(c);
       return;
     }
     $("ring-name").textContent = s.ring.name;
-    note.textContent = s.ring.slots + " slots, drawn as " + s.ring.cells.length + " arcs coloured by owner.";
-    var cells = s.ring.cells, n = cells.length, R = 100, r = 70;
+    note.textContent = "Outer band: each member's share of the key space. Inner band: the " +
+      s.ring.slots + " slots in hash order, drawn as " + s.ring.cells.length + " arcs coloured by their main owner.";
     function pt(rad, a) { return (rad * Math.sin(a)).toFixed(2) + " " + (-rad * Math.cos(a)).toFixed(2); }
-    for (var i = 0; i < n;) {
-      var j = i;
-      while (j < n && cells[j] === cells[i]) j++;
-      var a0 = 2 * Math.PI * i / n, a1 = 2 * Math.PI * j / n;
-      if (j - i === n) a1 -= 1e-4; // a full circle
+    function arc(R, r, a0, a1, fill, name) {
+      if (a1 - a0 >= 2 * Math.PI) a1 = a0 + 2 * Math.PI - 1e-4; // a full circle
       var large = a1 - a0 > Math.PI ? 1 : 0;
       var p = document.createElementNS(NS, "path");
       p.setAttribute("d", "M" + pt(R, a0) + " A" + R + " " + R + " 0 " + large + " 1 " + pt(R, a1) +
         " L" + pt(r, a1) + " A" + r + " " + r + " 0 " + large + " 0 " + pt(r, a0) + " Z");
-      p.setAttribute("fill", color(cells[i]));
-      var m = s.members[cells[i]];
+      p.setAttribute("fill", fill);
       var title = document.createElementNS(NS, "title");
-      title.textContent = m ? m.name : "?";
+      title.textContent = name;
       p.appendChild(title);
       svg.appendChild(p);
+    }
+    var a = 0;
+    s.members.forEach(function (m, i) {
+      var b = a + 2 * Math.PI * m.share;
+      if (m.share > 0) arc(100, 80, a, b, color(i), m.name + ": " + (100 * m.share).toFixed(1) + " %");
+      a = b;
+    });
+    var cells = s.ring.cells, n = cells.length;
+    for (var i = 0; i < n;) {
+      var j = i;
+      while (j < n && cells[j] === cells[i]) j++;
+      var m = s.members[cells[i]];
+      arc(74, 60, 2 * Math.PI * i / n, 2 * Math.PI * j / n, color(cells[i]), m ? m.name : "?");
       i = j;
     }
     var t = document.createElementNS(NS, "text");
     t.setAttribute("text-anchor", "middle"); t.setAttribute("dy", "0.35em");
-    t.setAttribute("font-size", "16");
+    t.setAttribute("font-size", "15");
     t.textContent = "term " + s.term;
     svg.appendChild(t);
   }
