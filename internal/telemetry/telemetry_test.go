@@ -215,3 +215,17 @@ func TestTimeline(t *testing.T) {
 		t.Error("plural")
 	}
 }
+
+// What metrics add to one call, on both sides: the caller's timing and
+// counting, and the wrapped handler's (docs/benchmarks.md).
+func BenchmarkCallInstrumentation(b *testing.B) {
+	m := New()
+	h := m.Handler("echo", func(ctx context.Context, req rpc.Request) ([]byte, error) { return nil, nil })
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		start := m.Start()
+		_, err := h(ctx, rpc.Request{})
+		m.CallDone("echo", start, err)
+	}
+}
