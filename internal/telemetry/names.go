@@ -116,7 +116,7 @@ func (m *Metrics) Handlers() []HandlerCounts {
 	if m == nil {
 		return nil
 	}
-	var out []HandlerCounts
+	out := []HandlerCounts{} // JSON [] rather than null
 	for _, s := range m.names.all() {
 		c := s.counts()
 		if s == m.names.other && c == (HandlerCounts{Name: OtherHandler}) {

@@ -47,8 +47,9 @@ func (t *Timeline) add(e Entry) {
 func (t *Timeline) entries() []Entry {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if !t.full {
-		return append([]Entry(nil), t.buf[:t.next]...)
+	out := make([]Entry, 0, len(t.buf)) // never nil: JSON [] rather than null
+	if t.full {
+		out = append(out, t.buf[t.next:]...)
 	}
-	return append(append([]Entry(nil), t.buf[t.next:]...), t.buf[:t.next]...)
+	return append(out, t.buf[:t.next]...)
 }
