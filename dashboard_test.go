@@ -87,6 +87,22 @@ func TestDashboardServes(t *testing.T) {
 		t.Errorf("GET /metrics with only the dashboard on: %d, want 404", code)
 	}
 
+	// Under a prefix, the relative redirect and links still work.
+	mux := http.NewServeMux()
+	mux.Handle("/ops/", http.StripPrefix("/ops", c.Node(0).Handler()))
+	prefixed := httptest.NewServer(mux)
+	defer prefixed.Close()
+	resp, err = client.Get(prefixed.URL + "/ops/dashboard")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if loc, err := resp.Location(); err != nil || loc.Path != "/ops/dashboard/" {
+		t.Fatalf("GET /ops/dashboard redirects to %v (%v), want /ops/dashboard/", loc, err)
+	}
+	scrape(t, prefixed.URL+"/ops/dashboard/app.js")
+	scrape(t, prefixed.URL+"/ops/dashboard/state")
+
 	var s dashboardState
 	if err := json.Unmarshal([]byte(scrape(t, srv.URL+"/dashboard/state")), &s); err != nil {
 		t.Fatal(err)
