@@ -72,9 +72,9 @@ func (n *Node) Handle(name string, h Handler) error {
 		n.calls.Handle(name, nil)
 		return nil
 	}
-	n.calls.Handle(name, func(ctx context.Context, req rpc.Request) ([]byte, error) {
+	n.calls.Handle(name, n.tel.Handler(name, func(ctx context.Context, req rpc.Request) ([]byte, error) {
 		return h(ctx, n.memberByID(req.From), req.Body)
-	})
+	}))
 	return nil
 }
 
@@ -84,7 +84,10 @@ func (n *Node) Call(ctx context.Context, to Member, name string, req []byte) ([]
 	if err := n.callable(name); err != nil {
 		return nil, err
 	}
-	return n.calls.Call(ctx, peerOf(to), name, req)
+	start := n.tel.Start()
+	reply, err := n.calls.Call(ctx, peerOf(to), name, req)
+	n.tel.CallDone(name, start, err)
+	return reply, err
 }
 
 // Cast sends msg to the handler name on member to without waiting for it
@@ -93,7 +96,9 @@ func (n *Node) Cast(to Member, name string, msg []byte) error {
 	if err := n.callable(name); err != nil {
 		return err
 	}
-	return n.calls.Cast(peerOf(to), name, msg)
+	err := n.calls.Cast(peerOf(to), name, msg)
+	n.tel.CastDone(name, err)
+	return err
 }
 
 // Multicall calls name on the given members concurrently, or, with none
@@ -116,6 +121,7 @@ func (n *Node) Multicall(ctx context.Context, name string, req []byte, to ...Mem
 	}
 	for i, r := range n.calls.Multicall(ctx, peers, name, req) {
 		replies[i] = Reply{Member: to[i], Body: r.Body, Err: r.Err}
+		n.tel.Counted(name, r.Err)
 	}
 	return replies
 }
@@ -155,7 +161,10 @@ func CallTyped[Req, Resp any](ctx context.Context, n *Node, to Member, name stri
 		var zero Resp
 		return zero, err
 	}
-	return rpc.CallTyped[Req, Resp](ctx, n.calls, peerOf(to), name, req, codec)
+	start := n.tel.Start()
+	resp, err := rpc.CallTyped[Req, Resp](ctx, n.calls, peerOf(to), name, req, codec)
+	n.tel.CallDone(name, start, err)
+	return resp, err
 }
 
 // HandleTyped registers a handler whose request and reply are encoded

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/cloister-go/cloister/discovery"
 	"github.com/cloister-go/cloister/internal/membership"
 	"github.com/cloister-go/cloister/transport"
@@ -133,6 +135,19 @@ type Config struct {
 	// Transport replaces the node's network (Bind is then ignored). The
 	// test harness uses it to inject faults. The node closes it on Stop.
 	Transport transport.Transport
+
+	// Metrics, when set, receives the node's Prometheus metrics
+	// (cloister_*, docs/metrics.md) until it stops; Handler serves them
+	// at /metrics, with the rest of the registry when it is a
+	// prometheus.Gatherer. Give each node of one process its own registry
+	// or a prometheus.WrapRegistererWith of a shared one. It also turns
+	// the dashboard on.
+	Metrics prometheus.Registerer
+
+	// Dashboard makes Handler serve a live, read-only dashboard at
+	// /dashboard/ (members, view, term, quorum, ring, call rates, a
+	// timeline), also without Metrics.
+	Dashboard bool
 
 	// advert, in this package's tests, makes the node write adverts in a
 	// later format, as a newer build would.

@@ -19,6 +19,10 @@ import (
 //	              JSON owner of K (and N-1 replicas) on ring R (default ring);
 //	              503 with the error when the node is not Ready, 404 for an
 //	              unknown ring, 400 without a key
+//	GET /metrics  Prometheus metrics, when Config.Metrics is set
+//	GET /dashboard/
+//	              a live, read-only dashboard, when Config.Metrics or
+//	              Config.Dashboard is set
 //
 // It never touches http.DefaultServeMux.
 func (n *Node) Handler() http.Handler {
@@ -44,6 +48,7 @@ func (n *Node) Handler() http.Handler {
 		_ = enc.Encode(n.Snapshot())
 	})
 	mux.HandleFunc("GET /whois", n.serveWhois)
+	n.mountTelemetry(mux) // /metrics, /dashboard/ (metrics.go)
 	return mux
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/cloister-go/cloister/internal/core"
 	"github.com/cloister-go/cloister/internal/membership"
+	"github.com/cloister-go/cloister/internal/telemetry"
 	"github.com/cloister-go/cloister/rpc"
 	"github.com/cloister-go/cloister/transport"
 )
@@ -64,6 +65,8 @@ type Node struct {
 	wg         sync.WaitGroup
 	stopOnce   sync.Once
 	stopErr    error
+
+	tel *telemetry.Metrics // metrics and dashboard (metrics.go); nil when both are off
 }
 
 // Start launches a node and waits until it is Ready. If ctx ends first,
@@ -113,11 +116,18 @@ func Launch(ctx context.Context, cfg Config) (*Node, error) {
 			return nil, &ConfigError{Field: "Bind", Reason: "cannot listen", Err: err}
 		}
 	}
-	n, err := newNode(ctx, cfg, logger, secret, tr)
+	tel, err := newTelemetry(&cfg) // metrics and dashboard (metrics.go)
 	if err != nil {
 		tr.Close()
 		return nil, err
 	}
+	n, err := newNode(ctx, cfg, logger, secret, tr)
+	if err != nil {
+		tr.Close()
+		tel.Unregister()
+		return nil, err
+	}
+	n.attachTelemetry(tel)
 	return n, nil
 }
 
@@ -397,6 +407,7 @@ func (n *Node) stop(ctx context.Context) error {
 	_ = n.tr.Close()
 	n.apply(n.core.Stopped())
 	n.closeDispatchersWithin(ctx)
+	n.tel.Unregister()
 	close(n.done)
 	if leaveErr != nil {
 		return fmt.Errorf("cloister: leave not fully gossiped: %w", leaveErr)

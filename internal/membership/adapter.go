@@ -38,6 +38,11 @@ type mlTransport struct {
 	checkMu  sync.Mutex
 	checking map[net.Conn]struct{} // streams whose prefix is being read
 	accepted atomic.Uint64         // streams handed to memberlist
+
+	// Gossip traffic, counted for Stats.
+	packetsIn, bytesIn   atomic.Uint64 // datagrams handed to memberlist
+	packetsOut, bytesOut atomic.Uint64 // datagrams memberlist sent
+	dialled              atomic.Uint64 // streams memberlist opened
 }
 
 var _ memberlist.Transport = (*mlTransport)(nil)
@@ -138,6 +143,8 @@ func (a *mlTransport) forward() {
 			mp := &memberlist.Packet{Buf: p.Data, From: net.UDPAddrFromAddrPort(p.From), Timestamp: p.At}
 			select {
 			case a.packets <- mp:
+				a.packetsIn.Add(1)
+				a.bytesIn.Add(uint64(len(p.Data)))
 			case <-a.stop:
 				return
 			}
@@ -156,7 +163,12 @@ func (a *mlTransport) WriteTo(b []byte, addr string) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, err
 	}
-	return time.Now(), a.t.WritePacket(b, to)
+	if err := a.t.WritePacket(b, to); err != nil {
+		return time.Now(), err
+	}
+	a.packetsOut.Add(1)
+	a.bytesOut.Add(uint64(len(b)))
+	return time.Now(), nil
 }
 
 func (a *mlTransport) PacketCh() <-chan *memberlist.Packet { return a.packets }
@@ -172,6 +184,7 @@ func (a *mlTransport) DialTimeout(addr string, timeout time.Duration) (net.Conn,
 	if err != nil {
 		return nil, err
 	}
+	a.dialled.Add(1)
 	return &dialledConn{Conn: c, maxBody: a.guard.maxBody}, nil
 }
 

@@ -358,6 +358,11 @@ type Stats struct {
 
 	PrunedBroadcasts uint64 // service broadcasts dropped from a full queue
 	OversizedStates  uint64 // state exchanges sent without the services' state (over MaxServiceState)
+	// Gossip traffic: datagrams (and their bytes, as sent: encrypted and
+	// labelled) handed to memberlist and sent by it, and streams it opened.
+	PacketsReceived, BytesReceived uint64
+	PacketsSent, BytesSent         uint64
+	StreamsDialled                 uint64
 }
 
 // Stats returns the current counters.
@@ -381,6 +386,11 @@ func (m *Membership) Stats() Stats {
 		SuppressedLogLines: r.total(suppressedLogLines),
 		PrunedBroadcasts:   m.d.prunedBroadcasts.Load(),
 		OversizedStates:    m.d.oversizedStates.Load(),
+		PacketsReceived:    m.tr.packetsIn.Load(),
+		BytesReceived:      m.tr.bytesIn.Load(),
+		PacketsSent:        m.tr.packetsOut.Load(),
+		BytesSent:          m.tr.bytesOut.Load(),
+		StreamsDialled:     m.tr.dialled.Load(),
 	}
 }
 
