@@ -99,16 +99,26 @@ type RingChanged struct {
 func (*RingChanged) event() {}
 
 func (e *RingChanged) String() string {
-	return fmt.Sprintf("ring %s changed: %d members, view %016x", e.Name, e.New.size(), e.New.viewID)
+	var view uint64
+	if e.New != nil {
+		view = e.New.viewID
+	}
+	return fmt.Sprintf("ring %s changed: %d members, view %016x", e.Name, e.New.size(), view)
 }
 
 // Gained reports whether this node owns key now but did not before.
 func (e *RingChanged) Gained(key string) bool {
+	if e.New == nil {
+		return false
+	}
 	return e.New.Mine(key) && e.Old.ownerID(key) != e.New.selfID
 }
 
 // Lost reports whether this node owned key before but does not now.
 func (e *RingChanged) Lost(key string) bool {
+	if e.New == nil {
+		return false
+	}
 	return e.Old.ownerID(key) == e.New.selfID && e.Old.ownerID(key) != "" && !e.New.Mine(key)
 }
 

@@ -164,6 +164,12 @@ func newNode(ctx context.Context, cfg Config, logger *slog.Logger, secret Secret
 	for _, l := range cfg.Listeners {
 		n.dispatch = append(n.dispatch, newDispatcher(listenerDeliver(l), cfg.ListenerQueue, &n.dropped))
 	}
+	started := false
+	defer func() {
+		if !started {
+			n.closeDispatchers() // every error return below
+		}
+	}()
 	c := core.New(self, cfg.Consensus)
 	c.SetQuorum(cfg.Quorum.core())
 	c.Tick(time.Now())
@@ -235,6 +241,7 @@ func newNode(ctx context.Context, cfg Config, logger *slog.Logger, secret Secret
 		n.wg.Add(1)
 		go n.reconnectLoop()
 	}
+	started = true
 	return n, nil
 }
 
@@ -249,7 +256,7 @@ func (n *Node) encodeAdvert(a core.Advert) []byte {
 }
 
 // Self returns this node as a member.
-func (n *Node) Self() Member { return memberFromCore(n.self) }
+func (n *Node) Self() Member { return n.snap.Load().Self }
 
 // Snapshot returns the node's current state, view and members.
 func (n *Node) Snapshot() Snapshot { return *n.snap.Load() }

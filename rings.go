@@ -83,6 +83,10 @@ func (l *lazyRing) get() (*ring.Ring, error) {
 // built returns the ring's table, building it on first use, or why the
 // ring cannot answer.
 func (r *Ring) built() (*ring.Ring, error) {
+	if r == nil || r.table == nil && r.err == nil {
+		// A zero Ring (var r Ring, &Ring{}) belongs to no view.
+		return nil, fmt.Errorf("%w: a zero Ring belongs to no view", ErrNotReady)
+	}
 	if r.err != nil {
 		return nil, r.err
 	}
@@ -118,7 +122,7 @@ func (r *Ring) Checksum() uint64 {
 // size is the number of members, without building the ring; 0 when the
 // ring cannot answer.
 func (r *Ring) size() int {
-	if r.err != nil {
+	if r == nil || r.err != nil || r.table == nil {
 		return 0
 	}
 	return r.table.size
