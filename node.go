@@ -33,6 +33,12 @@ type Node struct {
 	snap        atomic.Pointer[Snapshot]
 	dispatchMu  sync.Mutex
 	dispatch    []*dispatcher
+	// dispatchClosed: the node stopped delivering; a later Subscribe
+	// gets a closed channel.
+	dispatchClosed bool
+	// stoppedDispatchers are the dispatchers at the stop, which Stop
+	// lets drain; written before done is closed.
+	stoppedDispatchers []*dispatcher
 	dropped     atomic.Uint64
 	lastDiscErr atomic.Pointer[DiscoveryError]
 	mon         monitors
@@ -58,7 +64,7 @@ type Node struct {
 	pubDone    chan struct{}
 	wg         sync.WaitGroup
 	stopOnce   sync.Once
-	stopErr    error
+	stopErr    error // written before done is closed
 }
 
 // Start launches a node and waits until it is Ready. If ctx ends first,
@@ -330,15 +336,42 @@ func (n *Node) assemblyError(cause error) *AssemblyError {
 }
 
 // Stop leaves the cluster gracefully: peers see this node as left at once,
-// without a suspicion period. It waits for the leave to be gossiped (within
-// ctx) and for every goroutine of the node to end. Stop is idempotent.
+// without a suspicion period. It returns when the node has stopped (Done
+// is closed: the leave is gossiped, the node's goroutines have ended,
+// handlers' contexts are cancelled) and every listener has received its
+// queued events, or when ctx ends first, with ctx's error; the stop then
+// goes on in the background. It may be called from a listener or a
+// handler: it does not wait for the one it runs on. Handlers that ignore
+// their cancelled context are not waited for. Stop is idempotent.
 func (n *Node) Stop(ctx context.Context) error {
-	n.stopOnce.Do(func() { n.stopErr = n.stop(ctx) })
-	<-n.done
+	n.stopOnce.Do(func() {
+		leaveBy, _ := ctx.Deadline()
+		go n.stop(leaveBy) // ends once every handler has returned
+	})
+	select {
+	case <-n.done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	// Listeners drain their queues, within ctx; the listener this Stop
+	// may run on is not waited for.
+	me := goroutineID()
+	for _, d := range n.stoppedDispatchers {
+		if d.gid.Load() == me {
+			continue
+		}
+		select {
+		case <-d.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	return n.stopErr
 }
 
-func (n *Node) stop(ctx context.Context) error {
+// stop is the stop itself, on a goroutine of its own. leaveBy, if set,
+// bounds the leave (the first Stop's deadline).
+func (n *Node) stop(leaveBy time.Time) {
 	ack := make(chan struct{})
 	select {
 	case n.stopReq <- ack:
@@ -362,8 +395,8 @@ func (n *Node) stop(ctx context.Context) error {
 		n.logger.Debug("leave intent not fully gossiped", "err", err)
 	}
 	leaveTimeout := n.cfg.Detection.TCPTimeout
-	if d, ok := ctx.Deadline(); ok {
-		leaveTimeout = min(leaveTimeout, time.Until(d))
+	if !leaveBy.IsZero() {
+		leaveTimeout = min(leaveTimeout, time.Until(leaveBy))
 	}
 	var leaveErr error
 	if leaveTimeout > 0 {
@@ -378,16 +411,26 @@ func (n *Node) stop(ctx context.Context) error {
 	}
 	n.loopCancel()
 	n.wg.Wait()
-	_ = n.calls.Close()
+	// Closing the call endpoint cancels the handlers' contexts and waits
+	// for them to return; a handler may be the caller of Stop, waiting
+	// for done, so done does not wait for that.
+	callsClosed := make(chan struct{})
+	go func() {
+		_ = n.calls.Close()
+		close(callsClosed)
+	}()
 	_ = n.ml.Shutdown()
 	_ = n.tr.Close()
 	n.apply(n.core.Stopped())
-	n.closeDispatchersWithin(ctx)
-	close(n.done)
+	n.dispatchMu.Lock()
+	n.stoppedDispatchers = n.dispatch
+	n.dispatchMu.Unlock()
+	n.closeDispatchers()
 	if leaveErr != nil {
-		return fmt.Errorf("cloister: leave not fully gossiped: %w", leaveErr)
+		n.stopErr = fmt.Errorf("cloister: leave not fully gossiped: %w", leaveErr)
 	}
-	return nil
+	close(n.done)
+	<-callsClosed
 }
 
 // othersStaying reports whether the view holds a member other than this
@@ -402,6 +445,8 @@ func (n *Node) othersStaying() bool {
 	return false
 }
 
+// closeDispatchers closes every dispatcher, and any a later Subscribe
+// makes.
 func (n *Node) closeDispatchers() {
 	n.dispatchMu.Lock()
 	defer n.dispatchMu.Unlock()
@@ -409,19 +454,5 @@ func (n *Node) closeDispatchers() {
 		d.close()
 	}
 	n.dispatch = nil
-}
-
-// closeDispatchersWithin lets listeners drain their queues until ctx ends.
-func (n *Node) closeDispatchersWithin(ctx context.Context) {
-	n.dispatchMu.Lock()
-	ds := n.dispatch
-	n.dispatchMu.Unlock()
-	n.closeDispatchers()
-	for _, d := range ds {
-		select {
-		case <-d.done:
-		case <-ctx.Done():
-			return
-		}
-	}
+	n.dispatchClosed = true
 }
