@@ -33,12 +33,6 @@ type Node struct {
 	snap        atomic.Pointer[Snapshot]
 	dispatchMu  sync.Mutex
 	dispatch    []*dispatcher
-	// dispatchClosed: the node stopped delivering; a later Subscribe
-	// gets a closed channel.
-	dispatchClosed bool
-	// stoppedDispatchers are the dispatchers at the stop, which Stop
-	// lets drain; written before done is closed.
-	stoppedDispatchers []*dispatcher
 	dropped     atomic.Uint64
 	lastDiscErr atomic.Pointer[DiscoveryError]
 	mon         monitors
@@ -65,6 +59,13 @@ type Node struct {
 	wg         sync.WaitGroup
 	stopOnce   sync.Once
 	stopErr    error // written before done is closed
+
+	// dispatchClosed (under dispatchMu): the node stopped delivering; a
+	// later Subscribe gets a closed channel.
+	dispatchClosed bool
+	// stoppedDispatchers are the dispatchers at the stop, which Stop
+	// lets drain; written before done is closed.
+	stoppedDispatchers []*dispatcher
 }
 
 // Start launches a node and waits until it is Ready. If ctx ends first,
