@@ -177,9 +177,9 @@ func peerOf(m Member) rpc.Peer { return rpc.Peer{ID: m.ID, Addr: m.Addr} }
 // others is every member of the view but this node.
 func (n *Node) others() []Member {
 	var out []Member
-	for _, m := range n.Members() {
+	for _, m := range n.snap.Load().View.Members {
 		if m.ID != n.self.ID {
-			out = append(out, m)
+			out = append(out, m.clone())
 		}
 	}
 	return out
@@ -188,9 +188,9 @@ func (n *Node) others() []Member {
 // memberByID finds a caller in the view; a caller not (yet) in the view is
 // described from its ID alone.
 func (n *Node) memberByID(id string) Member {
-	for _, m := range n.Members() {
+	for _, m := range n.snap.Load().View.Members {
 		if m.ID == id {
-			return m
+			return m.clone()
 		}
 	}
 	name, inc, _ := parseMemberID(id)

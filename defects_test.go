@@ -3,6 +3,7 @@ package cloister_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -168,4 +169,109 @@ func TestSubscribeDuringStop(t *testing.T) {
 		for range ch {
 		}
 	})
+}
+
+// Issue #12, item 3: what one caller is handed is its own: writing to it
+// changes nothing another caller, a listener or the node's rings see.
+func TestValuesHandedOutAreCopies(t *testing.T) {
+	events := make(chan cloister.Event, 64)
+	c := cloistertest.New(t, 2, cloistertest.WithConfig(func(i int, cfg *cloister.Config) {
+		cfg.Roles = []string{"worker"}
+		if i == 0 {
+			cfg.Listeners = append(cfg.Listeners, eventFunc(func(e cloister.Event) {
+				if sc, ok := e.(*cloister.StateChanged); ok {
+					sc.Snapshot.View.Members[0].Name = "scribbled"
+					sc.Snapshot.View.Members[0].Roles[0] = "scribbled"
+				}
+			}), eventFunc(func(e cloister.Event) {
+				select {
+				case events <- e:
+				default:
+				}
+			}))
+		}
+	}))
+	n := c.Node(0)
+	want := n.Snapshot().View.Members[0].Name
+	owner, err := n.Whois("k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	scribble := func(ms []cloister.Member) {
+		for i := range ms {
+			ms[i].Name, ms[i].ID, ms[i].Weight = "scribbled", "scribbled", 999
+			ms[i].Roles[0] = "scribbled"
+		}
+	}
+	scribble(n.Members())
+	scribble(n.View().Members)
+	s := n.Snapshot()
+	scribble(s.View.Members)
+	s.Self.Roles[0] = "scribbled"
+	self := n.Self()
+	self.Roles[0] = "scribbled"
+	owner.Roles[0] = "scribbled"
+	scribble(n.Ring(cloister.DefaultRing).Members())
+	ms, _ := n.WhoisN("k", 2)
+	scribble(ms)
+
+	for _, m := range append(n.Members(), n.Snapshot().View.Members...) {
+		if m.Name == "scribbled" || m.Weight == 999 || m.Roles[0] != "worker" {
+			t.Fatalf("a caller's write reached the node: %+v", m)
+		}
+	}
+	if n.Members()[0].Name != want || n.Self().Roles[0] != "worker" || n.Snapshot().Self.Roles[0] != "worker" {
+		t.Fatalf("a caller's write reached the node: %+v", n.Snapshot())
+	}
+	again, _ := n.Whois("k")
+	if again.ID != owner.ID || again.Roles[0] != "worker" {
+		t.Fatalf("Whois after a caller's write = %+v", again)
+	}
+	for _, m := range n.Ring(cloister.DefaultRing).Members() {
+		if m.Name == "scribbled" || m.Roles[0] != "worker" {
+			t.Fatalf("ring member changed by a caller: %+v", m)
+		}
+	}
+	// The other listener saw what happened, not the first one's writes.
+	for {
+		select {
+		case e := <-events:
+			if sc, ok := e.(*cloister.StateChanged); ok {
+				for _, m := range sc.Snapshot.View.Members {
+					if m.Name == "scribbled" || m.Roles[0] == "scribbled" {
+						t.Fatalf("one listener's write reached another: %+v", m)
+					}
+				}
+			}
+		default:
+			return
+		}
+	}
+}
+
+// eventFunc is an EventListener of every event.
+type eventFunc func(cloister.Event)
+
+func (f eventFunc) OnStateChange(cloister.State, cloister.State, cloister.Snapshot) {}
+func (f eventFunc) OnEvent(e cloister.Event)                                         { f(e) }
+
+// BenchmarkWhois measures Whois and Mine on a Ready node, with owners that
+// declare no roles (no allocation) and with roles (one: the copy of Roles).
+func BenchmarkWhois(b *testing.B) {
+	for _, roles := range [][]string{nil, {"worker"}} {
+		c := cloistertest.New(b, 3, cloistertest.WithConfig(func(_ int, cfg *cloister.Config) { cfg.Roles = roles }))
+		n := c.Node(0)
+		b.Run(fmt.Sprintf("Whois/roles=%d", len(roles)), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				_, _ = n.Whois("user:42")
+			}
+		})
+		b.Run(fmt.Sprintf("Mine/roles=%d", len(roles)), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				_ = n.Mine("user:42")
+			}
+		})
+	}
 }

@@ -107,7 +107,7 @@ func (d *dispatcher) run() {
 			if dropped > 0 {
 				d.deliver(&EventsDropped{Count: dropped})
 			}
-			d.deliver(e)
+			d.deliver(cloneEvent(e))
 		}
 	}
 }

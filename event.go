@@ -137,3 +137,33 @@ func (e *RingChanged) Handoff() (*ring.Handoff, error) {
 	}
 	return ring.Diff(old, cur, e.New.selfID)
 }
+
+// cloneEvent is e with values of its own: every listener and subscriber
+// is handed the same event, and one's writes must not reach another.
+func cloneEvent(e Event) Event {
+	switch e := e.(type) {
+	case *MemberUp:
+		c := *e
+		c.Member = c.Member.clone()
+		return &c
+	case *MemberDown:
+		c := *e
+		c.Member = c.Member.clone()
+		return &c
+	case *ViewChanged:
+		c := *e
+		c.Old, c.New = c.Old.clone(), c.New.clone()
+		return &c
+	case *StateChanged:
+		c := *e
+		c.Snapshot = c.Snapshot.clone()
+		return &c
+	case *RingChanged:
+		c := *e // the rings are immutable
+		return &c
+	case *DiscoveryFailed:
+		c := *e
+		return &c
+	}
+	return e
+}

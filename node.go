@@ -263,19 +263,21 @@ func (n *Node) encodeAdvert(a core.Advert) []byte {
 }
 
 // Self returns this node as a member.
-func (n *Node) Self() Member { return n.snap.Load().Self }
+func (n *Node) Self() Member { return n.snap.Load().Self.clone() }
 
-// Snapshot returns the node's current state, view and members.
-func (n *Node) Snapshot() Snapshot { return *n.snap.Load() }
+// Snapshot returns the node's current state, view and members, as a copy
+// of the caller's own.
+func (n *Node) Snapshot() Snapshot { return n.snap.Load().clone() }
 
 // State returns the node's current state.
 func (n *Node) State() State { return n.snap.Load().State }
 
-// View returns the node's current view.
-func (n *Node) View() View { return n.snap.Load().View }
+// View returns the node's current view, as a copy of the caller's own.
+func (n *Node) View() View { return n.snap.Load().View.clone() }
 
-// Members returns the members of the current view, this node included.
-func (n *Node) Members() []Member { return n.snap.Load().View.Members }
+// Members returns the members of the current view, this node included,
+// as a copy of the caller's own.
+func (n *Node) Members() []Member { return cloneMembers(n.snap.Load().View.Members) }
 
 // Ready is closed the first time the node reaches Ready.
 func (n *Node) Ready() <-chan struct{} { return n.ready }
@@ -326,7 +328,7 @@ func (n *Node) WaitFor(ctx context.Context, cond func(Snapshot) bool) error {
 }
 
 func (n *Node) assemblyError(cause error) *AssemblyError {
-	s := n.Snapshot()
+	s := n.snap.Load()
 	agreed := 0
 	for _, m := range s.View.Members {
 		if m.ID == s.Self.ID || m.ViewID == s.View.ID {
@@ -437,7 +439,7 @@ func (n *Node) stop(leaveBy time.Time) {
 // othersStaying reports whether the view holds a member other than this
 // node that has not announced that it is stopping.
 func (n *Node) othersStaying() bool {
-	s := n.Snapshot()
+	s := n.snap.Load()
 	for _, m := range s.View.Members {
 		if m.ID != s.Self.ID && m.State != Stopping {
 			return true

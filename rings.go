@@ -136,13 +136,14 @@ func (r *Ring) Members() []Member {
 	}
 	out := make([]Member, 0, t.Len())
 	for _, m := range t.Members() {
-		out = append(out, r.members[m.ID])
+		out = append(out, r.members[m.ID].clone())
 	}
 	return out
 }
 
-// Whois returns the member that owns key. Once the ring is built it never
-// blocks and does not allocate.
+// Whois returns the member that owns key, a copy of the caller's own.
+// Once the ring is built it never blocks, and it does not allocate unless
+// the owner declares roles (the copy of its Roles).
 func (r *Ring) Whois(key string) (Member, error) {
 	t, err := r.built()
 	if err != nil {
@@ -152,7 +153,7 @@ func (r *Ring) Whois(key string) (Member, error) {
 	if err != nil {
 		return Member{}, fmt.Errorf("%w: ring %q: %w", ErrNoOwner, r.name, err)
 	}
-	return r.members[m.ID], nil
+	return r.members[m.ID].clone(), nil
 }
 
 // WhoisN returns up to n distinct members in preference order for key:
@@ -168,7 +169,7 @@ func (r *Ring) WhoisN(key string, n int) ([]Member, error) {
 	}
 	out := make([]Member, len(ms))
 	for i, m := range ms {
-		out[i] = r.members[m.ID]
+		out[i] = r.members[m.ID].clone()
 	}
 	return out, nil
 }
