@@ -253,7 +253,7 @@ func TestValuesHandedOutAreCopies(t *testing.T) {
 type eventFunc func(cloister.Event)
 
 func (f eventFunc) OnStateChange(cloister.State, cloister.State, cloister.Snapshot) {}
-func (f eventFunc) OnEvent(e cloister.Event)                                         { f(e) }
+func (f eventFunc) OnEvent(e cloister.Event)                                        { f(e) }
 
 // BenchmarkWhois measures Whois and Mine on a Ready node, with owners that
 // declare no roles (no allocation) and with roles (one: the copy of Roles).
