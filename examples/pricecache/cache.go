@@ -68,15 +68,15 @@ func (c *Cache) Attach(n *cloister.Node) error {
 	})
 }
 
-// Update sets a price here and casts it to every other member.
-func (c *Cache) Update(symbol string, value float64) (Price, error) {
+// Update sets a price here and casts it to every other member, within ctx.
+func (c *Cache) Update(ctx context.Context, symbol string, value float64) (Price, error) {
 	c.mu.Lock()
 	c.clock++
 	p := Price{Symbol: symbol, Value: value, Version: c.clock, Origin: c.node.Self().ID}
 	c.prices[symbol] = p
 	c.mu.Unlock()
 	body, _ := json.Marshal([]Price{p})
-	return p, c.node.Multicast(putName, body)
+	return p, c.node.Multicast(ctx, putName, body)
 }
 
 // Get returns a symbol's price.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -47,10 +48,10 @@ func TestUpdatesReachEveryNodeAndJoinersCatchUp(t *testing.T) {
 	c := cloistertest.New(t, 3, f.option())
 	all := []*Cache{f.attach(t, c, 0), f.attach(t, c, 1), f.attach(t, c, 2)}
 
-	if _, err := all[0].Update("BTCUSD", 67543.21); err != nil {
+	if _, err := all[0].Update(context.Background(), "BTCUSD", 67543.21); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := all[2].Update("ETHUSD", 3120.5); err != nil {
+	if _, err := all[2].Update(context.Background(), "ETHUSD", 3120.5); err != nil {
 		t.Fatal(err)
 	}
 	c.WaitFor("every node has both prices", func() bool {
@@ -65,8 +66,8 @@ func TestUpdatesReachEveryNodeAndJoinersCatchUp(t *testing.T) {
 	})
 
 	// Concurrent updates of one symbol converge to one winner everywhere.
-	all[0].Update("BTCUSD", 1)
-	all[1].Update("BTCUSD", 2)
+	all[0].Update(context.Background(), "BTCUSD", 1)
+	all[1].Update(context.Background(), "BTCUSD", 2)
 	c.WaitFor("one BTCUSD everywhere", func() bool {
 		p0, _ := all[0].Get("BTCUSD")
 		for _, cache := range all[1:] {

@@ -74,7 +74,7 @@ func handler(c *Cache) http.Handler {
 			http.Error(w, "want symbol and a numeric value", http.StatusBadRequest)
 			return
 		}
-		p, err := c.Update(symbol, value)
+		p, err := c.Update(r.Context(), symbol, value)
 		if err != nil {
 			log.Printf("update reached not every member: %v", err)
 		}
