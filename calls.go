@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/cloister-go/cloister/rpc"
 )
@@ -92,14 +93,19 @@ func (n *Node) Call(ctx context.Context, to Member, name string, req []byte) ([]
 
 // Cast sends msg to the handler name on member to without waiting for it
 // to run. A nil error means the message was queued on the connection.
-func (n *Node) Cast(to Member, name string, msg []byte) error {
+// ctx bounds the wait for a connection to the member (a member that does
+// not answer would otherwise hold Cast for the handshake timeout).
+func (n *Node) Cast(ctx context.Context, to Member, name string, msg []byte) error {
 	if err := n.callable(name); err != nil {
 		return err
 	}
-	err := n.calls.Cast(peerOf(to), name, msg)
+	err := n.calls.Cast(ctx, peerOf(to), name, msg)
 	n.tel.CastDone(name, err)
 	return err
 }
+
+// multicastConcurrency bounds the casts of one Multicast in flight.
+const multicastConcurrency = 32
 
 // Multicall calls name on the given members concurrently, or, with none
 // given, on every other member of the view, and returns one Reply per
@@ -127,17 +133,28 @@ func (n *Node) Multicall(ctx context.Context, name string, req []byte, to ...Mem
 }
 
 // Multicast casts msg to name on the given members, or on every other
-// member of the view, and returns the members it could not reach.
-func (n *Node) Multicast(name string, msg []byte, to ...Member) error {
+// member of the view, concurrently (at most 32 at once) and within ctx,
+// so a member that does not answer delays no other. It returns nil when
+// every cast was queued, else one error per member it could not reach,
+// joined (errors.Join), each starting with the member's name.
+func (n *Node) Multicast(ctx context.Context, name string, msg []byte, to ...Member) error {
 	if len(to) == 0 {
 		to = n.others()
 	}
-	var errs []error
-	for _, m := range to {
-		if err := n.Cast(m, name, msg); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", m.Name, err))
-		}
+	errs := make([]error, len(to))
+	sem := make(chan struct{}, multicastConcurrency)
+	var wg sync.WaitGroup
+	for i, m := range to {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if err := n.Cast(ctx, m, name, msg); err != nil {
+				errs[i] = fmt.Errorf("%s: %w", m.Name, err)
+			}
+		}()
 	}
+	wg.Wait()
 	return errors.Join(errs...)
 }
 
@@ -201,9 +218,9 @@ func peerOf(m Member) rpc.Peer { return rpc.Peer{ID: m.ID, Addr: m.Addr} }
 // others is every member of the view but this node.
 func (n *Node) others() []Member {
 	var out []Member
-	for _, m := range n.Members() {
+	for _, m := range n.snap.Load().View.Members {
 		if m.ID != n.self.ID {
-			out = append(out, m)
+			out = append(out, m.clone())
 		}
 	}
 	return out
@@ -212,9 +229,9 @@ func (n *Node) others() []Member {
 // memberByID finds a caller in the view; a caller not (yet) in the view is
 // described from its ID alone.
 func (n *Node) memberByID(id string) Member {
-	for _, m := range n.Members() {
+	for _, m := range n.snap.Load().View.Members {
 		if m.ID == id {
-			return m
+			return m.clone()
 		}
 	}
 	name, inc, _ := parseMemberID(id)

@@ -36,7 +36,7 @@ func TestCallCastMulticall(t *testing.T) {
 			return nil, nil
 		})
 	}
-	if err := a.Multicast("note", []byte("x")); err != nil {
+	if err := a.Multicast(context.Background(), "note", []byte("x")); err != nil {
 		t.Fatal(err)
 	}
 	for range 2 {

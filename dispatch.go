@@ -1,6 +1,9 @@
 package cloister
 
 import (
+	"bytes"
+	"runtime"
+	"strconv"
 	"sync"
 	"sync/atomic"
 )
@@ -19,6 +22,7 @@ type dispatcher struct {
 	closed  bool
 	signal  chan struct{}
 	done    chan struct{}
+	gid     atomic.Uint64 // the goroutine that delivers, so Stop can tell it runs there
 
 	totalDropped *atomic.Uint64 // node-wide counter
 }
@@ -82,6 +86,7 @@ func (d *dispatcher) close() {
 
 func (d *dispatcher) run() {
 	defer close(d.done)
+	d.gid.Store(goroutineID())
 	for range d.signal {
 		for {
 			d.mu.Lock()
@@ -102,7 +107,21 @@ func (d *dispatcher) run() {
 			if dropped > 0 {
 				d.deliver(&EventsDropped{Count: dropped})
 			}
-			d.deliver(e)
+			d.deliver(cloneEvent(e))
 		}
 	}
+}
+
+// goroutineID is the ID of the calling goroutine, read from its stack
+// header ("goroutine 42 [running]:"); 0 if it cannot be read. Only Stop
+// and each dispatcher, once, ask.
+func goroutineID() uint64 {
+	var buf [64]byte
+	b := buf[:runtime.Stack(buf[:], false)]
+	b = bytes.TrimPrefix(b, []byte("goroutine "))
+	if i := bytes.IndexByte(b, ' '); i > 0 {
+		id, _ := strconv.ParseUint(string(b[:i]), 10, 64)
+		return id
+	}
+	return 0
 }

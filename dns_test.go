@@ -130,7 +130,7 @@ func TestDNSSentry(t *testing.T) {
 		cfg.App = "app"
 		cfg.Bind = netip.AddrPortFrom(ip, port).String()
 		cfg.Sentry = sentry
-		cfg.Secret = cloistertest.Secret
+		cfg.Secret = cloistertest.Secret()
 		cfg.Consensus = 3
 		cfg.DiscoveryMaxBackoff = cfg.DiscoveryInterval * 2
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

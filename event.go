@@ -100,16 +100,26 @@ type RingChanged struct {
 func (*RingChanged) event() {}
 
 func (e *RingChanged) String() string {
-	return fmt.Sprintf("ring %s changed: %d members, view %016x", e.Name, e.New.size(), e.New.viewID)
+	var view uint64
+	if e.New != nil {
+		view = e.New.viewID
+	}
+	return fmt.Sprintf("ring %s changed: %d members, view %016x", e.Name, e.New.size(), view)
 }
 
 // Gained reports whether this node owns key now but did not before.
 func (e *RingChanged) Gained(key string) bool {
+	if e.New == nil {
+		return false
+	}
 	return e.New.Mine(key) && e.Old.ownerID(key) != e.New.selfID
 }
 
 // Lost reports whether this node owned key before but does not now.
 func (e *RingChanged) Lost(key string) bool {
+	if e.New == nil {
+		return false
+	}
 	return e.Old.ownerID(key) == e.New.selfID && e.Old.ownerID(key) != "" && !e.New.Mine(key)
 }
 
@@ -127,4 +137,34 @@ func (e *RingChanged) Handoff() (*ring.Handoff, error) {
 		old, _ = e.Old.built()
 	}
 	return ring.Diff(old, cur, e.New.selfID)
+}
+
+// cloneEvent is e with values of its own: every listener and subscriber
+// is handed the same event, and one's writes must not reach another.
+func cloneEvent(e Event) Event {
+	switch e := e.(type) {
+	case *MemberUp:
+		c := *e
+		c.Member = c.Member.clone()
+		return &c
+	case *MemberDown:
+		c := *e
+		c.Member = c.Member.clone()
+		return &c
+	case *ViewChanged:
+		c := *e
+		c.Old, c.New = c.Old.clone(), c.New.clone()
+		return &c
+	case *StateChanged:
+		c := *e
+		c.Snapshot = c.Snapshot.clone()
+		return &c
+	case *RingChanged:
+		c := *e // the rings are immutable
+		return &c
+	case *DiscoveryFailed:
+		c := *e
+		return &c
+	}
+	return e
 }

@@ -96,7 +96,7 @@ func TestMessageFloodKeepsMembership(t *testing.T) {
 				case <-ctx.Done():
 					return
 				}
-				err := n.Multicast("flood", msg)
+				err := n.Multicast(ctx, "flood", msg)
 				switch {
 				case err == nil:
 					sent.Add(4)

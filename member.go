@@ -47,7 +47,8 @@ type View struct {
 	Members []Member `json:"members"`
 }
 
-// Snapshot is a node's state at one moment. It is an immutable value.
+// Snapshot is a node's state at one moment. Each caller and each listener
+// gets a copy of its own: changing it changes nothing else.
 type Snapshot struct {
 	Self      Member `json:"self"`
 	State     State  `json:"-"`
@@ -77,6 +78,40 @@ func (s Snapshot) Ring(name string) *Ring {
 		return r
 	}
 	return &Ring{name: name, err: fmt.Errorf("%w: %q", ErrUnknownRing, name)}
+}
+
+// clone is m with Roles of its own: what a caller is handed never aliases
+// what the node or another caller holds. A member without roles is
+// copied without allocating.
+func (m Member) clone() Member {
+	if len(m.Roles) > 0 {
+		m.Roles = slices.Clone(m.Roles)
+	}
+	return m
+}
+
+func cloneMembers(ms []Member) []Member {
+	if ms == nil {
+		return nil
+	}
+	out := make([]Member, len(ms))
+	for i, m := range ms {
+		out[i] = m.clone()
+	}
+	return out
+}
+
+// clone is v with members of its own.
+func (v View) clone() View {
+	v.Members = cloneMembers(v.Members)
+	return v
+}
+
+// clone is s with a view and members of its own (rings are immutable).
+func (s Snapshot) clone() Snapshot {
+	s.Self = s.Self.clone()
+	s.View = s.View.clone()
+	return s
 }
 
 func memberFromCore(m core.Member) Member {

@@ -114,7 +114,7 @@ func TestMetricsEndToEnd(t *testing.T) {
 	for _, body := range []string{"a", "b", "fail"} {
 		_, _ = c.Node(1).Call(ctx, c.Node(0).Self(), "echo", []byte(body))
 	}
-	if err := c.Node(1).Cast(c.Node(0).Self(), "echo", []byte("cast")); err != nil {
+	if err := c.Node(1).Cast(context.Background(), c.Node(0).Self(), "echo", []byte("cast")); err != nil {
 		t.Fatal(err)
 	}
 

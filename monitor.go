@@ -78,7 +78,7 @@ func (ms *monitorService) fire(e MemberDown) {
 	ms.mu.Lock()
 	defer ms.mu.Unlock()
 	for _, ch := range ms.byID[e.Member.ID] {
-		ch <- e // capacity 1, written once
+		ch <- MemberDown{Member: e.Member.clone(), Reason: e.Reason} // capacity 1, written once
 	}
 	delete(ms.byID, e.Member.ID)
 }

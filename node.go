@@ -64,9 +64,16 @@ type Node struct {
 	pubDone    chan struct{}
 	wg         sync.WaitGroup
 	stopOnce   sync.Once
-	stopErr    error
 
-	tel *telemetry.Metrics // metrics and dashboard (metrics.go); nil when both are off
+	tel     *telemetry.Metrics // metrics and dashboard (metrics.go); nil when both are off
+	stopErr error              // written before done is closed
+
+	// dispatchClosed (under dispatchMu): the node stopped delivering; a
+	// later Subscribe gets a closed channel.
+	dispatchClosed bool
+	// stoppedDispatchers are the dispatchers at the stop, which Stop
+	// lets drain; written before done is closed.
+	stoppedDispatchers []*dispatcher
 }
 
 // Start launches a node and waits until it is Ready. If ctx ends first,
@@ -181,6 +188,12 @@ func newNode(ctx context.Context, cfg Config, logger *slog.Logger, secret Secret
 	for _, l := range cfg.Listeners {
 		n.dispatch = append(n.dispatch, newDispatcher(listenerDeliver(l), cfg.ListenerQueue, &n.dropped))
 	}
+	started := false
+	defer func() {
+		if !started {
+			n.closeDispatchers() // every error return below
+		}
+	}()
 	c := core.New(self, cfg.Consensus)
 	c.SetQuorum(cfg.Quorum.core())
 	c.Tick(time.Now())
@@ -266,6 +279,7 @@ func newNode(ctx context.Context, cfg Config, logger *slog.Logger, secret Secret
 		n.wg.Add(1)
 		go n.reconnectLoop()
 	}
+	started = true
 	return n, nil
 }
 
@@ -280,19 +294,21 @@ func (n *Node) encodeAdvert(a core.Advert) []byte {
 }
 
 // Self returns this node as a member.
-func (n *Node) Self() Member { return memberFromCore(n.self) }
+func (n *Node) Self() Member { return n.snap.Load().Self.clone() }
 
-// Snapshot returns the node's current state, view and members.
-func (n *Node) Snapshot() Snapshot { return *n.snap.Load() }
+// Snapshot returns the node's current state, view and members, as a copy
+// of the caller's own.
+func (n *Node) Snapshot() Snapshot { return n.snap.Load().clone() }
 
 // State returns the node's current state.
 func (n *Node) State() State { return n.snap.Load().State }
 
-// View returns the node's current view.
-func (n *Node) View() View { return n.snap.Load().View }
+// View returns the node's current view, as a copy of the caller's own.
+func (n *Node) View() View { return n.snap.Load().View.clone() }
 
-// Members returns the members of the current view, this node included.
-func (n *Node) Members() []Member { return n.snap.Load().View.Members }
+// Members returns the members of the current view, this node included,
+// as a copy of the caller's own.
+func (n *Node) Members() []Member { return cloneMembers(n.snap.Load().View.Members) }
 
 // Ready is closed the first time the node reaches Ready.
 func (n *Node) Ready() <-chan struct{} { return n.ready }
@@ -343,7 +359,7 @@ func (n *Node) WaitFor(ctx context.Context, cond func(Snapshot) bool) error {
 }
 
 func (n *Node) assemblyError(cause error) *AssemblyError {
-	s := n.Snapshot()
+	s := n.snap.Load()
 	agreed := 0
 	for _, m := range s.View.Members {
 		if m.ID == s.Self.ID || m.ViewID == s.View.ID {
@@ -354,15 +370,42 @@ func (n *Node) assemblyError(cause error) *AssemblyError {
 }
 
 // Stop leaves the cluster gracefully: peers see this node as left at once,
-// without a suspicion period. It waits for the leave to be gossiped (within
-// ctx) and for every goroutine of the node to end. Stop is idempotent.
+// without a suspicion period. It returns when the node has stopped (Done
+// is closed: the leave is gossiped, the node's goroutines have ended,
+// handlers' contexts are cancelled) and every listener has received its
+// queued events, or when ctx ends first, with ctx's error; the stop then
+// goes on in the background. It may be called from a listener or a
+// handler: it does not wait for the one it runs on. Handlers that ignore
+// their cancelled context are not waited for. Stop is idempotent.
 func (n *Node) Stop(ctx context.Context) error {
-	n.stopOnce.Do(func() { n.stopErr = n.stop(ctx) })
-	<-n.done
+	n.stopOnce.Do(func() {
+		leaveBy, _ := ctx.Deadline()
+		go n.stop(leaveBy) // ends once every handler has returned
+	})
+	select {
+	case <-n.done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	// Listeners drain their queues, within ctx; the listener this Stop
+	// may run on is not waited for.
+	me := goroutineID()
+	for _, d := range n.stoppedDispatchers {
+		if d.gid.Load() == me {
+			continue
+		}
+		select {
+		case <-d.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	return n.stopErr
 }
 
-func (n *Node) stop(ctx context.Context) error {
+// stop is the stop itself, on a goroutine of its own. leaveBy, if set,
+// bounds the leave (the first Stop's deadline).
+func (n *Node) stop(leaveBy time.Time) {
 	ack := make(chan struct{})
 	select {
 	case n.stopReq <- ack:
@@ -386,8 +429,8 @@ func (n *Node) stop(ctx context.Context) error {
 		n.logger.Debug("leave intent not fully gossiped", "err", err)
 	}
 	leaveTimeout := n.cfg.Detection.TCPTimeout
-	if d, ok := ctx.Deadline(); ok {
-		leaveTimeout = min(leaveTimeout, time.Until(d))
+	if !leaveBy.IsZero() {
+		leaveTimeout = min(leaveTimeout, time.Until(leaveBy))
 	}
 	var leaveErr error
 	if leaveTimeout > 0 {
@@ -402,23 +445,33 @@ func (n *Node) stop(ctx context.Context) error {
 	}
 	n.loopCancel()
 	n.wg.Wait()
-	_ = n.calls.Close()
+	// Closing the call endpoint cancels the handlers' contexts and waits
+	// for them to return; a handler may be the caller of Stop, waiting
+	// for done, so done does not wait for that.
+	callsClosed := make(chan struct{})
+	go func() {
+		_ = n.calls.Close()
+		close(callsClosed)
+	}()
 	_ = n.ml.Shutdown()
 	_ = n.tr.Close()
 	n.apply(n.core.Stopped())
-	n.closeDispatchersWithin(ctx)
+	n.dispatchMu.Lock()
+	n.stoppedDispatchers = n.dispatch
+	n.dispatchMu.Unlock()
+	n.closeDispatchers()
 	n.tel.Unregister()
-	close(n.done)
 	if leaveErr != nil {
-		return fmt.Errorf("cloister: leave not fully gossiped: %w", leaveErr)
+		n.stopErr = fmt.Errorf("cloister: leave not fully gossiped: %w", leaveErr)
 	}
-	return nil
+	close(n.done)
+	<-callsClosed
 }
 
 // othersStaying reports whether the view holds a member other than this
 // node that has not announced that it is stopping.
 func (n *Node) othersStaying() bool {
-	s := n.Snapshot()
+	s := n.snap.Load()
 	for _, m := range s.View.Members {
 		if m.ID != s.Self.ID && m.State != Stopping {
 			return true
@@ -427,6 +480,8 @@ func (n *Node) othersStaying() bool {
 	return false
 }
 
+// closeDispatchers closes every dispatcher, and any a later Subscribe
+// makes.
 func (n *Node) closeDispatchers() {
 	n.dispatchMu.Lock()
 	defer n.dispatchMu.Unlock()
@@ -434,19 +489,5 @@ func (n *Node) closeDispatchers() {
 		d.close()
 	}
 	n.dispatch = nil
-}
-
-// closeDispatchersWithin lets listeners drain their queues until ctx ends.
-func (n *Node) closeDispatchersWithin(ctx context.Context) {
-	n.dispatchMu.Lock()
-	ds := n.dispatch
-	n.dispatchMu.Unlock()
-	n.closeDispatchers()
-	for _, d := range ds {
-		select {
-		case <-d.done:
-		case <-ctx.Done():
-			return
-		}
-	}
+	n.dispatchClosed = true
 }

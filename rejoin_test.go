@@ -26,7 +26,7 @@ func TestAssemblingNodeRejoinsWithoutPollingAgain(t *testing.T) {
 		cfg.App = "app"
 		cfg.Bind = addrs[i].String()
 		cfg.Sentry = sentry
-		cfg.Secret = cloistertest.Secret
+		cfg.Secret = cloistertest.Secret()
 		cfg.Consensus = 2
 		cfg.DiscoveryInterval, cfg.DiscoveryMaxBackoff = time.Hour, time.Hour
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

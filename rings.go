@@ -83,6 +83,10 @@ func (l *lazyRing) get() (*ring.Ring, error) {
 // built returns the ring's table, building it on first use, or why the
 // ring cannot answer.
 func (r *Ring) built() (*ring.Ring, error) {
+	if r == nil || r.table == nil && r.err == nil {
+		// A zero Ring (var r Ring, &Ring{}) belongs to no view.
+		return nil, fmt.Errorf("%w: a zero Ring belongs to no view", ErrNotReady)
+	}
 	if r.err != nil {
 		return nil, r.err
 	}
@@ -118,7 +122,7 @@ func (r *Ring) Checksum() uint64 {
 // size is the number of members, without building the ring; 0 when the
 // ring cannot answer.
 func (r *Ring) size() int {
-	if r.err != nil {
+	if r == nil || r.err != nil || r.table == nil {
 		return 0
 	}
 	return r.table.size
@@ -132,13 +136,14 @@ func (r *Ring) Members() []Member {
 	}
 	out := make([]Member, 0, t.Len())
 	for _, m := range t.Members() {
-		out = append(out, r.members[m.ID])
+		out = append(out, r.members[m.ID].clone())
 	}
 	return out
 }
 
-// Whois returns the member that owns key. Once the ring is built it never
-// blocks and does not allocate.
+// Whois returns the member that owns key, a copy of the caller's own.
+// Once the ring is built it never blocks, and it does not allocate unless
+// the owner declares roles (the copy of its Roles).
 func (r *Ring) Whois(key string) (Member, error) {
 	t, err := r.built()
 	if err != nil {
@@ -148,7 +153,7 @@ func (r *Ring) Whois(key string) (Member, error) {
 	if err != nil {
 		return Member{}, fmt.Errorf("%w: ring %q: %w", ErrNoOwner, r.name, err)
 	}
-	return r.members[m.ID], nil
+	return r.members[m.ID].clone(), nil
 }
 
 // WhoisN returns up to n distinct members in preference order for key:
@@ -164,7 +169,7 @@ func (r *Ring) WhoisN(key string, n int) ([]Member, error) {
 	}
 	out := make([]Member, len(ms))
 	for i, m := range ms {
-		out[i] = r.members[m.ID]
+		out[i] = r.members[m.ID].clone()
 	}
 	return out, nil
 }

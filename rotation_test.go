@@ -36,7 +36,7 @@ func TestSecretRotationLive(t *testing.T) {
 		t.Skip("restarts a 5-node cluster 15 times")
 	}
 	const n = 5
-	old, next := cloistertest.Secret, cloister.Secret("the-next-cluster-secret-0123456789")
+	old, next := cloistertest.Secret(), cloister.Secret("the-next-cluster-secret-0123456789")
 	type keys struct {
 		secret cloister.Secret
 		accept []cloister.Secret

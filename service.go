@@ -83,8 +83,8 @@ func (h *serviceHost) Handle(name string, fn Handler) error { return h.n.Handle(
 func (h *serviceHost) Call(ctx context.Context, to Member, name string, req []byte) ([]byte, error) {
 	return h.n.Call(ctx, to, name, req)
 }
-func (h *serviceHost) Cast(_ context.Context, to Member, name string, msg []byte) error {
-	return h.n.Cast(to, name, msg)
+func (h *serviceHost) Cast(ctx context.Context, to Member, name string, msg []byte) error {
+	return h.n.Cast(ctx, to, name, msg)
 }
 func (h *serviceHost) Gossip(state GossipState) (func([]byte) error, error) {
 	return h.n.gossip.open(h.name, state)

@@ -31,7 +31,8 @@ func (n *Node) abortStart() {
 
 // initialSnapshot is the node's state before Start: Down, alone.
 func (n *Node) initialSnapshot(c interface{ Consensus() int }) *Snapshot {
-	self := n.Self()
+	self := memberFromCore(n.self)
+	self.StateName = Down.String()
 	return &Snapshot{
 		Self: self, State: Down, StateName: Down.String(), Consensus: c.Consensus(),
 		View: View{Members: []Member{self}},

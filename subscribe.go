@@ -22,10 +22,9 @@ func (n *Node) Subscribe(buffer int) (<-chan Event, func()) {
 		close(ch)
 	}()
 	n.dispatchMu.Lock()
-	select {
-	case <-n.done:
-		d.close()
-	default:
+	if n.dispatchClosed {
+		d.close() // the node stopped: the channel closes at once
+	} else {
 		n.dispatch = append(n.dispatch, d)
 	}
 	n.dispatchMu.Unlock()

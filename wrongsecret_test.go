@@ -119,7 +119,7 @@ func TestWrongSecretIsNamedOnBothSides(t *testing.T) {
 		t.Fatalf("%d refused joins in %v: the refused addresses are not paused", joins, elapsed)
 	}
 	for _, l := range append(bad.matching(""), good.matching("")...) {
-		if strings.Contains(l, string(otherSecret)) || strings.Contains(l, string(cloistertest.Secret)) {
+		if strings.Contains(l, string(otherSecret)) || strings.Contains(l, string(cloistertest.Secret())) {
 			t.Fatalf("a log line holds a secret: %q", l)
 		}
 	}

@@ -19,8 +19,9 @@ import (
 // DefaultTimeout bounds every wait of the harness unless WithTimeout says otherwise.
 const DefaultTimeout = 30 * time.Second
 
-// Secret is the secret harness nodes share.
-var Secret = cloister.Secret("cloistertest-shared-secret")
+// Secret returns the secret harness nodes share (a new copy each time:
+// changing it changes nothing else).
+func Secret() cloister.Secret { return cloister.Secret("cloistertest-shared-secret") }
 
 // Option changes how New builds a cluster.
 type Option func(*options)
@@ -63,7 +64,10 @@ func WithTimeout(d time.Duration) Option { return func(o *options) { o.timeout =
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
 
 // Cluster is a set of in-process nodes. Its methods may be called from the
-// test goroutine and from others.
+// test goroutine and from others, except those that can fail the test
+// (Add, Stop, Kill, Restart, RestartElsewhere, the Wait methods and the
+// fault injectors on a cluster not made WithMemNet): they call t.Fatalf,
+// which must run on the test's goroutine.
 type Cluster struct {
 	t    testing.TB
 	opts options
@@ -103,13 +107,28 @@ func New(t testing.TB, n int, opts ...Option) *Cluster {
 		c.slots = append(c.slots, &slot{})
 	}
 	c.mu.Unlock()
+	// Configure every node here, one after the other, so that WithConfig's
+	// function runs on the caller's goroutine (it may call t.Fatalf);
+	// only the launches run concurrently, and they never touch t.
+	cfgs := make([]cloister.Config, n)
+	trs := make([]transport.Transport, n)
+	for i := range n {
+		tr, cfg, err := c.configure(i)
+		if err != nil {
+			for _, done := range trs[:i] {
+				done.Close()
+			}
+			t.Fatalf("cloistertest: node %d: %v", i, err)
+		}
+		trs[i], cfgs[i] = tr, cfg
+	}
 	var wg sync.WaitGroup
 	errs := make([]error, n)
 	for i := range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = c.launch(i)
+			errs[i] = c.start(i, trs[i], cfgs[i])
 		}()
 	}
 	wg.Wait()
@@ -145,6 +164,16 @@ func (c *Cluster) sentry() discovery.Provider {
 
 // launch starts the node of slot i at its address (a free port the first time).
 func (c *Cluster) launch(i int) error {
+	tr, cfg, err := c.configure(i)
+	if err != nil {
+		return err
+	}
+	return c.start(i, tr, cfg)
+}
+
+// configure opens the transport of slot i and returns the node's Config,
+// changed by WithConfig's function.
+func (c *Cluster) configure(i int) (transport.Transport, cloister.Config, error) {
 	c.mu.Lock()
 	s := c.slots[i]
 	addr := s.addr
@@ -152,11 +181,11 @@ func (c *Cluster) launch(i int) error {
 
 	tr, err := c.listen(addr)
 	if err != nil {
-		return err
+		return nil, cloister.Config{}, err
 	}
 	cfg := cloister.LocalConfig()
 	cfg.App = "cloistertest"
-	cfg.Secret = Secret
+	cfg.Secret = Secret()
 	cfg.Consensus = c.opts.consensus
 	cfg.Sentry = c.sentry()
 	cfg.Transport = tr
@@ -167,6 +196,11 @@ func (c *Cluster) launch(i int) error {
 	if c.net != nil {
 		cfg.Transport = tr // the in-memory network is the point of WithMemNet
 	}
+	return tr, cfg, nil
+}
+
+// start launches node i on tr with cfg; it never touches the test's T.
+func (c *Cluster) start(i int, tr transport.Transport, cfg cloister.Config) error {
 	ctx, cancel := context.WithTimeout(context.Background(), c.opts.timeout)
 	defer cancel()
 	node, err := cloister.Launch(ctx, cfg)
@@ -175,6 +209,7 @@ func (c *Cluster) launch(i int) error {
 		return err
 	}
 	c.mu.Lock()
+	s := c.slots[i]
 	s.addr, s.node, s.tr, s.live = tr.Addr(), node, tr, true
 	c.mu.Unlock()
 	return nil

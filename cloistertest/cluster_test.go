@@ -34,3 +34,24 @@ func TestLifecycle(t *testing.T) {
 		t.Fatalf("stopped node is %v", s)
 	}
 }
+
+// Issue #12, item 7: WithConfig's function runs on the goroutine that
+// called New, one node after the other, so it may call t.Fatalf.
+func TestConfigureRunsOnTheTestGoroutine(t *testing.T) {
+	var order []int // no lock: concurrent calls would be a data race
+	cloistertest.New(t, 3, cloistertest.WithConfig(func(i int, c *cloister.Config) {
+		order = append(order, i)
+	}))
+	if len(order) != 3 || order[0] != 0 || order[1] != 1 || order[2] != 2 {
+		t.Fatalf("configured nodes in order %v, want [0 1 2]", order)
+	}
+}
+
+// Issue #12, item 7: the harness's secret cannot be changed by a test.
+func TestSecretIsNotShared(t *testing.T) {
+	s := cloistertest.Secret()
+	s[0] ^= 0xff
+	if cloistertest.Secret()[0] == s[0] {
+		t.Fatal("changing one Secret() changed the next")
+	}
+}

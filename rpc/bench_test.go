@@ -74,7 +74,7 @@ func BenchmarkCast(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			for {
-				err := a.Cast(p, "echo", msg)
+				err := a.Cast(context.Background(), p, "echo", msg)
 				if err == nil {
 					break
 				}

@@ -159,7 +159,7 @@ func TestCastReachesHandler(t *testing.T) {
 		got <- r
 		return []byte("ignored"), errors.New("ignored too")
 	})
-	if err := a.Cast(bp, "note", []byte("hi")); err != nil {
+	if err := a.Cast(context.Background(), bp, "note", []byte("hi")); err != nil {
 		t.Fatal(err)
 	}
 	r := await(t, got, "cast")
@@ -167,7 +167,7 @@ func TestCastReachesHandler(t *testing.T) {
 		t.Fatalf("cast %q from %q", r.Body, r.From)
 	}
 	// A cast to a name without a handler is dropped and counted.
-	if err := a.Cast(bp, "nobody", nil); err != nil {
+	if err := a.Cast(context.Background(), bp, "nobody", nil); err != nil {
 		t.Fatal(err)
 	}
 	// Frames on one connection are handled in order, so once a later call

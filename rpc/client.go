@@ -39,12 +39,12 @@ func (e *Endpoint) Call(ctx context.Context, to Peer, name string, req []byte) (
 // connection, which it may have to open first; it fails with ErrOverloaded
 // rather than wait when the connection's send queue is full. Nothing
 // reports whether the handler ran: the peer drops casts it has no handler
-// for, or no room for.
-func (e *Endpoint) Cast(to Peer, name string, msg []byte) error {
+// for, or no room for. ctx bounds the wait for the connection.
+func (e *Endpoint) Cast(ctx context.Context, to Peer, name string, msg []byte) error {
 	if err := e.check(to, name, msg); err != nil {
 		return err
 	}
-	c, err := e.connFor(context.Background(), to)
+	c, err := e.connFor(ctx, to)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package rpc
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -120,6 +121,12 @@ func (c *conn) fail(cause error) {
 	// Nothing is written once fail has begun, not even the answers of the
 	// handlers it is about to cancel.
 	c.w.close()
+	// Close the socket under TLS first: a TLS close writes a close_notify,
+	// which waits up to 5 s for a peer that does not read, and fail runs
+	// on the node loop (PeerDown). The peer sees the stream end either way.
+	if tc, ok := c.nc.Conn.(*tls.Conn); ok {
+		tc.NetConn().Close()
+	}
 	c.nc.Close()
 	close(c.done)
 	c.cancel()

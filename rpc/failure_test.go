@@ -201,7 +201,7 @@ func TestUnreachablePeerIsNodeDown(t *testing.T) {
 	if _, err := a.Call(testCtx(t), Peer{ID: "gone", Addr: addr}, "x", nil); !errors.Is(err, ErrNodeDown) {
 		t.Fatalf("err = %v, want ErrNodeDown", err)
 	}
-	if err := a.Cast(Peer{ID: "gone", Addr: addr}, "x", nil); !errors.Is(err, ErrNodeDown) {
+	if err := a.Cast(context.Background(), Peer{ID: "gone", Addr: addr}, "x", nil); !errors.Is(err, ErrNodeDown) {
 		t.Fatalf("cast err = %v, want ErrNodeDown", err)
 	}
 }

@@ -2,6 +2,7 @@ package rpc
 
 import (
 	"bytes"
+	"context"
 	"crypto/tls"
 	"errors"
 	"sync"
@@ -149,7 +150,7 @@ func TestIdentityBuildFailure(t *testing.T) {
 			t.Fatalf("call %d from the failed endpoint: %v, want boom alone", i, err)
 		}
 	}
-	if err := bad.Cast(gp, "echo", nil); !errors.Is(err, boom) {
+	if err := bad.Cast(context.Background(), gp, "echo", nil); !errors.Is(err, boom) {
 		t.Fatalf("cast from the failed endpoint: %v, want boom", err)
 	}
 	if _, err := good.Call(ctx, bp, "echo", nil); !errors.Is(err, ErrAuth) {

@@ -1,6 +1,7 @@
 package rpc
 
 import (
+	"context"
 	"fmt"
 	"runtime"
 	"testing"
@@ -43,7 +44,7 @@ func TestCloseLeaksNoGoroutines(t *testing.T) {
 				if _, err := e.Call(ctx, p, "echo", []byte("x")); err != nil {
 					t.Fatal(err)
 				}
-				if err := e.Cast(p, "echo", nil); err != nil {
+				if err := e.Cast(context.Background(), p, "echo", nil); err != nil {
 					t.Fatal(err)
 				}
 			}

@@ -16,7 +16,7 @@ func TestTooLargeRejectedBeforeSending(t *testing.T) {
 	if _, err := a.Call(testCtx(t), bp, "echo", big); !errors.Is(err, ErrTooLarge) {
 		t.Fatalf("call: %v, want ErrTooLarge", err)
 	}
-	if err := a.Cast(bp, "echo", big); !errors.Is(err, ErrTooLarge) {
+	if err := a.Cast(context.Background(), bp, "echo", big); !errors.Is(err, ErrTooLarge) {
 		t.Fatalf("cast: %v, want ErrTooLarge", err)
 	}
 	// Refused before anything was sent: not even a connection was opened.
@@ -126,7 +126,7 @@ func TestServerBoundsHandlersPerConnection(t *testing.T) {
 	}
 	// Casts beyond the bound are dropped and counted. (Cast returns once
 	// the cast is queued; it may leave later.)
-	if err := a.Cast(bp, "block", nil); err != nil {
+	if err := a.Cast(context.Background(), bp, "block", nil); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "the cast to be dropped", func() bool { return b.Stats().DroppedCasts == 1 })

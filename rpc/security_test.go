@@ -36,7 +36,7 @@ func TestWrongSecretCannotCall(t *testing.T) {
 	if _, err := intruder.Call(testCtx(t), bp, "echo", nil); !errors.Is(err, ErrAuth) {
 		t.Fatalf("call with another secret: %v, want ErrAuth", err)
 	}
-	if err := intruder.Cast(bp, "echo", nil); !errors.Is(err, ErrAuth) {
+	if err := intruder.Cast(context.Background(), bp, "echo", nil); !errors.Is(err, ErrAuth) {
 		t.Fatalf("cast with another secret: %v, want ErrAuth", err)
 	}
 	select {

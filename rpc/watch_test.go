@@ -30,7 +30,7 @@ func waitsForLaterFrame(t *testing.T, a, b *Endpoint, bp Peer) {
 		done <- err
 	}()
 	await(t, started, "the first handler")
-	if err := a.Cast(bp, "later", nil); err != nil {
+	if err := a.Cast(context.Background(), bp, "later", nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := await(t, done, "the first call, which waits for the later cast"); err != nil {

@@ -1,6 +1,6 @@
 module github.com/cloister-go/cloister/bench/ringbench
 
-go 1.26.8
+go 1.26
 
 replace github.com/cloister-go/cloister => ../..
 

@@ -1,6 +1,6 @@
 module github.com/cloister-go/cloister/bench/rpcbench
 
-go 1.26.8
+go 1.26.0
 
 replace github.com/cloister-go/cloister => ../..
 

@@ -277,14 +277,28 @@ func (m *Membership) SetMetaAndWait(meta []byte, timeout time.Duration) error {
 	if err := m.storeMeta(meta); err != nil {
 		return err
 	}
+	stored := m.meta.Load()
 	m.sendDirect(meta)
 	m.gossipMu.Lock()
-	defer m.gossipMu.Unlock()
 	if m.left {
+		m.gossipMu.Unlock()
 		return nil
 	}
 	m.cancelDeferredLocked() // this broadcast carries the newest metadata
-	return m.ml.UpdateNode(max(timeout, time.Nanosecond))
+	m.gossipMu.Unlock()
+	// The wait runs without gossipMu, so SetMeta, GossipMeta and the
+	// deferred broadcast never wait for it. memberlist itself drops an
+	// alive message of ours that comes after a Leave (it checks under its
+	// node lock), so the leave stays the last word without our lock.
+	err := m.ml.UpdateNode(max(timeout, time.Nanosecond))
+	m.gossipMu.Lock()
+	defer m.gossipMu.Unlock()
+	if m.meta.Load() != stored {
+		// A newer update may have been queued before ours, which then
+		// went out with the higher incarnation: gossip the newest again.
+		m.gossipLocked()
+	}
+	return err
 }
 
 // sendDirect sends meta to every live member as a user message; a send
