@@ -129,6 +129,10 @@ type Config struct {
 	// Transport replaces the node's network (Bind is then ignored). The
 	// test harness uses it to inject faults. The node closes it on Stop.
 	Transport transport.Transport
+
+	// envBind is Bind as ConfigFromEnv set it: while Bind still holds it,
+	// errors about it name CLOISTER_BIND.
+	envBind string
 }
 
 // DefaultConfig is for hosts and containers: port 4747 on every interface,

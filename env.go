@@ -136,6 +136,7 @@ func configFromLookup(lookup func(string) (string, bool)) (Config, error) {
 	if err := cfg.Validate(); err != nil {
 		return Config{}, envField(err)
 	}
+	cfg.envBind = cfg.Bind
 	return cfg, nil
 }
 
@@ -153,6 +154,9 @@ func envField(err error) error {
 	if v, ok := vars[ce.Field]; ok {
 		out := *ce
 		out.Field = v
+		// The advice names variables too.
+		out.Reason = strings.ReplaceAll(out.Reason, "set Insecure", "set "+EnvInsecure+"=true")
+		out.Reason = strings.ReplaceAll(out.Reason, "need a Secret", "need "+EnvSecret+" or a first line in the file")
 		return &out
 	}
 	return err

@@ -112,7 +112,11 @@ func Launch(ctx context.Context, cfg Config) (*Node, error) {
 	if tr == nil {
 		var err error
 		if tr, err = transport.Listen(transport.NetConfig{Bind: cfg.Bind}); err != nil {
-			return nil, &ConfigError{Field: "Bind", Reason: "cannot listen", Err: err}
+			field := "Bind"
+			if cfg.envBind != "" && cfg.Bind == cfg.envBind {
+				field = EnvBind // what the user typed, or its default
+			}
+			return nil, &ConfigError{Field: field, Reason: "cannot listen on " + cfg.Bind, Err: err}
 		}
 	}
 	n, err := newNode(ctx, cfg, logger, secret, tr)

@@ -46,7 +46,7 @@ func runDemo(ctx context.Context, args []string, stdout io.Writer) error {
 	n := fs.Int("n", 3, "number of nodes (2 to 20)")
 	keep := fs.Bool("keep", false, "keep the cluster running after the tour, until Ctrl-C")
 	timeout := fs.Duration("timeout", 30*time.Second, "bound on each step of the tour")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
 	if *n < 2 || *n > 20 {
