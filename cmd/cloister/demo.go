@@ -224,7 +224,7 @@ func (d *demo) waitAgreed(ctx context.Context, procs []*demoProc, what string) e
 }
 
 func (d *demo) agreed(ctx context.Context, procs []*demoProc) bool {
-	var view uint64
+	var view cloister.ViewID
 	for i, p := range procs {
 		s, _, err := fetchSnapshot(ctx, p.http)
 		if err != nil || s.StateName != cloister.Ready.String() || len(s.View.Members) != len(procs) {
