@@ -25,6 +25,11 @@ const (
 	EnvRoles             = "CLOISTER_ROLES"              // comma-separated roles
 	EnvQuorum            = "CLOISTER_QUORUM"             // keep-majority, static-quorum:SIZE, keep-oldest, down-all or none
 	EnvStableAfter       = "CLOISTER_STABLE_AFTER"       // Config.Quorum.StableAfter, a Go duration
+
+	// EnvHTTP is the address the application serves Node.Handler on, by
+	// convention (the README's program, cloister agent). ConfigFromEnv
+	// does not read it.
+	EnvHTTP = "CLOISTER_HTTP"
 )
 
 // ConfigFromEnv returns DefaultConfig changed by the CLOISTER_* environment

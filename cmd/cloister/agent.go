@@ -20,7 +20,7 @@ import (
 )
 
 // EnvHTTP is the address of the agent's status endpoints.
-const EnvHTTP = "CLOISTER_HTTP"
+const EnvHTTP = cloister.EnvHTTP
 
 // runAgent runs one node until ctx ends (SIGINT/SIGTERM), then leaves
 // gracefully. Configuration: CLOISTER_* variables, then flags. The secret
