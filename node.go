@@ -241,8 +241,9 @@ func newNode(ctx context.Context, cfg Config, logger *slog.Logger, secret Secret
 	n.apply(c.Start())
 	pubCtx, pubCancel := context.WithCancel(n.loopCtx)
 	n.pubCancel, n.pubDone = pubCancel, make(chan struct{})
-	n.wg.Add(1)
+	n.wg.Add(2)
 	go n.loop()
+	go n.progressLoop() // says why while not Ready
 	go n.publishLoop(pubCtx)
 	if cfg.Sentry != nil {
 		n.wg.Add(1)
