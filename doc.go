@@ -26,8 +26,9 @@
 // that answers (one state exchange merges both sides); discovery never
 // removes anyone. Membership and failure detection are
 // hashicorp/memberlist (SWIM with Lifeguard), on a single port shared by
-// gossip over UDP and TCP and, later, node-to-node calls (package
-// transport). On top, cloister adds identity, consensus and view agreement.
+// gossip over UDP and TCP and node-to-node calls (package transport; the
+// calls are package rpc: Node.Call, Cast, Multicall, Multicast). On top,
+// cloister adds identity, consensus and view agreement.
 //
 // # Identity
 //
