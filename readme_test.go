@@ -104,7 +104,6 @@ func TestReadmeProgramRunsThreeInstances(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	var procs []*exec.Cmd
 	for i := range 3 {
 		cmd := exec.Command(bin)
 		cmd.Env = append(os.Environ(),
@@ -119,7 +118,6 @@ func TestReadmeProgramRunsThreeInstances(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		procs = append(procs, cmd)
 		t.Cleanup(func() {
 			_ = cmd.Process.Signal(syscall.SIGTERM)
 			done := make(chan struct{})
