@@ -88,7 +88,11 @@
 // # Concurrency
 //
 // Node methods are safe for concurrent use. Queries (State, View, Members,
-// Snapshot) read an immutable snapshot without locks. Every goroutine a node
-// starts ends before Stop returns, except listener goroutines still
-// delivering when Stop's context ends.
+// Snapshot) read an immutable snapshot without locks and hand each caller
+// a copy of its own. Every goroutine a node starts ends before Stop
+// returns, except: listener goroutines still delivering when Stop's
+// context ends (or the one Stop is called from), and handlers still
+// running, whose contexts are cancelled (the node's stop goroutine waits
+// for them). Stop returns by its context's end, with its error, and may
+// be called from a listener or a handler.
 package cloister
