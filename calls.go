@@ -34,7 +34,11 @@ var (
 	ErrInvalidName = errors.New("cloister: invalid handler name")
 )
 
-// RemoteError is a handler's error as the caller receives it.
+// RemoteError is a handler's error as the caller receives it: the alias of
+// rpc.RemoteError, a struct of Node (the ID of the member whose handler
+// failed) and Message (the handler's error text). Error returns "rpc:
+// remote error from NODE: MESSAGE". Match it with errors.As(err,
+// new(*cloister.RemoteError)).
 type RemoteError = rpc.RemoteError
 
 // RegisterError makes an application error cross the wire under name: a
@@ -45,7 +49,9 @@ type RemoteError = rpc.RemoteError
 // "stale term" and "not leader" errors this way.
 func RegisterError(name string, err error) error { return rpc.RegisterError(name, err) }
 
-// Codec encodes typed messages (CallTyped, HandleTyped); rpc.JSON is the default.
+// Codec encodes typed messages (CallTyped, HandleTyped); rpc.JSON is the
+// default. It is the alias of rpc.Codec; Codec's methods are
+// Marshal(v any) ([]byte, error) and Unmarshal(data []byte, v any) error.
 type Codec = rpc.Codec
 
 // Handler serves calls and casts to one name on this node. Its context

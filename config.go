@@ -149,6 +149,10 @@ type Config struct {
 	// timeline), also without Metrics.
 	Dashboard bool
 
+	// envBind is Bind as ConfigFromEnv set it: while Bind still holds it,
+	// errors about it name CLOISTER_BIND.
+	envBind string
+
 	// advert, in this package's tests, makes the node write adverts in a
 	// later format, as a newer build would.
 	advert *advertFormat

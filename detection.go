@@ -10,7 +10,7 @@ import (
 // Lifeguard knobs). Start from a preset: LANDetection, LocalDetection or
 // WANDetection.
 //
-// A crashed member is declared failed after about DetectionBudget(N): one
+// A crashed member is declared failed after about Budget(N): one
 // probe interval until somebody probes it, the probe timeout, and the
 // suspicion timeout SuspicionMult × max(1, log10 N) × ProbeInterval. The
 // suspicion part starts SuspicionMaxTimeoutMult times longer and shrinks to

@@ -26,8 +26,9 @@
 // that answers (one state exchange merges both sides); discovery never
 // removes anyone. Membership and failure detection are
 // hashicorp/memberlist (SWIM with Lifeguard), on a single port shared by
-// gossip over UDP and TCP and, later, node-to-node calls (package
-// transport). On top, cloister adds identity, consensus and view agreement.
+// gossip over UDP and TCP and node-to-node calls (package transport; the
+// calls are package rpc: Node.Call, Cast, Multicall, Multicast). On top,
+// cloister adds identity, consensus and view agreement.
 //
 // # Identity
 //
@@ -87,7 +88,11 @@
 // # Concurrency
 //
 // Node methods are safe for concurrent use. Queries (State, View, Members,
-// Snapshot) read an immutable snapshot without locks. Every goroutine a node
-// starts ends before Stop returns, except listener goroutines still
-// delivering when Stop's context ends.
+// Snapshot) read an immutable snapshot without locks and hand each caller
+// a copy of its own. Every goroutine a node starts ends before Stop
+// returns, except: listener goroutines still delivering when Stop's
+// context ends (or the one Stop is called from), and handlers still
+// running, whose contexts are cancelled (the node's stop goroutine waits
+// for them). Stop returns by its context's end, with its error, and may
+// be called from a listener or a handler.
 package cloister

@@ -25,6 +25,11 @@ const (
 	EnvRoles             = "CLOISTER_ROLES"              // comma-separated roles
 	EnvQuorum            = "CLOISTER_QUORUM"             // keep-majority, static-quorum:SIZE, keep-oldest, down-all or none
 	EnvStableAfter       = "CLOISTER_STABLE_AFTER"       // Config.Quorum.StableAfter, a Go duration
+
+	// EnvHTTP is the address the application serves Node.Handler on, by
+	// convention (the README's program, cloister agent). ConfigFromEnv
+	// does not read it.
+	EnvHTTP = "CLOISTER_HTTP"
 )
 
 // ConfigFromEnv returns DefaultConfig changed by the CLOISTER_* environment
@@ -136,6 +141,7 @@ func configFromLookup(lookup func(string) (string, bool)) (Config, error) {
 	if err := cfg.Validate(); err != nil {
 		return Config{}, envField(err)
 	}
+	cfg.envBind = cfg.Bind
 	return cfg, nil
 }
 
@@ -153,6 +159,9 @@ func envField(err error) error {
 	if v, ok := vars[ce.Field]; ok {
 		out := *ce
 		out.Field = v
+		// The advice names variables too.
+		out.Reason = strings.ReplaceAll(out.Reason, "set Insecure", "set "+EnvInsecure+"=true")
+		out.Reason = strings.ReplaceAll(out.Reason, "need a Secret", "need "+EnvSecret+" or a first line in the file")
 		return &out
 	}
 	return err

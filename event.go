@@ -100,7 +100,7 @@ type RingChanged struct {
 func (*RingChanged) event() {}
 
 func (e *RingChanged) String() string {
-	var view uint64
+	var view ViewID
 	if e.New != nil {
 		view = e.New.viewID
 	}

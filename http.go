@@ -56,7 +56,7 @@ func (n *Node) Handler() http.Handler {
 type WhoisAnswer struct {
 	Key    string `json:"key"`
 	Ring   string `json:"ring"`
-	ViewID uint64 `json:"view_id,string"`
+	ViewID ViewID `json:"view_id"`
 	// Checksum digests the whole ring (Ring.Checksum): nodes that answer
 	// with equal checksums agree on the owner of every key.
 	Checksum uint64   `json:"checksum,string"`

@@ -53,7 +53,7 @@ func TestMessageFloodKeepsMembership(t *testing.T) {
 		})
 		n.Handle("ping", func(context.Context, cloister.Member, []byte) ([]byte, error) { return []byte("pong"), nil })
 	}
-	views := make([]uint64, 5)
+	views := make([]cloister.ViewID, 5)
 	for i, n := range c.Nodes() {
 		views[i] = n.Snapshot().View.ID
 	}

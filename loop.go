@@ -168,7 +168,7 @@ func (n *Node) toEvent(c core.Change, prev, snap *Snapshot) Event {
 // very view (the usual case: a batch changes the view at most once),
 // else a fresh conversion.
 func convertedView(v core.View, s *Snapshot) View {
-	if s != nil && s.View.ID == v.ID && s.View.Epoch == v.Epoch {
+	if s != nil && s.View.ID == ViewID(v.ID) && s.View.Epoch == v.Epoch {
 		return s.View
 	}
 	return viewFromCore(v)
@@ -195,7 +195,7 @@ func (n *Node) publicView(v core.View, state State) View {
 	view := viewFromCore(v)
 	for i := range view.Members {
 		if view.Members[i].ID == n.self.ID {
-			view.Members[i].ViewID, view.Members[i].State, view.Members[i].StateName = v.ID, state, state.String()
+			view.Members[i].ViewID, view.Members[i].State, view.Members[i].StateName = ViewID(v.ID), state, state.String()
 		}
 	}
 	*c = viewCache{from: v.Members, id: v.ID, epoch: v.Epoch, state: state, view: view}

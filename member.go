@@ -25,7 +25,7 @@ type Member struct {
 	// Weight is the member's capacity relative to others.
 	Weight float64 `json:"weight"`
 	// ViewID is the view ID the member advertises, as last gossiped.
-	ViewID uint64 `json:"view_id,string"`
+	ViewID ViewID `json:"view_id"`
 	// State is the state the member advertises, as last gossiped.
 	State State `json:"-"`
 	// StateName is State as text, for JSON.
@@ -39,7 +39,7 @@ type View struct {
 	// ID is a digest of the member IDs. Nodes with equal view IDs hold the
 	// same member set, so they compute the same rings. Members advertise
 	// it, and a node is Ready only when all of them advertise its own.
-	ID uint64 `json:"id"`
+	ID ViewID `json:"id"`
 	// Epoch counts this node's view changes, from 1. It orders one node's
 	// views; it is not compared across nodes.
 	Epoch uint64 `json:"epoch"`
@@ -122,7 +122,7 @@ func memberFromCore(m core.Member) Member {
 		Incarnation: m.Incarnation,
 		Roles:       slices.Clone(m.Roles),
 		Weight:      m.Weight,
-		ViewID:      m.View,
+		ViewID:      ViewID(m.View),
 		State:       m.State,
 		StateName:   m.State.String(),
 		Term:        m.Quorum.Term,
@@ -134,5 +134,5 @@ func viewFromCore(v core.View) View {
 	for i, m := range v.Members {
 		ms[i] = memberFromCore(m)
 	}
-	return View{ID: v.ID, Epoch: v.Epoch, Members: ms}
+	return View{ID: ViewID(v.ID), Epoch: v.Epoch, Members: ms}
 }

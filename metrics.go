@@ -139,7 +139,7 @@ func (n *Node) dashboardState() telemetry.DashboardState {
 		State:     s.StateName,
 		Quorate:   s.Quorate,
 		Term:      s.Term,
-		ViewID:    hex64(s.View.ID),
+		ViewID:    hex64(uint64(s.View.ID)),
 		Epoch:     s.View.Epoch,
 		Consensus: n.cfg.Consensus,
 		Members:   make([]telemetry.DashboardMember, len(s.View.Members)),
@@ -151,11 +151,11 @@ func (n *Node) dashboardState() telemetry.DashboardState {
 	for i, m := range s.View.Members {
 		d.Members[i] = telemetry.DashboardMember{
 			Name: m.Name, ID: m.ID, Addr: m.Addr.String(), State: m.StateName, Term: m.Term,
-			ViewID: hex64(m.ViewID), Self: m.ID == s.Self.ID, Agrees: m.ViewID == s.View.ID,
+			ViewID: hex64(uint64(m.ViewID)), Self: m.ID == s.Self.ID, Agrees: m.ViewID == s.View.ID,
 		}
 		if d.Members[i].Self {
 			// The view holds this node as last advertised, which lags.
-			d.Members[i].State, d.Members[i].Term, d.Members[i].ViewID, d.Members[i].Agrees = s.StateName, s.Term, hex64(s.View.ID), true
+			d.Members[i].State, d.Members[i].Term, d.Members[i].ViewID, d.Members[i].Agrees = s.StateName, s.Term, hex64(uint64(s.View.ID)), true
 		}
 		if shares != nil {
 			d.Members[i].Share = shares[i]
@@ -173,7 +173,7 @@ func (n *Node) ringPicture(s Snapshot) (*telemetry.RingPicture, []float64) {
 	if err != nil {
 		return nil, nil
 	}
-	key := strconv.FormatUint(s.View.ID, 16) + "/" + strconv.FormatUint(s.View.Epoch, 10)
+	key := strconv.FormatUint(uint64(s.View.ID), 16) + "/" + strconv.FormatUint(s.View.Epoch, 10)
 	c := n.tel.Cached(key, func() any {
 		index := make(map[string]int, len(s.View.Members))
 		for i, m := range s.View.Members {

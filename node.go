@@ -120,7 +120,11 @@ func Launch(ctx context.Context, cfg Config) (*Node, error) {
 	if tr == nil {
 		var err error
 		if tr, err = transport.Listen(transport.NetConfig{Bind: cfg.Bind}); err != nil {
-			return nil, &ConfigError{Field: "Bind", Reason: "cannot listen", Err: err}
+			field := "Bind"
+			if cfg.envBind != "" && cfg.Bind == cfg.envBind {
+				field = EnvBind // what the user typed, or its default
+			}
+			return nil, &ConfigError{Field: field, Reason: "cannot listen on " + cfg.Bind, Err: err}
 		}
 	}
 	tel, err := newTelemetry(&cfg) // metrics and dashboard (metrics.go)
@@ -268,8 +272,9 @@ func newNode(ctx context.Context, cfg Config, logger *slog.Logger, secret Secret
 	n.apply(c.Start())
 	pubCtx, pubCancel := context.WithCancel(n.loopCtx)
 	n.pubCancel, n.pubDone = pubCancel, make(chan struct{})
-	n.wg.Add(1)
+	n.wg.Add(2)
 	go n.loop()
+	go n.progressLoop() // says why while not Ready
 	go n.publishLoop(pubCtx)
 	if cfg.Sentry != nil {
 		n.wg.Add(1)

@@ -10,7 +10,7 @@ import (
 func TestAdvertDelay(t *testing.T) {
 	const quiet = 10 * time.Millisecond
 	snap := func(view uint64, state State, members, consensus int) *Snapshot {
-		return &Snapshot{State: state, Consensus: consensus, View: View{ID: view, Members: make([]Member, members)},
+		return &Snapshot{State: state, Consensus: consensus, View: View{ID: ViewID(view), Members: make([]Member, members)},
 			advert: core.Advert{View: view, State: state}}
 	}
 	pub := func(view uint64, state State, members int) published {

@@ -51,7 +51,7 @@ type Ring struct {
 	name    string
 	err     error     // why the ring cannot answer at all, known when the snapshot was taken
 	table   *lazyRing // nil when err is set
-	viewID  uint64
+	viewID  ViewID
 	epoch   uint64
 	selfID  string
 	members map[string]Member
@@ -104,7 +104,12 @@ func (r *Ring) Err() error {
 }
 
 // ViewID is the ID of the view the ring was built from.
-func (r *Ring) ViewID() uint64 { return r.viewID }
+func (r *Ring) ViewID() ViewID {
+	if r == nil {
+		return 0
+	}
+	return r.viewID
+}
 
 // Epoch is the local epoch of the view the ring was built from.
 func (r *Ring) Epoch() uint64 { return r.epoch }
@@ -221,7 +226,7 @@ func (n *Node) Mine(key string) bool { return n.Ring(DefaultRing).Mine(key) }
 
 // ringSet holds the rings of one view, each built on first use.
 type ringSet struct {
-	viewID uint64
+	viewID ViewID
 	tables map[string]*lazyRing
 }
 

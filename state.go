@@ -4,6 +4,11 @@ import "github.com/cloister-go/cloister/internal/core"
 
 // State is a node's lifecycle state. The transitions are described in the
 // package documentation.
+//
+// State is an alias of an internal type, so go doc lists none of its
+// methods. It has one: String returns the state's name as Snapshot.StateName
+// and /cluster show it: "down", "assembling", "rehashing", "ready",
+// "noquorum", "stopping" or "stopped".
 type State = core.State
 
 // The lifecycle states.
@@ -33,6 +38,10 @@ const (
 )
 
 // Reason says why a member went down.
+//
+// Reason is an alias of an internal type, so go doc lists none of its
+// methods. It has one: String returns the reason's name, "failed", "left"
+// or "replaced".
 type Reason = core.Reason
 
 // The reasons a member leaves the view.

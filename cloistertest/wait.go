@@ -67,7 +67,8 @@ func (c *Cluster) Agreed() bool {
 	for _, n := range nodes {
 		want[n.Self().ID] = true
 	}
-	var id, term uint64
+	var id cloister.ViewID
+	var term uint64
 	for i, n := range nodes {
 		s := n.Snapshot()
 		if s.State != cloister.Ready || len(s.View.Members) != len(want) {

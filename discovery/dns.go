@@ -31,10 +31,14 @@ func NewDNS(name string, port uint16, opts ...DNSOption) (*DNS, error) {
 	return &DNS{name: name, port: port, r: resolver{opts: o}}, nil
 }
 
-// Discover resolves the name, A and AAAA concurrently. Addresses come
+// Discover resolves the name from the hosts file (see WithHostsFile), or
+// else by DNS, A and AAAA concurrently. Addresses come
 // sorted and without duplicates. If one of the two queries fails and the
 // other gives addresses, those are returned with a nil error.
 func (d *DNS) Discover(ctx context.Context) ([]netip.AddrPort, error) {
+	if addrs := lookupHosts(d.r.opts.hostsFile, d.name); len(addrs) > 0 {
+		return normalize(withPort(addrs, d.port)), nil
+	}
 	c, err := d.r.conf()
 	if err != nil {
 		return nil, &Error{Provider: "dns", Name: d.name, Err: err}

@@ -30,7 +30,10 @@ type options struct {
 	ndotsSet   bool
 	timeout    time.Duration
 	resolvConf string
-	err        error // the first invalid option
+	// hostsFile is consulted before DNS; "" for none.
+	hostsFile    string
+	hostsFileSet bool
+	err          error // the first invalid option
 }
 
 func (o *options) fail(format string, args ...any) {
@@ -143,6 +146,9 @@ func buildOptions(opts []DNSOption) (options, error) {
 	}
 	if o.err != nil {
 		return options{}, &fault{kind: ErrInvalidSpec, cause: o.err}
+	}
+	if !o.hostsFileSet {
+		o.hostsFile = DefaultHostsFile
 	}
 	return o, nil
 }

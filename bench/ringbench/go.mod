@@ -1,6 +1,6 @@
 module github.com/cloister-go/cloister/bench/ringbench
 
-go 1.26
+go 1.26.0
 
 replace github.com/cloister-go/cloister => ../..
 

@@ -20,14 +20,13 @@ import (
 )
 
 // EnvHTTP is the address of the agent's status endpoints.
-const EnvHTTP = "CLOISTER_HTTP"
+const EnvHTTP = cloister.EnvHTTP
 
 // runAgent runs one node until ctx ends (SIGINT/SIGTERM), then leaves
 // gracefully. Configuration: CLOISTER_* variables, then flags. The secret
 // is read only from the environment or a file, never from argv.
 func runAgent(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("agent", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	app := fs.String("app", "", "application name (CLOISTER_APP)")
 	sentry := fs.String("sentry", "", "DNS name, srv:NAME or comma-separated addresses (CLOISTER_SENTRY)")
 	consensus := fs.Int("consensus", 0, "live members required for Ready (CLOISTER_CONSENSUS)")
@@ -38,8 +37,13 @@ func runAgent(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	httpAddr := fs.String("http", os.Getenv(EnvHTTP), "address for /healthz, /readyz, /cluster ("+EnvHTTP+")")
 	jsonOut := fs.Bool("json", false, "print events as JSON lines")
 	logLevel := fs.String("log", "warn", "log level on stderr: debug, info, warn, error")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
+	}
+	set := map[string]bool{} // the flags given
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if set["consensus"] && *consensus < 1 {
+		return fmt.Errorf("--consensus: must be a whole number of at least 1, got %d", *consensus)
 	}
 	for name, val := range map[string]string{
 		cloister.EnvApp: *app, cloister.EnvSentry: *sentry, cloister.EnvBind: *bind,
@@ -49,12 +53,12 @@ func runAgent(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			os.Setenv(name, val)
 		}
 	}
-	if *consensus > 0 {
+	if set["consensus"] {
 		os.Setenv(cloister.EnvConsensus, strconv.Itoa(*consensus))
 	}
 	cfg, err := cloister.ConfigFromEnv()
 	if err != nil {
-		return err
+		return flagError(err, set)
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
@@ -66,7 +70,7 @@ func runAgent(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 	node, err := cloister.Launch(ctx, cfg)
 	if err != nil {
-		return err
+		return flagError(err, set)
 	}
 	printer.print(map[string]any{"event": "started", "name": node.Self().Name, "id": node.Self().ID,
 		"consensus": cfg.Consensus}, fmt.Sprintf("started %s (consensus %d)", node.Self().Name, cfg.Consensus))
@@ -152,4 +156,28 @@ func (p *eventPrinter) print(rec map[string]any, text string) {
 		return
 	}
 	fmt.Fprintf(p.w, "%s %s\n", now.Format("15:04:05.000"), text)
+}
+
+// flagVars maps each agent flag that sets a variable to it.
+var flagVars = map[string]string{
+	"app": cloister.EnvApp, "sentry": cloister.EnvSentry, "consensus": cloister.EnvConsensus,
+	"bind": cloister.EnvBind, "advertise": cloister.EnvAdvertise, "detection": cloister.EnvDetection,
+	"secret-file": cloister.EnvSecretFile,
+}
+
+// flagError names the flag the user typed in a config error about the
+// variable that flag set.
+func flagError(err error, set map[string]bool) error {
+	var ce *cloister.ConfigError
+	if !errors.As(err, &ce) {
+		return err
+	}
+	for name, v := range flagVars {
+		if set[name] && ce.Field == v {
+			out := *ce
+			out.Field = "--" + name
+			return &out
+		}
+	}
+	return err
 }

@@ -39,14 +39,20 @@ type demo struct {
 	env     []string
 	procs   []*demoProc
 	timeout time.Duration
+
+	leftMu sync.Mutex
+	leftAt map[string][]time.Time // member name: when each node reported it left
 }
+
+// name is the node's member name: the demo's app at its gossip address.
+func (p *demoProc) name() string { return "demo@" + p.gossip }
 
 func runDemo(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	n := fs.Int("n", 3, "number of nodes (2 to 20)")
 	keep := fs.Bool("keep", false, "keep the cluster running after the tour, until Ctrl-C")
 	timeout := fs.Duration("timeout", 30*time.Second, "bound on each step of the tour")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
 	if *n < 2 || *n > 20 {
@@ -89,6 +95,9 @@ func (d *demo) tour(ctx context.Context, n int, keep bool) error {
 		cloister.EnvDetection+"=local",
 	)
 	d.say("== starting %d nodes on loopback (consensus %d: a majority)", n, consensus)
+	for _, p := range d.procs {
+		d.say("   node%d is %s: gossip and calls on %s, /cluster at http://%s/cluster", p.index, p.name(), p.gossip, p.http)
+	}
 	start := time.Now()
 	for _, p := range d.procs {
 		if err := d.launch(p); err != nil {
@@ -128,16 +137,23 @@ func (d *demo) tour(ctx context.Context, n int, keep bool) error {
 	owners = d.owners(ctx, d.procs[0], owners)
 
 	leaver := d.procs[1]
-	d.say("\n== node%d leaves gracefully (SIGTERM): seen as left at once, its keys move", leaver.index)
+	d.say("\n== node%d leaves gracefully (SIGTERM): the others see it as left, without waiting for failure detection, and the keys it owned move", leaver.index)
 	left := time.Now()
 	_ = leaver.cmd.Process.Signal(syscall.SIGTERM)
-	<-leaver.exited
 	rest := append([]*demoProc{d.procs[0]}, d.procs[2:]...)
 	if err := d.waitAgreed(ctx, rest, "the rest Ready without node"+fmt.Sprint(leaver.index)); err != nil {
 		return err
 	}
-	d.say("== the rest agreed %v after the leave", time.Since(left).Round(time.Millisecond))
+	agreedAfter := time.Since(left)
+	if seen, ok := d.seenLeft(ctx, leaver.name(), len(rest)); ok {
+		d.say("== seen as left by the others %v after the SIGTERM; the rest agreed on a new view %v after it",
+			seen.Sub(left).Round(time.Millisecond), agreedAfter.Round(time.Millisecond))
+	} else {
+		d.say("== the rest agreed on a new view %v after the SIGTERM", agreedAfter.Round(time.Millisecond))
+	}
 	d.owners(ctx, d.procs[0], owners)
+	<-leaver.exited
+	d.say("\n== restarting node%d so that the tour ends with every node (a new incarnation at %s)", leaver.index, leaver.gossip)
 	if err := d.launch(leaver); err != nil {
 		return err
 	}
@@ -200,6 +216,48 @@ func (d *demo) relay(p *demoProc, r io.Reader) {
 			d.say("  node%d  member up    %v", p.index, ev["member"])
 		case "down":
 			d.say("  node%d  member down  %v (%v)", p.index, ev["member"], ev["reason"])
+			if name, ok := ev["member"].(string); ok && ev["reason"] == "left" {
+				at := time.Now()
+				if t, ok := ev["t"].(float64); ok {
+					at = time.Unix(0, int64(t)) // when the node printed it
+				}
+				d.leftMu.Lock()
+				if d.leftAt == nil {
+					d.leftAt = map[string][]time.Time{}
+				}
+				d.leftAt[name] = append(d.leftAt[name], at)
+				d.leftMu.Unlock()
+			}
+		}
+	}
+}
+
+// seenLeft waits, within the demo's timeout, until count nodes have
+// reported member name left, and returns when the last one did.
+func (d *demo) seenLeft(ctx context.Context, name string, count int) (time.Time, bool) {
+	ctx, cancel := context.WithTimeout(ctx, d.timeout)
+	defer cancel()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		d.leftMu.Lock()
+		seen := d.leftAt[name]
+		var last time.Time
+		if len(seen) >= count {
+			for _, t := range seen[len(seen)-count:] {
+				if t.After(last) {
+					last = t
+				}
+			}
+		}
+		d.leftMu.Unlock()
+		if !last.IsZero() {
+			return last, true
+		}
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			return time.Time{}, false
 		}
 	}
 }
@@ -224,7 +282,7 @@ func (d *demo) waitAgreed(ctx context.Context, procs []*demoProc, what string) e
 }
 
 func (d *demo) agreed(ctx context.Context, procs []*demoProc) bool {
-	var view uint64
+	var view cloister.ViewID
 	for i, p := range procs {
 		s, _, err := fetchSnapshot(ctx, p.http)
 		if err != nil || s.StateName != cloister.Ready.String() || len(s.View.Members) != len(procs) {
@@ -250,6 +308,7 @@ var demoKeys = []string{"user:1", "user:2", "user:3", "cart:42", "cart:43", "ord
 // since prev, and returns the owners.
 func (d *demo) owners(ctx context.Context, p *demoProc, prev map[string]string) map[string]string {
 	now := map[string]string{}
+	moved := 0
 	d.say("  who owns what (asked node%d; every Ready node answers the same):", p.index)
 	for _, key := range demoKeys {
 		ans, err := fetchWhois(ctx, p.http, cloister.DefaultRing, key, 1)
@@ -261,8 +320,16 @@ func (d *demo) owners(ctx context.Context, p *demoProc, prev map[string]string) 
 		mark := ""
 		if before, ok := prev[key]; ok && before != ans.Owner.Name {
 			mark = "   <- moved from " + before
+			moved++
 		}
 		d.say("    %-12s -> %s%s", key, ans.Owner.Name, mark)
+	}
+	if prev != nil {
+		if moved == 0 {
+			d.say("  keys that moved: none of these %d (the nodes that came or went owned none of them)", len(demoKeys))
+		} else {
+			d.say("  keys that moved: %d of these %d", moved, len(demoKeys))
+		}
 	}
 	return now
 }

@@ -11,11 +11,14 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"runtime"
+	"strings"
 	"syscall"
 )
 
@@ -72,11 +75,29 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "cloister: unknown command %q\n\n%s", args[0], usage)
 		return 2
 	}
-	if err != nil {
-		fmt.Fprintf(stderr, "cloister %s: %v\n", args[0], err)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return 0 // the command printed its usage
+	case err != nil:
+		// "cloister agent: invalid config: ...", not "cloister agent:
+		// cloister: invalid config: ...".
+		fmt.Fprintf(stderr, "cloister %s: %s\n", args[0], strings.TrimPrefix(err.Error(), "cloister: "))
 		return 1
 	}
 	return 0
+}
+
+// parseFlags parses a command's flags. -h prints the usage on stdout (and
+// Parse returns flag.ErrHelp, which exits 0); other errors are returned,
+// and printed once, by run.
+func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) error {
+	fs.SetOutput(io.Discard)
+	err := fs.Parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		fs.SetOutput(stdout)
+		fs.Usage()
+	}
+	return err
 }
 
 // agentProcs is the GOMAXPROCS for this process, or 0 to keep Go's choice:

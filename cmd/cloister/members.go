@@ -15,7 +15,7 @@ func runMembers(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("members", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:8080", "host:port of a node's HTTP endpoint ("+EnvHTTP+")")
 	asJSON := fs.Bool("json", false, "print the raw JSON snapshot")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
 	snap, raw, err := fetchSnapshot(ctx, *addr)

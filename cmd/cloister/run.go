@@ -277,7 +277,7 @@ func exitText(err error) string {
 type progress struct {
 	n, alive, agreeing, ready int
 	httpCount                 int // instances that serve HTTP: agreeing counts only them
-	view                      uint64
+	view                      string
 	term                      uint64
 }
 
@@ -288,7 +288,7 @@ func (p progress) String() string {
 	}
 	s += fmt.Sprintf(", %d ready", p.ready)
 	if p.agreeing > 0 {
-		s += fmt.Sprintf("; view %016x of %d, term %d", p.view, p.n, p.term)
+		s += fmt.Sprintf("; view %s of %d, term %d", p.view, p.n, p.term)
 	}
 	return s
 }
@@ -297,8 +297,8 @@ func (p progress) String() string {
 // CLOISTER_HTTP if it serves one, else its process and its logs.
 func (c *runCluster) poll(ctx context.Context) progress {
 	p := progress{n: len(c.instances)}
-	views := map[uint64]int{}
-	terms := map[uint64]uint64{}
+	views := map[string]int{}
+	terms := map[string]uint64{}
 	for _, in := range c.instances {
 		running := true
 		select {
@@ -330,7 +330,7 @@ func (c *runCluster) poll(ctx context.Context) progress {
 		var snap struct {
 			Term uint64 `json:"term"`
 			View struct {
-				ID      uint64            `json:"id"`
+				ID      string            `json:"id"` // 16 hex digits (cloister.ViewID)
 				Members []json.RawMessage `json:"members"`
 			} `json:"view"`
 		}

@@ -16,7 +16,7 @@ import (
 func runSecret(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("secret", flag.ContinueOnError)
 	n := fs.Int("bytes", 32, "random bytes in the secret (at least 16)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {

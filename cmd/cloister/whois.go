@@ -20,7 +20,7 @@ func runWhois(ctx context.Context, args []string, stdout io.Writer) error {
 	// Accept the keys before or after the flags: cloister whois KEY --addr A.
 	var keys []string
 	for len(args) > 0 {
-		if err := fs.Parse(args); err != nil {
+		if err := parseFlags(fs, args, stdout); err != nil {
 			return err
 		}
 		if fs.NArg() == 0 {

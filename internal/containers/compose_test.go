@@ -277,7 +277,7 @@ func (c *cluster) ip(ctx context.Context, name string) netip.Addr {
 }
 
 type view struct {
-	viewID  uint64
+	viewID  string
 	members []string // addr of each member
 }
 
@@ -288,7 +288,7 @@ type snapshot struct {
 	Quorate bool   `json:"quorate"`
 	Term    uint64 `json:"term"`
 	View    struct {
-		ID      uint64 `json:"id"`
+		ID      string `json:"id"`
 		Members []struct {
 			Addr string `json:"addr"`
 		} `json:"members"`
@@ -360,7 +360,7 @@ func (c *cluster) oneView(ctx context.Context, n int, gone netip.Addr) (view, st
 		if i == 0 {
 			first = v
 		} else if v.viewID != first.viewID {
-			return view{}, fmt.Sprintf("views differ: %x and %x", first.viewID, v.viewID)
+			return view{}, fmt.Sprintf("views differ: %s and %s", first.viewID, v.viewID)
 		}
 	}
 	return first, ""

@@ -263,7 +263,7 @@ type snapshot struct {
 	// HasTerm says that the JSON had both "term" and "quorate".
 	HasTerm bool `json:"-"`
 	View    struct {
-		ID      uint64   `json:"id"`
+		ID      string   `json:"id"` // 16 hex digits (cloister.ViewID)
 		Epoch   uint64   `json:"epoch"`
 		Members []member `json:"members"`
 	} `json:"view"`
@@ -335,7 +335,7 @@ func agreementSnaps(addrs []netip.Addr, httpPort uint16, want []string) (bool, s
 	wantSet := slices.Clone(want)
 	slices.Sort(wantSet)
 	var why []string
-	var views []uint64
+	var views []string
 	snaps := make([]*snapshot, len(addrs))
 	for i, ip := range addrs {
 		s, err := getCluster(ip, httpPort)
@@ -344,15 +344,18 @@ func agreementSnaps(addrs []netip.Addr, httpPort uint16, want []string) (bool, s
 			continue
 		}
 		snaps[i] = &s
-		desc := fmt.Sprintf("%s: %s %q view %016x %v", ip, s.State, s.Self.Name, s.View.ID, s.names())
+		desc := fmt.Sprintf("%s: %s %q view %s %v", ip, s.State, s.Self.Name, s.View.ID, s.names())
 		switch {
 		case s.State != "ready", s.Self.Name != want[i], !slices.Equal(s.names(), wantSet):
+			why = append(why, desc)
+		case len(s.View.ID) != 16:
+			desc += " (the view ID is not 16 hex digits)"
 			why = append(why, desc)
 		}
 		views = append(views, s.View.ID)
 	}
 	if len(why) == 0 && len(slices.Compact(slices.Clone(views))) != 1 {
-		why = append(why, fmt.Sprintf("view IDs differ: %x", views))
+		why = append(why, fmt.Sprintf("view IDs differ: %s", views))
 	}
 	return len(why) == 0, strings.Join(why, "; "), snaps
 }
@@ -369,7 +372,7 @@ func (s *snapshot) names() []string {
 
 // String describes the snapshot in one line, for failure messages.
 func (s *snapshot) String() string {
-	return fmt.Sprintf("%s %s term %d quorate %v view %016x %v", s.Self.Name, s.State, s.Term, s.Quorate, s.View.ID, s.names())
+	return fmt.Sprintf("%s %s term %d quorate %v view %s %v", s.Self.Name, s.State, s.Term, s.Quorate, s.View.ID, s.names())
 }
 
 // waitFor checks cond every pollEvery until it holds or d passes, and
