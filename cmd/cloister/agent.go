@@ -67,6 +67,9 @@ func runAgent(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	printer := &eventPrinter{w: stdout, json: *jsonOut}
 	cfg.Listeners = append(cfg.Listeners, printer)
+	// The agent serves the dashboard beside its probes: /dashboard/ on
+	// the same address (read-only, no metrics registry needed).
+	cfg.Dashboard = *httpAddr != ""
 
 	node, err := cloister.Launch(ctx, cfg)
 	if err != nil {

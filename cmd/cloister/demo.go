@@ -96,7 +96,8 @@ func (d *demo) tour(ctx context.Context, n int, keep bool) error {
 	)
 	d.say("== starting %d nodes on loopback (consensus %d: a majority)", n, consensus)
 	for _, p := range d.procs {
-		d.say("   node%d is %s: gossip and calls on %s, /cluster at http://%s/cluster", p.index, p.name(), p.gossip, p.http)
+		d.say("   node%d is %s: gossip and calls on %s, /cluster at http://%s/cluster, dashboard at http://%s/dashboard/",
+			p.index, p.name(), p.gossip, p.http, p.http)
 	}
 	start := time.Now()
 	for _, p := range d.procs {

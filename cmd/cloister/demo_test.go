@@ -31,7 +31,7 @@ func TestDemoTour(t *testing.T) {
 		"the rest agreed",
 		// Issue #12, item 14: it says where each node is, that it
 		// restarts the leaver, and which keys moved (or that none did).
-		"node1 is demo@127.0.0.1:", "/cluster at http://127.0.0.1:",
+		"node1 is demo@127.0.0.1:", "/cluster at http://127.0.0.1:", "dashboard at http://127.0.0.1:",
 		"== restarting node2 so that the tour ends with every node",
 		"keys that moved:",
 		"seen as left by the others",
