@@ -65,7 +65,7 @@ func TestAgentServesProbesAndLeavesOnCancel(t *testing.T) {
 	if _, err := cloistertest.Poll(readyCtx, func() bool { return httpOK("http://" + httpAddr + "/readyz") }); err != nil {
 		t.Fatalf("agent never ready: %v\nstderr: %s", err, stderr.String())
 	}
-	if !httpOK("http://" + httpAddr + "/dashboard/") || !httpOK("http://"+httpAddr+"/dashboard/state") {
+	if !httpOK("http://"+httpAddr+"/dashboard/") || !httpOK("http://"+httpAddr+"/dashboard/state") {
 		t.Fatal("the agent does not serve its dashboard beside its probes")
 	}
 	cancel()
