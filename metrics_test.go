@@ -30,6 +30,23 @@ func metricsCluster(t *testing.T, n int) *cloistertest.Cluster {
 // scrape fetches url, failing the test on an error or a status other than 200.
 func scrape(t *testing.T, url string) string {
 	t.Helper()
+	code, body := get(t, url)
+	if code != http.StatusOK {
+		t.Fatalf("GET %s: %d: %s", url, code, body)
+	}
+	return body
+}
+
+// status returns the status code of a GET of url.
+func status(t *testing.T, url string) int {
+	t.Helper()
+	code, _ := get(t, url)
+	return code
+}
+
+// get fetches url within 5 s, failing the test when it cannot.
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
@@ -45,27 +62,7 @@ func scrape(t *testing.T, url string) string {
 	if err != nil {
 		t.Fatalf("GET %s: %v", url, err)
 	}
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: %s: %s", url, resp.Status, body)
-	}
-	return string(body)
-}
-
-// status returns the status code of a GET of url.
-func status(t *testing.T, url string) int {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("GET %s: %v", url, err)
-	}
-	resp.Body.Close()
-	return resp.StatusCode
+	return resp.StatusCode, string(body)
 }
 
 // sample returns the value of the series written exactly as series (name
