@@ -77,15 +77,24 @@ type reference struct {
 func (r reference) is(v View) bool { return r.ViewID == v.ID && r.Epoch == v.Epoch }
 
 // holds reports whether the members present form a quorum against ref
-// under the policy.
+// under the policy. Both are sorted by name, then ID (views and
+// references are), so the members in common are counted in one walk: the
+// node loop evaluates quorum several times for every batch of adverts.
 func (q Quorum) holds(present []Member, ref reference) bool {
 	if len(ref.Members) == 0 {
 		return true
 	}
 	in := 0
-	for _, m := range ref.Members {
-		if hasID(present, m.ID) {
+	for i, j := 0, 0; i < len(ref.Members) && j < len(present); {
+		switch c := compareMembers(ref.Members[i], present[j]); {
+		case c == 0:
 			in++
+			i++
+			j++
+		case c < 0:
+			i++
+		default:
+			j++
 		}
 	}
 	switch q.Kind {
