@@ -269,8 +269,10 @@ func (c *conn) remoteErr(code errCode, msg string) error {
 		return fmt.Errorf("%w: %s on %s", ErrNoHandler, msg, c.name())
 	case codeOverloaded:
 		return fmt.Errorf("%w: %s on %s", ErrOverloaded, msg, c.name())
-	default: // codeTooLarge
+	case codeTooLarge:
 		return fmt.Errorf("%w: %s on %s", ErrTooLarge, msg, c.name())
+	default: // a later build's code: its text is all this one can show
+		return &RemoteError{Node: c.name(), Message: msg}
 	}
 }
 

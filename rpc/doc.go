@@ -82,7 +82,9 @@
 // waits, or 0 for no deadline. It is relative so clocks need not agree; the
 // handler's context gets a deadline that far from the request's arrival.
 // Error codes: 1 the handler returned an error (RemoteError), 2 no handler
-// (ErrNoHandler), 3 overloaded (ErrOverloaded), 4 too large (ErrTooLarge).
+// (ErrNoHandler), 3 overloaded (ErrOverloaded), 4 too large (ErrTooLarge), 5 registered (the
+// error's name length, name and text; see RegisterError). A reader takes a
+// code it does not know for a handler error with that text.
 //
 // The dialler sends requests, casts and cancels; the acceptor sends replies
 // and errors. A connection opens with one hello each way (protocol version

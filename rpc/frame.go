@@ -162,7 +162,9 @@ func (f *frame) parse(p []byte, maxBody int) error {
 	case frameReply, frameHello:
 		f.body = p
 	case frameError:
-		if len(p) < 1 || p[0] == 0 || errCode(p[0]) > maxCode {
+		// A code this build does not know (a later one) is read as a
+		// handler's error: the caller still gets its text.
+		if len(p) < 1 || p[0] == 0 {
 			return protocolErr("bad error code")
 		}
 		f.code, f.body = errCode(p[0]), p[1:]

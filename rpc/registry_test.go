@@ -1,6 +1,8 @@
 package rpc
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -71,5 +73,19 @@ func TestSplitRegisteredMessageRejectsGarbage(t *testing.T) {
 	name, msg, ok := splitRegisteredMessage(appendRegisteredMessage("n", "m"))
 	if !ok || name != "n" || msg != "m" {
 		t.Fatalf("round trip: %q %q %v", name, msg, ok)
+	}
+}
+
+// An error code of a later build is read as a handler's error with its
+// text, not as a protocol error that would close the connection.
+func TestUnknownErrorCodeIsARemoteError(t *testing.T) {
+	in := appendError(nil, 7, maxCode+1, "later")
+	f, err := readFrame(bufio.NewReader(bytes.NewReader(in)), 1<<10)
+	if err != nil {
+		t.Fatalf("readFrame of a later error code: %v", err)
+	}
+	var re *RemoteError
+	if err := (&conn{peer: "p"}).remoteErr(f.code, string(f.body)); !errors.As(err, &re) || re.Message != "later" {
+		t.Fatalf("later code read as %v", err)
 	}
 }
