@@ -73,7 +73,9 @@ func (c *Core) Tick(now time.Time) []Change {
 	if c.viewSince.IsZero() {
 		c.viewSince = now
 	}
-	if c.state == Stopped || c.state == Down || c.state == Stopping {
+	// Only StableAfter makes time matter; without it there is nothing to
+	// settle (the loop ticks before every batch, which settles anyway).
+	if c.quorum.StableAfter <= 0 || c.state == Stopped || c.state == Down || c.state == Stopping {
 		return nil
 	}
 	return c.settle(nil, c.state)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+	"time"
 )
 
 func TestQuorumPolicies(t *testing.T) {
@@ -161,5 +162,35 @@ func TestStoppingMembersCostNoQuorum(t *testing.T) {
 	c.Apply([]Input{{Kind: Departed, Member: b}, {Kind: Departed, Member: c3}})
 	if c.State() != Ready || len(c.View().Members) != 1 {
 		t.Fatalf("after both left: %v with %d members, want ready alone", c.State(), len(c.View().Members))
+	}
+}
+
+// With StableAfter, a view is accepted only once it has been unchanged that
+// long, by the clock of Tick; Wake says when to tick.
+func TestStableAfterDelaysAcceptance(t *testing.T) {
+	c, _, b, c3 := cluster3(t)
+	c.SetQuorum(Quorum{Kind: KeepMajority, StableAfter: time.Second})
+	t0 := time.Unix(1000, 0)
+	c.Tick(t0)
+	c.Leave(c3.ID, Failed)
+	v := c.View().ID
+	b.AdvertSeq = 1
+	c.Update(agreeingUnaccepted(b, v, 1))
+	if got := c.Advert().Quorum.Accept; got != 0 {
+		t.Fatalf("accepted at %d before the view was stable", got)
+	}
+	if w := c.Wake(); !w.Equal(t0.Add(time.Second)) {
+		t.Fatalf("Wake = %v, want %v", w, t0.Add(time.Second))
+	}
+	c.Tick(t0.Add(999 * time.Millisecond))
+	if c.Advert().Quorum.Accept != 0 {
+		t.Fatal("accepted before StableAfter")
+	}
+	c.Tick(t0.Add(time.Second))
+	if got := c.Advert().Quorum.Accept; got != 2 {
+		t.Fatalf("after StableAfter: accepted at %d, want 2", got)
+	}
+	if !c.Wake().IsZero() {
+		t.Fatal("Wake still set once accepted")
 	}
 }
