@@ -278,3 +278,34 @@ func TestRegisteredErrorMatchesOnTheCaller(t *testing.T) {
 		t.Fatalf("call error %v, want one matching errOutOfStock", err)
 	}
 }
+
+// Across a partition: an update made on one side while it is cut off
+// reaches the other side after the heal (the re-merge's state exchange
+// carries it, though the broadcast itself was lost).
+func TestServiceGossipAcrossAPartition(t *testing.T) {
+	sets := map[int]*maxSet{}
+	var mu sync.Mutex
+	get := func(i int) *maxSet {
+		mu.Lock()
+		defer mu.Unlock()
+		return sets[i]
+	}
+	c := cloistertest.New(t, 3, cloistertest.WithMemNet(3), cloistertest.WithConfig(func(i int, cfg *cloister.Config) {
+		mu.Lock()
+		defer mu.Unlock()
+		sets[i] = &maxSet{name: "maxset", vals: map[string]int{}}
+		cfg.Services = append(cfg.Services, sets[i])
+	}))
+	c.Partition([]int{0, 1}, []int{2})
+	c.WaitFor("node 2 without quorum", func() bool { return c.Node(2).State() == cloister.NoQuorum })
+	if err := get(0).set("during", 7); err != nil {
+		t.Fatal(err)
+	}
+	c.WaitFor("the update on the majority side", func() bool { return get(1).has("during", 7) })
+	if get(2).has("during", 7) {
+		t.Fatal("the update crossed the partition")
+	}
+	c.Heal()
+	c.WaitAllReady()
+	c.WaitFor("the update on node 2 after the heal", func() bool { return get(2).has("during", 7) })
+}
