@@ -20,9 +20,14 @@ const MaxBroadcast = membership.MaxBroadcast - 64
 // opened twice, after the node started, or a broadcast too large.
 var ErrGossip = errors.New("cloister: gossip channel")
 
-// gossipQueue bounds the updates waiting for one service's Merge; past it
-// they are dropped and counted (the next state exchange repairs them).
-const gossipQueue = 1024
+// gossipQueue and gossipQueueBytes bound the updates waiting for one
+// service's Merge, in count and in bytes (a full state can be large);
+// past them updates are dropped and counted (the next state exchange
+// repairs them).
+const (
+	gossipQueue      = 1024
+	gossipQueueBytes = 8 << 20
+)
 
 // gossipHub routes the service gossip channel between membership and the
 // services: it is membership.ServiceGossip. Every service's updates are
@@ -40,8 +45,9 @@ type gossipHub struct {
 }
 
 type gossipChannel struct {
-	state GossipState
-	queue chan []byte
+	state  GossipState
+	queue  chan []byte
+	queued atomic.Int64 // bytes in queue
 }
 
 // open registers a service's state and starts its merger.
@@ -90,6 +96,7 @@ func (g *gossipHub) merge(ch *gossipChannel) {
 	for {
 		select {
 		case data := <-ch.queue:
+			ch.queued.Add(-int64(len(data)))
 			ch.state.Merge(data)
 		case <-g.ctx.Done():
 			return
@@ -106,9 +113,15 @@ func (g *gossipHub) deliver(name string, data []byte) {
 		g.dropped.Add(1) // a service this node does not run
 		return
 	}
+	if ch.queued.Add(int64(len(data))) > gossipQueueBytes {
+		ch.queued.Add(-int64(len(data)))
+		g.dropped.Add(1)
+		return
+	}
 	select {
 	case ch.queue <- data:
 	default:
+		ch.queued.Add(-int64(len(data)))
 		g.dropped.Add(1)
 	}
 }
