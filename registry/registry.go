@@ -1,0 +1,228 @@
+package registry
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+
+	"github.com/cloister-go/cloister"
+	"github.com/cloister-go/cloister/internal/hamt"
+	"github.com/cloister-go/cloister/internal/replica"
+)
+
+// Registration is a name and the member that holds it, as a value.
+type Registration struct {
+	Name string
+	// Holder is the member holding the name: its ID, Name and Addr (no
+	// roles).
+	Holder cloister.Member
+	// Term and Seq are the grant's stamp: the cluster term at the grant
+	// and the authority's sequence number within it.
+	Term, Seq uint64
+	// Gen counts the handoffs of this registration.
+	Gen uint64
+	// Stale is set on an answer from a node without quorum: the holder
+	// may have died, or the name moved, on the side with quorum.
+	Stale bool
+}
+
+// Resolver picks the winner of two registrations of one name by
+// different members (both sides of a split registered it). It must be
+// deterministic and symmetric: Resolve(n, a, b) and Resolve(n, b, a) pick
+// the same registration on every node, whatever the order of arrival.
+type Resolver func(name string, a, b Registration) Registration
+
+// KeepFirst is the default Resolver: the registration granted in the
+// lower term wins, then the lower sequence number, then the holder with
+// the lower member ID.
+func KeepFirst(_ string, a, b Registration) Registration {
+	switch {
+	case a.Term != b.Term:
+		return pick(a.Term < b.Term, a, b)
+	case a.Seq != b.Seq:
+		return pick(a.Seq < b.Seq, a, b)
+	default:
+		return pick(a.Holder.ID < b.Holder.ID, a, b)
+	}
+}
+
+func pick(first bool, a, b Registration) Registration {
+	if first {
+		return a
+	}
+	return b
+}
+
+// NameLost tells a holder that one of its names went to another member
+// when both sides of a split had registered it.
+type NameLost struct {
+	Name   string
+	Lost   Registration // this node's
+	Winner Registration
+}
+
+// Options configures a Registry. The zero value is usable.
+type Options struct {
+	// Resolve picks the winner of a conflict; default KeepFirst. Every
+	// node must use the same.
+	Resolve Resolver
+	// OnNameLost is called when this node loses a name to a conflict,
+	// before the winner's registration is visible to Lookup on this node.
+	// It runs with the registry locked: it must not block nor call the
+	// registry.
+	OnNameLost func(NameLost)
+	// Adopt gives the handler for a name handed to this node (Handoff);
+	// nil, or a nil handler, refuses the handoff.
+	Adopt func(name string) cloister.Handler
+	// MaxNames bounds the names this node holds, and the names it
+	// accepts from any one member. Default 1<<20.
+	MaxNames int
+}
+
+// Registry is the global name service of one node: attach it with
+// Config.Services, then use it once the node is Ready.
+type Registry struct {
+	opts  Options
+	host  cloister.Host
+	self  cloister.Member // ID, Name, Addr
+	ctx   context.Context // ends when the node stops
+	store *replica.Store
+
+	index   atomic.Pointer[hamt.Map[*Registration]]
+	quorate atomic.Bool // this node is Ready or rehashing with quorum
+
+	// guarded by the store's lock (the sink's methods)
+	claims  map[string][]*Registration            // every member's claim on each name
+	held    map[string]map[string]*Registration   // by holder ID, by name
+	pending map[string]grantHeld                  // grants this authority made, not yet seen
+	seq     uint64                                // the authority's grant sequence
+	txn     *hamt.Txn[*Registration]              // the index being built in a sink call
+
+	hmu      sync.RWMutex
+	handlers map[string]cloister.Handler // names held here
+
+	wmu      sync.Mutex
+	watchers map[string][]*watcher
+
+	state stateNotifier
+}
+
+// New returns a registry to add to Config.Services.
+func New(opts Options) *Registry {
+	if opts.Resolve == nil {
+		opts.Resolve = KeepFirst
+	}
+	if opts.MaxNames <= 0 {
+		opts.MaxNames = 1 << 20
+	}
+	r := &Registry{
+		opts: opts, claims: map[string][]*Registration{}, held: map[string]map[string]*Registration{},
+		pending: map[string]grantHeld{}, handlers: map[string]cloister.Handler{}, watchers: map[string][]*watcher{},
+	}
+	r.index.Store(&hamt.Map[*Registration]{})
+	r.state.init()
+	return r
+}
+
+// Name names the service: "registry".
+func (r *Registry) Name() string { return "registry" }
+
+// Start attaches the registry to its node (cloister.Service).
+func (r *Registry) Start(h cloister.Host) error {
+	r.host = h
+	me := h.Self()
+	r.self = cloister.Member{ID: me.ID, Name: me.Name, Addr: me.Addr}
+	ctx, cancel := context.WithCancel(context.Background())
+	r.ctx = ctx
+	go func() { <-h.Done(); cancel() }()
+	st, err := replica.New(h, "registry", (*sink)(r), r.opts.MaxNames)
+	if err != nil {
+		return err
+	}
+	r.store = st
+	for name, fn := range map[string]cloister.Handler{
+		"registry.grant":    r.handleGrant,
+		"registry.call":     r.handleCall,
+		"registry.cast":     r.handleCast,
+		"registry.takeover": r.handleTakeover,
+	} {
+		if err := h.Handle(name, fn); err != nil {
+			return err
+		}
+	}
+	h.Listen(stateListener{r})
+	return nil
+}
+
+// Lookup returns the registration of name as this node knows it, with no
+// network round trip: it takes no lock and allocates nothing. Stale is set
+// when this node has no quorum.
+func (r *Registry) Lookup(name string) (Registration, bool) {
+	p, ok := r.index.Load().Get(name)
+	if !ok {
+		return Registration{}, false
+	}
+	reg := *p
+	reg.Stale = !r.quorate.Load()
+	return reg, true
+}
+
+// Len is the number of names this node knows of.
+func (r *Registry) Len() int { return r.index.Load().Len() }
+
+// Names returns every registration this node knows of, in no order.
+func (r *Registry) Names() []Registration {
+	m := r.index.Load()
+	out := make([]Registration, 0, m.Len())
+	stale := !r.quorate.Load()
+	for _, p := range m.All() {
+		reg := *p
+		reg.Stale = stale
+		out = append(out, reg)
+	}
+	return out
+}
+
+// Held lists the names this node holds.
+func (r *Registry) Held() []string {
+	r.hmu.RLock()
+	defer r.hmu.RUnlock()
+	out := make([]string, 0, len(r.handlers))
+	for n := range r.handlers {
+		out = append(out, n)
+	}
+	return out
+}
+
+// stateListener follows the node's state: quorum for Lookup, term marks
+// for grants.
+type stateListener struct{ r *Registry }
+
+func (l stateListener) OnStateChange(_, to cloister.State, s cloister.Snapshot) {
+	l.r.quorate.Store(s.Quorate && (to == cloister.Ready || to == cloister.Rehashing))
+	if to == cloister.Ready {
+		l.r.store.Mark(s.Term)
+	}
+	l.r.state.notify()
+}
+
+// stateNotifier wakes the waiters of the next state change.
+type stateNotifier struct {
+	mu sync.Mutex
+	ch chan struct{}
+}
+
+func (n *stateNotifier) init() { n.ch = make(chan struct{}) }
+
+func (n *stateNotifier) wait() <-chan struct{} {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.ch
+}
+
+func (n *stateNotifier) notify() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	close(n.ch)
+	n.ch = make(chan struct{})
+}
