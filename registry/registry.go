@@ -92,11 +92,11 @@ type Registry struct {
 	quorate atomic.Bool // this node is Ready or rehashing with quorum
 
 	// guarded by the store's lock (the sink's methods)
-	claims  map[string][]*Registration            // every member's claim on each name
-	held    map[string]map[string]*Registration   // by holder ID, by name
-	pending map[string]grantHeld                  // grants this authority made, not yet seen
-	seq     uint64                                // the authority's grant sequence
-	txn     *hamt.Txn[*Registration]              // the index being built in a sink call
+	claims  map[string][]*Registration          // every member's claim on each name
+	held    map[string]map[string]*Registration // by holder ID, by name
+	pending map[string]grantHeld                // grants this authority made, not yet seen
+	seq     uint64                              // the authority's grant sequence
+	txn     *hamt.Txn[*Registration]            // the index being built in a sink call
 
 	hmu      sync.RWMutex
 	handlers map[string]cloister.Handler // names held here

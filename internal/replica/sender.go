@@ -67,9 +67,6 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// errBehind: the peer's numbering does not follow; send the whole state.
-var errBehind = errors.New("replica: peer needs the whole state")
-
 // sendOnce sends one batch, or the whole state, if there is anything to
 // send: it reports whether it sent.
 func (s *Store) sendOnce(p *peer) (bool, error) {

@@ -67,7 +67,6 @@ type origin struct {
 	version uint64
 	term    uint64
 	pending *chunk // a sync in progress
-	count   int    // entries, bounded by maxEntries
 }
 
 // maxLog bounds the change log; a peer further behind gets the whole state.
