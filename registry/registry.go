@@ -32,13 +32,14 @@ type Registration struct {
 // the same registration on every node, whatever the order of arrival.
 type Resolver func(name string, a, b Registration) Registration
 
-// KeepFirst is the default Resolver: the registration granted in the
-// lower term wins, then the lower sequence number, then the holder with
-// the lower member ID.
-func KeepFirst(_ string, a, b Registration) Registration {
+// LatestTerm is the default Resolver: the registration granted in the
+// higher term wins (under a quorum policy that is the one the side with
+// quorum granted after the other holder had left its view), then the
+// lower sequence number, then the holder with the lower member ID.
+func LatestTerm(_ string, a, b Registration) Registration {
 	switch {
 	case a.Term != b.Term:
-		return pick(a.Term < b.Term, a, b)
+		return pick(a.Term > b.Term, a, b)
 	case a.Seq != b.Seq:
 		return pick(a.Seq < b.Seq, a, b)
 	default:
@@ -53,8 +54,9 @@ func pick(first bool, a, b Registration) Registration {
 	return b
 }
 
-// NameLost tells a holder that one of its names went to another member
-// when both sides of a split had registered it.
+// NameLost tells a holder that it no longer holds one of its names: both
+// sides of a split had registered it and the other won, or this node lost
+// quorum (then Winner is zero: the side with quorum may grant the name).
 type NameLost struct {
 	Name   string
 	Lost   Registration // this node's
@@ -63,7 +65,7 @@ type NameLost struct {
 
 // Options configures a Registry. The zero value is usable.
 type Options struct {
-	// Resolve picks the winner of a conflict; default KeepFirst. Every
+	// Resolve picks the winner of a conflict; default LatestTerm. Every
 	// node must use the same.
 	Resolve Resolver
 	// OnNameLost is called when this node loses a name to a conflict,
@@ -110,7 +112,7 @@ type Registry struct {
 // New returns a registry to add to Config.Services.
 func New(opts Options) *Registry {
 	if opts.Resolve == nil {
-		opts.Resolve = KeepFirst
+		opts.Resolve = LatestTerm
 	}
 	if opts.MaxNames <= 0 {
 		opts.MaxNames = 1 << 20
@@ -200,8 +202,11 @@ type stateListener struct{ r *Registry }
 
 func (l stateListener) OnStateChange(_, to cloister.State, s cloister.Snapshot) {
 	l.r.quorate.Store(s.Quorate && (to == cloister.Ready || to == cloister.Rehashing))
-	if to == cloister.Ready {
+	switch to {
+	case cloister.Ready:
 		l.r.store.Mark(s.Term)
+	case cloister.NoQuorum:
+		l.r.forfeit()
 	}
 	l.r.state.notify()
 }
@@ -225,4 +230,27 @@ func (n *stateNotifier) notify() {
 	defer n.mu.Unlock()
 	close(n.ch)
 	n.ch = make(chan struct{})
+}
+
+// forfeit gives up every name this node holds: it lost quorum, and the
+// side with quorum may grant them to others once it agrees this node is
+// gone.
+func (r *Registry) forfeit() {
+	_ = r.store.Update(func(tx *replica.Tx) error {
+		for _, name := range r.Held() {
+			var lost Registration
+			if p, ok := r.index.Load().Get(name); ok {
+				lost = *p
+			}
+			tx.Delete(name)
+			r.hmu.Lock()
+			delete(r.handlers, name)
+			r.hmu.Unlock()
+			if r.opts.OnNameLost != nil {
+				r.opts.OnNameLost(NameLost{Name: name, Lost: lost})
+			}
+			r.notify(Event{Name: name, Kind: Lost, Registration: lost})
+		}
+		return nil
+	})
 }

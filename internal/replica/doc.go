@@ -12,9 +12,10 @@
 // dropped the origin, or fell behind the bounded change log), is sent the
 // origin's whole state, in chunks of at most 256 KiB, then the changes
 // after it. The receiver accepts a stream only from a member of its own
-// view, and forgets an origin's entries the moment the origin leaves that
-// view (failed, left or replaced): what dies with a node dies with it on
-// every node.
+// view, and forgets an origin's entries once it reaches Ready in a view
+// without the origin (failed, left or replaced, and agreed so): what dies
+// with a node dies with it on every node. A node that is not Ready (no
+// quorum, or rehashing) keeps what it knew.
 //
 // The gossip channel (Host.Gossip) is not used: its full state is capped
 // at 1 MiB for all services and its broadcast queue at 1024 updates, and

@@ -9,22 +9,26 @@ import (
 // viewListener keeps the store's view the node's.
 type viewListener struct{ s *Store }
 
-func (l viewListener) OnStateChange(_, _ cloister.State, snap cloister.Snapshot) {
-	l.s.setView(snap.View.Members)
+func (l viewListener) OnStateChange(_, to cloister.State, snap cloister.Snapshot) {
+	l.s.setView(snap.View.Members, to == cloister.Ready)
 }
 
 func (l viewListener) OnEvent(e cloister.Event) {
 	switch e := e.(type) {
 	case *cloister.ViewChanged:
-		l.s.setView(e.New.Members)
+		l.s.setView(e.New.Members, false)
 	case *cloister.EventsDropped:
-		l.s.setView(l.s.host.Snapshot().View.Members)
+		snap := l.s.host.Snapshot()
+		l.s.setView(snap.View.Members, snap.State == cloister.Ready)
 	}
 }
 
-// setView starts a stream to each new member and forgets the members that
-// left: their streams stop and their entries are dropped.
-func (s *Store) setView(members []cloister.Member) {
+// setView starts a stream to each new member and stops the streams to the
+// members that left. With prune (the node is Ready: the view is agreed,
+// with quorum), it also drops the entries of the origins not in it; a node
+// that is not Ready keeps what it knew, which a side without quorum still
+// answers from.
+func (s *Store) setView(members []cloister.Member, prune bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.ctx.Err() != nil {
@@ -37,7 +41,7 @@ func (s *Store) setView(members []cloister.Member) {
 	s.view = view
 	tx := &Tx{s: s}
 	for id, o := range s.origins {
-		if _, ok := view[id]; !ok {
+		if _, ok := view[id]; !ok && prune {
 			delete(s.origins, id)
 			s.sink.Drop(tx, o.member)
 		}
