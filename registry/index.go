@@ -115,9 +115,9 @@ func (r *Registry) removeClaim(name string, reg *Registration) {
 	}
 }
 
-// winner resolves the claims on a name: the higher generation (a
-// handoff) first, then the Resolver, folded in holder ID order so that
-// every node folds alike.
+// winner resolves the claims on a name: between claims of one grant, the
+// higher generation (a handoff); else the Resolver, folded in holder ID
+// order so that every node folds alike.
 func (r *Registry) winner(name string, cs []*Registration) *Registration {
 	if len(cs) == 0 {
 		return nil
@@ -128,9 +128,10 @@ func (r *Registry) winner(name string, cs []*Registration) *Registration {
 	win := cs[0]
 	for _, c := range cs[1:] {
 		switch {
-		case c.Gen > win.Gen:
-			win = c
-		case c.Gen < win.Gen:
+		case handedOn(c, win):
+			if c.Gen > win.Gen {
+				win = c
+			}
 		case r.opts.Resolve(name, *win, *c).Holder.ID == c.Holder.ID:
 			win = c
 		}
@@ -155,7 +156,7 @@ func (r *Registry) settle(tx *replica.Tx, name string) {
 		r.hmu.Lock()
 		delete(r.handlers, name)
 		r.hmu.Unlock()
-		if c.Gen >= win.Gen {
+		if !handedOn(c, win) {
 			lost := NameLost{Name: name, Lost: *c, Winner: *win}
 			if r.opts.OnNameLost != nil {
 				r.opts.OnNameLost(lost)
@@ -176,7 +177,9 @@ func (r *Registry) settle(tx *replica.Tx, name string) {
 		}
 	}
 	if win != nil {
-		if p, ok := r.pending[name]; ok && p.holder == win.Holder.ID {
+		// Only the grant itself clears it: an older record of the same
+		// holder, still in flight, does not.
+		if p, ok := r.pending[name]; ok && p.holder == win.Holder.ID && p.term == win.Term && p.seq == win.Seq {
 			delete(r.pending, name)
 		}
 	}
@@ -184,4 +187,10 @@ func (r *Registry) settle(tx *replica.Tx, name string) {
 
 func sameGrant(a, b *Registration) bool {
 	return a.Holder.ID == b.Holder.ID && a.Term == b.Term && a.Seq == b.Seq && a.Gen == b.Gen
+}
+
+// handedOn reports whether one claim was handed on from the other: one
+// grant, two generations.
+func handedOn(a, b *Registration) bool {
+	return a.Term == b.Term && a.Seq == b.Seq && a.Gen != b.Gen
 }

@@ -13,9 +13,9 @@ import (
 // grantHeld is a grant an authority made and has not yet seen the holder
 // replicate.
 type grantHeld struct {
-	holder  string
-	term    uint64
-	expires time.Time
+	holder    string
+	term, seq uint64
+	expires   time.Time
 }
 
 // grantTTL is how long an authority keeps a grant it has not seen
@@ -224,7 +224,7 @@ func (r *Registry) decide(from cloister.Member, term uint64, name string, view m
 			}
 		}
 	}
-	r.pending[name] = grantHeld{holder: from.ID, term: term, expires: now.Add(grantTTL)}
+	r.pending[name] = grantHeld{holder: from.ID, term: term, seq: r.seq, expires: now.Add(grantTTL)}
 	return grantReply{status: grantOK, term: term, seq: r.seq}
 }
 

@@ -26,22 +26,33 @@ type Registration struct {
 	Stale bool
 }
 
-// Resolver picks the winner of two registrations of one name by
-// different members (both sides of a split registered it). It must be
-// deterministic and symmetric: Resolve(n, a, b) and Resolve(n, b, a) pick
-// the same registration on every node, whatever the order of arrival.
+// Resolver picks the winner of two claims on one name by different
+// members, granted separately. It must be deterministic and symmetric:
+// Resolve(n, a, b) and Resolve(n, b, a) pick the same registration on every
+// node, whatever the order of arrival.
+//
+// Claims meet in two ways. Under a quorum policy, only transiently: a
+// holder's release and the next holder's grant travel on different
+// streams, so a node may see the new claim before the old one's release;
+// the later grant must win, or the new holder would be told it lost. Under
+// quorum none, both sides of a split may grant the name: a real conflict,
+// and the loser is told (NameLost). A handoff (same grant, a higher Gen)
+// always beats the claim it was handed from, without the Resolver.
 type Resolver func(name string, a, b Registration) Registration
 
-// LatestTerm is the default Resolver: the registration granted in the
-// higher term wins (under a quorum policy that is the one the side with
-// quorum granted after the other holder had left its view), then the
-// lower sequence number, then the holder with the lower member ID.
-func LatestTerm(_ string, a, b Registration) Registration {
+// LatestGrant is the default Resolver: the registration granted in the
+// higher term wins, then the one with the higher sequence number (within a
+// term a name has one authority, whose sequence orders its grants), then
+// the holder with the lower member ID. Under a quorum policy a grant in a
+// later term is made only after every earlier holder has let go (or left
+// the view), so the latest grant is the live one. Custom resolvers for
+// quorum none should keep that order for claims of one term.
+func LatestGrant(_ string, a, b Registration) Registration {
 	switch {
 	case a.Term != b.Term:
 		return pick(a.Term > b.Term, a, b)
 	case a.Seq != b.Seq:
-		return pick(a.Seq < b.Seq, a, b)
+		return pick(a.Seq > b.Seq, a, b)
 	default:
 		return pick(a.Holder.ID < b.Holder.ID, a, b)
 	}
@@ -65,7 +76,7 @@ type NameLost struct {
 
 // Options configures a Registry. The zero value is usable.
 type Options struct {
-	// Resolve picks the winner of a conflict; default LatestTerm. Every
+	// Resolve picks the winner of a conflict; default LatestGrant. Every
 	// node must use the same.
 	Resolve Resolver
 	// OnNameLost is called when this node loses a name to a conflict,
@@ -112,7 +123,7 @@ type Registry struct {
 // New returns a registry to add to Config.Services.
 func New(opts Options) *Registry {
 	if opts.Resolve == nil {
-		opts.Resolve = LatestTerm
+		opts.Resolve = LatestGrant
 	}
 	if opts.MaxNames <= 0 {
 		opts.MaxNames = 1 << 20

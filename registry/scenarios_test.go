@@ -196,7 +196,7 @@ func TestQuorumNoneConflict(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := registry.LatestTerm("both", ra, rb)
+	want := registry.LatestGrant("both", ra, rb)
 	loser := 0
 	if want.Holder.ID == ra.Holder.ID {
 		loser = 3
@@ -206,7 +206,8 @@ func TestQuorumNoneConflict(t *testing.T) {
 	c.WaitFor("one winner everywhere", func() bool { return c.holderEverywhere("both", want.Holder.ID, 0, 1, 2, 3) })
 	nl, ok := lost.Load(loser)
 	if !ok {
-		t.Fatalf("the loser, node %d, was not told", loser)
+		lost.Range(func(k, v any) bool { t.Logf("told: node %v: %+v", k, v); return true })
+		t.Fatalf("the loser, node %d, was not told; a=%+v b=%+v", loser, ra, rb)
 	}
 	if nl.(registry.NameLost).Winner.Holder.ID != want.Holder.ID {
 		t.Fatalf("NameLost %+v", nl)
