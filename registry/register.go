@@ -62,6 +62,7 @@ func (r *Registry) Register(ctx context.Context, name string, h cloister.Handler
 		case grantNoQuorum:
 			return Registration{}, noQuorum(name)
 		case grantRetry:
+			r.retries.Add(1)
 			if err := r.waitState(ctx, 10*time.Millisecond); err != nil {
 				return Registration{}, fmt.Errorf("registry: register %q: %w (%w)", name, cloister.ErrNotReady, err)
 			}
@@ -70,6 +71,7 @@ func (r *Registry) Register(ctx context.Context, name string, h cloister.Handler
 		err = r.store.Update(func(tx *replica.Tx) error { return r.accept(tx, name, h, g) })
 		switch {
 		case errors.Is(err, errStale):
+			r.retries.Add(1)
 			continue
 		case err != nil:
 			return Registration{}, err
@@ -207,6 +209,7 @@ func (r *Registry) grant(ctx context.Context, from cloister.Member, term uint64,
 func (r *Registry) decide(from cloister.Member, term uint64, name string, view map[string]cloister.Member) grantReply {
 	if w, ok := r.index.Load().Get(name); ok {
 		if _, live := view[w.Holder.ID]; live {
+			r.refusals.Add(1)
 			return grantReply{status: grantTaken, holder: w.Holder}
 		}
 	}
@@ -224,6 +227,7 @@ func (r *Registry) decide(from cloister.Member, term uint64, name string, view m
 			}
 		}
 	}
+	r.grants.Add(1)
 	r.pending[name] = grantHeld{holder: from.ID, term: term, seq: r.seq, expires: now.Add(grantTTL)}
 	return grantReply{status: grantOK, term: term, seq: r.seq}
 }

@@ -118,6 +118,8 @@ type Registry struct {
 	watchers map[string][]*watcher
 
 	state stateNotifier
+
+	grants, retries, refusals *atomic.Uint64 // Stats.Services: registry.grants, .retries, .taken
 }
 
 // New returns a registry to add to Config.Services.
@@ -153,6 +155,7 @@ func (r *Registry) Start(h cloister.Host) error {
 		return err
 	}
 	r.store = st
+	r.grants, r.retries, r.refusals = h.Counter("grants"), h.Counter("retries"), h.Counter("taken")
 	for name, fn := range map[string]cloister.Handler{
 		"registry.grant":    r.handleGrant,
 		"registry.call":     r.handleCall,

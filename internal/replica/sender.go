@@ -95,8 +95,10 @@ func (s *Store) sendOnce(p *peer) (bool, error) {
 			break
 		}
 	}
-	body := encodePush(from, from+uint64(len(ops)), ops)
 	s.mu.Unlock()
+	// Logged changes are never rewritten (trimming copies), so the slice
+	// may be read unlocked.
+	body := encodePush(from, from+uint64(len(ops)), ops)
 	status, version, err := s.call(p, ".push", body)
 	if err != nil {
 		return true, err
