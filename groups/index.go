@@ -78,7 +78,7 @@ func (g *Groups) set(node cloister.Member, group, key string, count int) {
 		if gr, ok := g.txn.Get(group); ok {
 			t = gr.members.Txn()
 		} else {
-			t = hamt.Map[Member]{}.Txn()
+			t = (&hamt.Map[Member]{}).Txn()
 		}
 		g.dirty[group] = t
 	}
@@ -103,10 +103,9 @@ func (g *Groups) publish() {
 		if t.Len() == 0 {
 			g.txn.Delete(name)
 		} else {
-			g.txn.Set(name, &group{members: t.Map()})
+			g.txn.Set(name, &group{members: *t.Map()})
 		}
 	}
-	m := g.txn.Map()
-	g.index.Store(&m)
+	g.index.Store(g.txn.Map())
 	g.txn, g.dirty = nil, nil
 }

@@ -11,7 +11,8 @@ import (
 // Handoff hands the names given (all this node holds when none are) to
 // the member to, in one step: to takes them over with a later generation,
 // which supersedes this node's registrations on every node, then this
-// node lets them go. No lookup finds nobody in between. to must have
+// node lets them go, once to answers that every member of its view has
+// its claims: no lookup finds nobody in between. to must have
 // Options.Adopt. Use it before Node.Stop for a rolling restart.
 func (r *Registry) Handoff(ctx context.Context, to cloister.Member, names ...string) error {
 	if len(names) == 0 {
@@ -51,7 +52,7 @@ func (r *Registry) Handoff(ctx context.Context, to cloister.Member, names ...str
 }
 
 // handleTakeover adopts names handed by their holder.
-func (r *Registry) handleTakeover(_ context.Context, from cloister.Member, body []byte) ([]byte, error) {
+func (r *Registry) handleTakeover(ctx context.Context, from cloister.Member, body []byte) ([]byte, error) {
 	hs, err := decodeTakeover(body)
 	if err != nil {
 		return nil, err
@@ -70,7 +71,7 @@ func (r *Registry) handleTakeover(_ context.Context, from cloister.Member, body 
 			return nil, fmt.Errorf("%w: %q declined by %s", ErrHandoff, h.name, r.self.Name)
 		}
 	}
-	return nil, r.store.Update(func(tx *replica.Tx) error {
+	err = r.store.Update(func(tx *replica.Tx) error {
 		if tx.Len()+len(hs) > r.opts.MaxNames {
 			return fmt.Errorf("%w: %d", ErrTooManyNames, r.opts.MaxNames)
 		}
@@ -84,4 +85,10 @@ func (r *Registry) handleTakeover(_ context.Context, from cloister.Member, body 
 		}
 		return nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	// Answer once every member has this node's claims: the old holder lets
+	// go after the answer, so no member sees its release first.
+	return nil, r.store.WaitDelivered(ctx, r.store.Version())
 }

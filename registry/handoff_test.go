@@ -30,6 +30,7 @@ func TestHandoffBeforeLeave(t *testing.T) {
 		c.WaitFor("names everywhere", func() bool { return c.holderEverywhere(n, self, 0, 1, 2) })
 	}
 	stop := make(chan struct{})
+	t0 := time.Now()
 	var misses, looks atomic.Int64
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -44,7 +45,9 @@ func TestHandoffBeforeLeave(t *testing.T) {
 			for _, n := range names {
 				looks.Add(1)
 				if _, ok := c.reg(2).Lookup(n); !ok {
-					misses.Add(1)
+					if misses.Add(1) == 1 {
+						t.Logf("%v first miss of %s", time.Since(t0), n)
+					}
 				}
 			}
 		}

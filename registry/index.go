@@ -60,8 +60,7 @@ func (s *sink) Drop(tx *replica.Tx, origin cloister.Member) {
 func (r *Registry) begin() { r.txn = r.index.Load().Txn() }
 
 func (r *Registry) publish() {
-	m := r.txn.Map()
-	r.index.Store(&m)
+	r.index.Store(r.txn.Map())
 	r.txn = nil
 }
 
@@ -140,15 +139,17 @@ func (r *Registry) winner(name string, cs []*Registration) *Registration {
 }
 
 // settle recomputes a name's entry in the index. A claim of this node's
-// that is not the winner is withdrawn: superseded by a handoff, or lost to
-// a conflict, and then OnNameLost and the watchers hear it before the
-// winner enters the index.
+// that lost a conflict is withdrawn, and OnNameLost and the watchers hear
+// it before the winner enters the index.
 func (r *Registry) settle(tx *replica.Tx, name string) {
 	cs := r.claims[name]
 	win := r.winner(name, cs)
 	self := r.self.ID
 	for _, c := range cs {
-		if c == win || c.Holder.ID != self {
+		if c == win || c.Holder.ID != self || handedOn(c, win) {
+			// A claim handed on is let go by Handoff itself, once every
+			// member has the new one: letting go here, as soon as this
+			// node hears of it, could reach a member first.
 			continue
 		}
 		r.unclaim(self, name)
@@ -156,13 +157,11 @@ func (r *Registry) settle(tx *replica.Tx, name string) {
 		r.hmu.Lock()
 		delete(r.handlers, name)
 		r.hmu.Unlock()
-		if !handedOn(c, win) {
-			lost := NameLost{Name: name, Lost: *c, Winner: *win}
-			if r.opts.OnNameLost != nil {
-				r.opts.OnNameLost(lost)
-			}
-			r.notify(Event{Name: name, Kind: Lost, Registration: *c})
+		lost := NameLost{Name: name, Lost: *c, Winner: *win}
+		if r.opts.OnNameLost != nil {
+			r.opts.OnNameLost(lost)
 		}
+		r.notify(Event{Name: name, Kind: Lost, Registration: *c})
 		break
 	}
 	old, had := r.txn.Get(name)

@@ -85,6 +85,9 @@ func (r *Registry) accept(tx *replica.Tx, name string, h cloister.Handler, g gra
 	if tx.Term() != g.term {
 		return errStale
 	}
+	if r.noQuorum.Load() {
+		return noQuorum(name)
+	}
 	if _, ok := tx.Get(name); ok {
 		return &NameTakenError{Name: name, Holder: r.self}
 	}

@@ -101,8 +101,9 @@ type Registry struct {
 	ctx   context.Context // ends when the node stops
 	store *replica.Store
 
-	index   atomic.Pointer[hamt.Map[*Registration]]
-	quorate atomic.Bool // this node is Ready or rehashing with quorum
+	index    atomic.Pointer[hamt.Map[*Registration]]
+	quorate  atomic.Bool // this node is Ready or rehashing with quorum
+	noQuorum atomic.Bool // this node is in NoQuorum: it holds no name
 
 	// guarded by the store's lock (the sink's methods)
 	claims  map[string][]*Registration          // every member's claim on each name
@@ -214,15 +215,30 @@ func (r *Registry) Held() []string {
 // for grants.
 type stateListener struct{ r *Registry }
 
-func (l stateListener) OnStateChange(_, to cloister.State, s cloister.Snapshot) {
-	l.r.quorate.Store(s.Quorate && (to == cloister.Ready || to == cloister.Rehashing))
+func (l stateListener) OnStateChange(_, to cloister.State, s cloister.Snapshot) { l.r.follow(to, s) }
+
+// OnEvent catches up after dropped events: the state may have changed
+// unheard.
+func (l stateListener) OnEvent(e cloister.Event) {
+	if _, ok := e.(*cloister.EventsDropped); ok {
+		s := l.r.host.Snapshot()
+		l.r.follow(s.State, s)
+	}
+}
+
+// follow takes the node's state: quorum for Lookup's flag, the term mark
+// at Ready, the names given up without quorum.
+func (r *Registry) follow(to cloister.State, s cloister.Snapshot) {
+	r.quorate.Store(s.Quorate && (to == cloister.Ready || to == cloister.Rehashing))
 	switch to {
 	case cloister.Ready:
-		l.r.store.Mark(s.Term)
+		r.noQuorum.Store(false)
+		r.store.Mark(s.Term)
 	case cloister.NoQuorum:
-		l.r.forfeit()
+		r.noQuorum.Store(true) // before forfeit: a grant accepted after it is refused
+		r.forfeit()
 	}
-	l.r.state.notify()
+	r.state.notify()
 }
 
 // stateNotifier wakes the waiters of the next state change.

@@ -86,6 +86,7 @@ func TestChatAcrossThreeNodes(t *testing.T) {
 	if err := chats[0].Login(ctx, "bob"); err != nil {
 		t.Fatalf("bob again on node 0: %v", err)
 	}
+	c.WaitFor("bob known on node 2", func() bool { _, ok := chats[2].Names.Lookup("user:bob"); return ok })
 	if err := chats[2].Send(ctx, "cy", "bob", "welcome back"); err != nil {
 		t.Fatal(err)
 	}

@@ -30,7 +30,7 @@ func TestAgainstMap(t *testing.T) {
 				want[k] = round
 			}
 		}
-		m = tx.Map()
+		m = *tx.Map()
 		if round%50 == 0 {
 			c := make(map[string]int, len(want))
 			for k, v := range want {
@@ -65,27 +65,33 @@ func TestAgainstMap(t *testing.T) {
 	}
 }
 
-// Collision nodes: keys whose hashes agree fully are kept apart by key.
-func TestCollisionNode(t *testing.T) {
-	tx := Map[int]{}.Txn()
+// Collision lists: keys whose hashes agree fully are kept apart by key.
+func TestCollisionList(t *testing.T) {
+	tx := (&Map[int]{}).Txn()
 	a := entry[int]{hash: 42, key: "a", val: 1}
 	b := entry[int]{hash: 42, key: "b", val: 2}
-	tx.root = tx.pair(0, a, b)
-	n := tx.root
-	for n.kids[0].sub != nil {
-		n = n.kids[0].sub
+	tx.root.kids, tx.root.bitmap = tx.pair(0, a, b)
+	tx.size = 2
+	kids := tx.root.kids
+	for kids[0].kids != nil {
+		kids = kids[0].kids
 	}
-	if len(n.kids) != 2 {
-		t.Fatalf("collision node has %d keys", len(n.kids))
+	if len(kids) != 2 {
+		t.Fatalf("collision list has %d keys", len(kids))
 	}
-	root, removed := tx.del(tx.root, 0, 42, "a")
-	if !removed || root == nil {
-		t.Fatal("delete from a collision node failed")
+	sub, _, removed := tx.del(tx.root.kids, tx.root.bitmap, 0, 42, "a")
+	if !removed || sub == nil {
+		t.Fatal("delete from a collision list failed")
+	}
+	tx.root.kids = sub
+	tx.size--
+	if m := tx.Map(); m.Len() != 1 {
+		t.Fatalf("Len %d", m.Len())
 	}
 }
 
 func BenchmarkGet(b *testing.B) {
-	tx := Map[int]{}.Txn()
+	tx := (&Map[int]{}).Txn()
 	keys := make([]string, 100_000)
 	for i := range keys {
 		keys[i] = "name-" + strconv.Itoa(i)
@@ -107,6 +113,6 @@ func BenchmarkSet(b *testing.B) {
 	for i := 0; b.Loop(); i++ {
 		tx := m.Txn()
 		tx.Set("name-"+strconv.Itoa(i%100_000), i)
-		m = tx.Map()
+		m = *tx.Map()
 	}
 }

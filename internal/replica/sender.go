@@ -15,7 +15,7 @@ type peer struct {
 	cancel context.CancelFunc
 	signal chan struct{}
 
-	// owned by the stream's goroutine
+	// written by the stream's goroutine with the store locked
 	acked  uint64
 	synced bool
 }
@@ -134,9 +134,13 @@ func (s *Store) sendState(p *peer, version, term uint64, entries []Op) error {
 
 // answered records the peer's answer to a push or the last chunk.
 func (s *Store) answered(p *peer, status byte, got, want uint64) error {
+	s.mu.Lock() // acked and synced are the stream's, read by WaitDelivered too
+	defer s.mu.Unlock()
 	switch status {
 	case statusOK:
 		p.acked, p.synced = want, true
+		close(s.acked)
+		s.acked = make(chan struct{})
 		return nil
 	case statusNeedSync:
 		p.synced = false

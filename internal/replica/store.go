@@ -59,6 +59,7 @@ type Store struct {
 	origins map[string]*origin
 	peers   map[string]*peer
 	marked  chan struct{} // closed and replaced when an origin's term mark advances
+	acked   chan struct{} // closed and replaced when a peer acknowledges changes
 }
 
 // origin is what this member knows of another member's entries.
@@ -84,7 +85,7 @@ func New(h cloister.Host, name string, sink Sink, maxEntries int) (*Store, error
 		pushes: h.Counter("pushes"), syncs: h.Counter("syncs"), refused: h.Counter("refused"),
 		self: h.Self(), local: map[string][]byte{},
 		view: map[string]cloister.Member{}, origins: map[string]*origin{}, peers: map[string]*peer{},
-		marked: make(chan struct{}),
+		marked: make(chan struct{}), acked: make(chan struct{}),
 	}
 	if err := h.Handle(name+".push", s.handlePush); err != nil {
 		return nil, err
@@ -204,6 +205,39 @@ func (s *Store) Mark(term uint64) {
 	s.append(logOp{kind: opMark, term: term})
 	s.wakeAll()
 	s.notifyMarked()
+}
+
+// Version is the number of changes this member has made to its entries
+// (marks included).
+func (s *Store) Version() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.version
+}
+
+// WaitDelivered waits until every member of the view has acknowledged this
+// member's changes up to version, or ctx ends.
+func (s *Store) WaitDelivered(ctx context.Context, version uint64) error {
+	for {
+		s.mu.Lock()
+		done := true
+		for _, p := range s.peers {
+			if !p.synced || p.acked < version {
+				done = false
+				break
+			}
+		}
+		ch := s.acked
+		s.mu.Unlock()
+		if done {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }
 
 // Marked returns a channel closed at the next term mark, received or made.
