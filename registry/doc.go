@@ -58,8 +58,10 @@
 //
 // Handoff. Handoff hands names to another member in one step, for rolling
 // restarts: the target records the same grant with a higher generation,
-// which supersedes the old holder's everywhere; then the old holder lets
-// go. Lookups find one holder or the other throughout, never nobody.
+// which supersedes the old holder's claim everywhere, and answers once
+// every member of its view has acknowledged it; only then does the old
+// holder let go. Lookups find one holder or the other throughout, never
+// nobody.
 //
 // Limits. Names are 1 to MaxName bytes. A node holds at most
 // Options.MaxNames names and accepts at most as many from any one member;

@@ -64,7 +64,7 @@ func (r *Registry) handleTakeover(ctx context.Context, from cloister.Member, bod
 	idx := r.index.Load()
 	for i, h := range hs {
 		cur, ok := idx.Get(h.name)
-		if !ok || cur.Holder.ID != from.ID || cur.Gen+1 != h.rec.gen {
+		if !ok || cur.holder.ID != from.ID || cur.gen+1 != h.rec.gen {
 			return nil, fmt.Errorf("%w: %s does not hold %q here", ErrHandoff, from.Name, h.name)
 		}
 		if handlers[i] = r.opts.Adopt(h.name); handlers[i] == nil {

@@ -55,6 +55,7 @@ func (s *sink) Drop(tx *replica.Tx, origin cloister.Member) {
 	for _, name := range r.unclaimAll(origin.ID) {
 		r.settle(tx, name)
 	}
+	delete(r.holders, origin.ID) // the index holds it no more
 }
 
 func (r *Registry) begin() { r.txn = r.index.Load().Txn() }
@@ -168,12 +169,10 @@ func (r *Registry) settle(tx *replica.Tx, name string) {
 	switch {
 	case win == nil && had:
 		r.txn.Delete(name)
-		r.notify(Event{Name: name, Kind: Unregistered, Registration: *old})
-	case win != nil && (!had || old != win):
-		r.txn.Set(name, win)
-		if !had || !sameGrant(old, win) {
-			r.notify(Event{Name: name, Kind: Registered, Registration: *win})
-		}
+		r.notify(Event{Name: name, Kind: Unregistered, Registration: old.registration(name, false)})
+	case win != nil && (!had || !sameGrant(old, win)):
+		r.txn.Set(name, slot{holder: r.holderOf(win.Holder), term: win.Term, seq: win.Seq, gen: win.Gen})
+		r.notify(Event{Name: name, Kind: Registered, Registration: *win})
 	}
 	if win != nil {
 		// Only the grant itself clears it: an older record of the same
@@ -184,8 +183,19 @@ func (r *Registry) settle(tx *replica.Tx, name string) {
 	}
 }
 
-func sameGrant(a, b *Registration) bool {
-	return a.Holder.ID == b.Holder.ID && a.Term == b.Term && a.Seq == b.Seq && a.Gen == b.Gen
+func sameGrant(a slot, b *Registration) bool {
+	return a.holder.ID == b.Holder.ID && a.term == b.Term && a.seq == b.Seq && a.gen == b.Gen
+}
+
+// holderOf is the index's one copy of a holder. Called with the store
+// locked.
+func (r *Registry) holderOf(m cloister.Member) *cloister.Member {
+	if h := r.holders[m.ID]; h != nil {
+		return h
+	}
+	h := &cloister.Member{ID: m.ID, Name: m.Name, Addr: m.Addr}
+	r.holders[m.ID] = h
+	return h
 }
 
 // handedOn reports whether one claim was handed on from the other: one

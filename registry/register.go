@@ -211,9 +211,9 @@ func (r *Registry) grant(ctx context.Context, from cloister.Member, term uint64,
 // it in this term. Called with the store locked.
 func (r *Registry) decide(from cloister.Member, term uint64, name string, view map[string]cloister.Member) grantReply {
 	if w, ok := r.index.Load().Get(name); ok {
-		if _, live := view[w.Holder.ID]; live {
+		if _, live := view[w.holder.ID]; live {
 			r.refusals.Add(1)
-			return grantReply{status: grantTaken, holder: w.Holder}
+			return grantReply{status: grantTaken, holder: *w.holder}
 		}
 	}
 	now := time.Now()

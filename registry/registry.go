@@ -26,6 +26,18 @@ type Registration struct {
 	Stale bool
 }
 
+// slot is a name's entry in the index, held in the trie's leaf itself: a
+// lookup then reads the leaf and the holder, one per member and so hot in
+// the cache, rather than a registration of its own per name.
+type slot struct {
+	holder         *cloister.Member // shared by every name of the holder; never changed
+	term, seq, gen uint64
+}
+
+func (s slot) registration(name string, stale bool) Registration {
+	return Registration{Name: name, Holder: *s.holder, Term: s.term, Seq: s.seq, Gen: s.gen, Stale: stale}
+}
+
 // Resolver picks the winner of two claims on one name by different
 // members, granted separately. It must be deterministic and symmetric:
 // Resolve(n, a, b) and Resolve(n, b, a) pick the same registration on every
@@ -101,7 +113,7 @@ type Registry struct {
 	ctx   context.Context // ends when the node stops
 	store *replica.Store
 
-	index    atomic.Pointer[hamt.Map[*Registration]]
+	index    atomic.Pointer[hamt.Map[slot]]
 	quorate  atomic.Bool // this node is Ready or rehashing with quorum
 	noQuorum atomic.Bool // this node is in NoQuorum: it holds no name
 
@@ -109,8 +121,9 @@ type Registry struct {
 	claims  map[string][]*Registration          // every member's claim on each name
 	held    map[string]map[string]*Registration // by holder ID, by name
 	pending map[string]grantHeld                // grants this authority made, not yet seen
+	holders map[string]*cloister.Member         // the index's holders, by ID
 	seq     uint64                              // the authority's grant sequence
-	txn     *hamt.Txn[*Registration]            // the index being built in a sink call
+	txn     *hamt.Txn[slot]                     // the index being built in a sink call
 
 	hmu      sync.RWMutex
 	handlers map[string]cloister.Handler // names held here
@@ -133,9 +146,9 @@ func New(opts Options) *Registry {
 	}
 	r := &Registry{
 		opts: opts, claims: map[string][]*Registration{}, held: map[string]map[string]*Registration{},
-		pending: map[string]grantHeld{}, handlers: map[string]cloister.Handler{}, watchers: map[string][]*watcher{},
+		pending: map[string]grantHeld{}, holders: map[string]*cloister.Member{}, handlers: map[string]cloister.Handler{}, watchers: map[string][]*watcher{},
 	}
-	r.index.Store(&hamt.Map[*Registration]{})
+	r.index.Store(&hamt.Map[slot]{})
 	r.state.init()
 	return r
 }
@@ -175,13 +188,11 @@ func (r *Registry) Start(h cloister.Host) error {
 // network round trip: it takes no lock and allocates nothing. Stale is set
 // when this node has no quorum.
 func (r *Registry) Lookup(name string) (Registration, bool) {
-	p, ok := r.index.Load().Get(name)
+	s, ok := r.index.Load().Get(name)
 	if !ok {
 		return Registration{}, false
 	}
-	reg := *p
-	reg.Stale = !r.quorate.Load()
-	return reg, true
+	return s.registration(name, !r.quorate.Load()), true
 }
 
 // Len is the number of names this node knows of.
@@ -192,10 +203,8 @@ func (r *Registry) Names() []Registration {
 	m := r.index.Load()
 	out := make([]Registration, 0, m.Len())
 	stale := !r.quorate.Load()
-	for _, p := range m.All() {
-		reg := *p
-		reg.Stale = stale
-		out = append(out, reg)
+	for name, s := range m.All() {
+		out = append(out, s.registration(name, stale))
 	}
 	return out
 }
@@ -269,8 +278,8 @@ func (r *Registry) forfeit() {
 	_ = r.store.Update(func(tx *replica.Tx) error {
 		for _, name := range r.Held() {
 			var lost Registration
-			if p, ok := r.index.Load().Get(name); ok {
-				lost = *p
+			if s, ok := r.index.Load().Get(name); ok {
+				lost = s.registration(name, false)
 			}
 			tx.Delete(name)
 			r.hmu.Lock()

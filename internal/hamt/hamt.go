@@ -41,9 +41,9 @@ type Map[V any] struct {
 type entry[V any] struct {
 	hash   uint64
 	key    string
-	val    V
 	kids   []entry[V]
 	bitmap uint32
+	val    V // last: a branch's fields share the first cache line
 }
 
 // Len is the number of keys.
