@@ -41,7 +41,7 @@ func TestPublishedMapsDoNotChange(t *testing.T) {
 		}()
 	}
 	r := rand.New(rand.NewPCG(5, 6))
-	for range 20000 {
+	for range 10000 {
 		tx := cur.Load().Txn()
 		for range 1 + r.IntN(4) {
 			k := "churn-" + strconv.Itoa(r.IntN(200))
