@@ -55,8 +55,9 @@ type Groups struct {
 	index atomic.Pointer[hamt.Map[*group]] // group name -> its members
 
 	// guarded by the store's lock (the sink's methods)
-	txn   *hamt.Txn[*group]
-	dirty map[string]*hamt.Txn[Member]
+	txn     *hamt.Txn[*group]
+	dirty   map[string]*hamt.Txn[Member]
+	perNode map[string]int // memberships by node ID, bounded by MaxMemberships
 
 	hmu      sync.RWMutex
 	handlers map[string]map[string]cloister.Handler // group -> key -> handler, this node's
@@ -75,7 +76,7 @@ func New(opts Options) *Groups {
 	if opts.MaxMemberships <= 0 {
 		opts.MaxMemberships = 1 << 21
 	}
-	g := &Groups{opts: opts, handlers: map[string]map[string]cloister.Handler{}, watchers: map[string][]*watcher{}}
+	g := &Groups{opts: opts, perNode: map[string]int{}, handlers: map[string]map[string]cloister.Handler{}, watchers: map[string][]*watcher{}}
 	g.index.Store(&hamt.Map[*group]{})
 	return g
 }

@@ -88,12 +88,19 @@ func (g *Groups) set(node cloister.Member, group, key string, count int) {
 	switch {
 	case count == 0 && had:
 		t.Delete(id)
-		g.notify(Event{Group: group, Kind: Left, Member: old})
-	case count > 0:
-		t.Set(id, m)
-		if !had {
-			g.notify(Event{Group: group, Kind: Joined, Member: m})
+		if g.perNode[node.ID]--; g.perNode[node.ID] <= 0 {
+			delete(g.perNode, node.ID)
 		}
+		g.notify(Event{Group: group, Kind: Left, Member: old})
+	case count > 0 && had:
+		t.Set(id, m)
+	case count > 0:
+		if g.perNode[node.ID] >= g.opts.MaxMemberships {
+			return // a node with more memberships than one may have: not kept
+		}
+		g.perNode[node.ID]++
+		t.Set(id, m)
+		g.notify(Event{Group: group, Kind: Joined, Member: m})
 	}
 }
 

@@ -99,3 +99,31 @@ func TestGarbageFromPeer(t *testing.T) {
 	}
 	_ = context.Background
 }
+
+// What one member claims is kept up to MaxNames: a peer cannot make a
+// node hold more.
+func TestClaimsFromOnePeerAreBounded(t *testing.T) {
+	c := newCluster(t, 3, func(i int) registry.Options {
+		if i == 1 {
+			return registry.Options{MaxNames: 3}
+		}
+		return registry.Options{}
+	})
+	ctx := ctxT(t, 20*time.Second)
+	for _, n := range []string{"a", "b", "c", "d", "e", "f"} {
+		if _, err := c.reg(0).Register(ctx, n, echo(n)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.WaitFor("six names on node 2", func() bool { return c.reg(2).Len() == 6 })
+	// node 0's changes reach node 1 in order: once the release of "a" has,
+	// so has every registration before it.
+	c.WaitFor("a known on node 1", func() bool { _, ok := c.reg(1).Lookup("a"); return ok })
+	if err := c.reg(0).Unregister("a"); err != nil {
+		t.Fatal(err)
+	}
+	c.WaitFor("a released on node 1", func() bool { _, ok := c.reg(1).Lookup("a"); return !ok })
+	if n := c.reg(1).Len(); n != 2 {
+		t.Fatalf("node 1 keeps %d of node 0's names after one release, want 2 (3 kept, the bound)", n)
+	}
+}

@@ -78,6 +78,8 @@ func (r *Registry) claim(origin cloister.Member, name string, rec record) {
 	}
 	if old := byName[name]; old != nil {
 		r.removeClaim(name, old)
+	} else if len(byName) >= r.opts.MaxNames {
+		return // a member claiming more than a node may hold: not kept
 	}
 	byName[name] = reg
 	r.claims[name] = append(r.claims[name], reg)
