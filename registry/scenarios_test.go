@@ -170,13 +170,30 @@ func TestPartitionMinorityRefuses(t *testing.T) {
 // heal every node picks the same winner (the Resolver's), and the loser is
 // told before the winner is visible on its node.
 func TestQuorumNoneConflict(t *testing.T) {
+	// The default, and a resolver of the application's: the holder with
+	// the greater node name wins, whatever the grants.
+	greaterName := func(_ string, a, b registry.Registration) registry.Registration {
+		if a.Holder.Name > b.Holder.Name {
+			return a
+		}
+		return b
+	}
+	for _, tc := range []struct {
+		name    string
+		resolve registry.Resolver
+	}{{"LatestGrant", nil}, {"greater node name", greaterName}} {
+		t.Run(tc.name, func(t *testing.T) { quorumNoneConflict(t, tc.resolve) })
+	}
+}
+
+func quorumNoneConflict(t *testing.T, resolve registry.Resolver) {
 	var lost sync.Map // node -> NameLost
 	var early atomic.Int32
 	var c *cluster
 	quorum = &cloister.Quorum{Policy: cloister.QuorumNone}
 	defer func() { quorum = nil }()
 	c = newCluster(t, 4, func(i int) registry.Options {
-		return registry.Options{OnNameLost: func(nl registry.NameLost) {
+		return registry.Options{Resolve: resolve, OnNameLost: func(nl registry.NameLost) {
 			if reg, ok := c.reg(i).Lookup(nl.Name); ok && reg.Holder.ID == nl.Winner.Holder.ID {
 				early.Add(1) // the winner was visible before the loser was told
 			}
@@ -196,7 +213,10 @@ func TestQuorumNoneConflict(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := registry.LatestGrant("both", ra, rb)
+	if resolve == nil {
+		resolve = registry.LatestGrant
+	}
+	want := resolve("both", ra, rb)
 	loser := 0
 	if want.Holder.ID == ra.Holder.ID {
 		loser = 3
