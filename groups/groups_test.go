@@ -194,3 +194,29 @@ func TestJoinerGetsAllMemberships(t *testing.T) {
 	c.WaitFor("the joiner has every membership", func() bool { g := c.g(i); return g != nil && total(g) == n })
 	t.Logf("joiner caught up with %d memberships %v after its launch", n, time.Since(start))
 }
+
+// A 2|3 partition: the majority drops the minority's memberships once it
+// agrees on its view; the minority, without quorum, keeps what it knew;
+// after the heal every node has every membership again.
+func TestPartitionAndHeal(t *testing.T) {
+	c := newCluster(t, 5, cloistertest.WithConsensus(3))
+	h := newInbox().handler
+	for i := range 5 {
+		if err := c.g(i).Join("g", fmt.Sprint("m", i), h); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all := []int{0, 1, 2, 3, 4}
+	c.WaitFor("5 members everywhere", func() bool { return c.counts("g", 5, all...) })
+	c.Partition([]int{0, 1}, []int{2, 3, 4})
+	c.WaitFor("the majority sees its 3", func() bool { return c.counts("g", 3, 2, 3, 4) })
+	c.WaitFor("the minority without quorum", func() bool {
+		return c.Node(0).State() == cloister.NoQuorum && c.Node(1).State() == cloister.NoQuorum
+	})
+	if !c.counts("g", 5, 0, 1) {
+		t.Fatalf("the minority dropped memberships without quorum: %d, %d", c.g(0).Count("g"), c.g(1).Count("g"))
+	}
+	c.Heal()
+	c.WaitAllReady()
+	c.WaitFor("5 members everywhere after the heal", func() bool { return c.counts("g", 5, all...) })
+}
