@@ -69,6 +69,9 @@ func TestHandoffBeforeLeave(t *testing.T) {
 	if err != nil || string(got) != "adopted-b:!" {
 		t.Fatalf("call after handoff: %q %v", got, err)
 	}
+	if err := c.reg(1).Handoff(ctx, to, "a"); !errors.Is(err, registry.ErrHandoff) {
+		t.Fatalf("handoff to itself: %v", err)
+	}
 	// Handed on again: the generation grows, and wins again.
 	if err := c.reg(1).Handoff(ctx, c.Node(2).Self(), "a"); err != nil {
 		t.Fatalf("second handoff: %v", err)
