@@ -64,7 +64,14 @@ type Groups struct {
 
 	wmu      sync.Mutex
 	watchers map[string][]*watcher
+
+	started atomic.Bool // Start has run: host and store are set
 }
+
+// ErrNotStarted: Groups is not attached to a started node (add it to
+// Config.Services and start the node first). It matches
+// cloister.ErrNotReady.
+var ErrNotStarted = fmt.Errorf("groups: not started (%w)", cloister.ErrNotReady)
 
 // group is one group's members, immutable once published.
 type group struct {
@@ -97,7 +104,11 @@ func (g *Groups) Start(h cloister.Host) error {
 		return err
 	}
 	g.store = st
-	return h.Handle("groups.publish", g.handlePublish)
+	if err := h.Handle("groups.publish", g.handlePublish); err != nil {
+		return err
+	}
+	g.started.Store(true)
+	return nil
 }
 
 func checkNames(group, key string) error {
@@ -129,6 +140,9 @@ func (g *Groups) Join(group, key string, h cloister.Handler) error {
 	if h == nil {
 		return fmt.Errorf("groups: join %q: nil handler", group)
 	}
+	if !g.started.Load() {
+		return ErrNotStarted
+	}
 	ek := entryKey(group, key)
 	return g.store.Update(func(tx *replica.Tx) error {
 		n := uint64(0)
@@ -152,6 +166,9 @@ func (g *Groups) Join(group, key string, h cloister.Handler) error {
 func (g *Groups) Leave(group, key string) error {
 	if err := checkNames(group, key); err != nil {
 		return err
+	}
+	if !g.started.Load() {
+		return ErrNotStarted
 	}
 	ek := entryKey(group, key)
 	return g.store.Update(func(tx *replica.Tx) error {

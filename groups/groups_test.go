@@ -220,3 +220,21 @@ func TestPartitionAndHeal(t *testing.T) {
 	c.WaitAllReady()
 	c.WaitFor("5 members everywhere after the heal", func() bool { return c.counts("g", 5, all...) })
 }
+
+// Before its node starts, Groups answers with ErrNotStarted, not a panic.
+func TestNotStarted(t *testing.T) {
+	g := groups.New(groups.Options{})
+	h := newInbox().handler
+	if err := g.Join("g", "k", h); !errors.Is(err, groups.ErrNotStarted) || !errors.Is(err, cloister.ErrNotReady) {
+		t.Fatalf("Join: %v", err)
+	}
+	if err := g.Leave("g", "k"); !errors.Is(err, groups.ErrNotStarted) {
+		t.Fatalf("Leave: %v", err)
+	}
+	if err := g.Publish(context.Background(), "g", nil); !errors.Is(err, groups.ErrNotStarted) {
+		t.Fatalf("Publish: %v", err)
+	}
+	if g.PublishLocal("g", nil) != 0 || g.Members("g") != nil || g.Count("g") != 0 {
+		t.Fatal("an unstarted Groups has members")
+	}
+}

@@ -18,6 +18,9 @@ const publishConcurrency = 32
 // when every cast was queued, else the errors of the nodes it could not
 // reach, joined.
 func (g *Groups) Publish(ctx context.Context, group string, msg []byte) error {
+	if !g.started.Load() {
+		return ErrNotStarted
+	}
 	nodes := map[string]cloister.Member{}
 	for _, m := range g.Members(group) {
 		nodes[m.Node.ID] = m.Node
@@ -51,7 +54,13 @@ func (g *Groups) Publish(ctx context.Context, group string, msg []byte) error {
 }
 
 // PublishLocal hands msg to every member of group on this node only.
-func (g *Groups) PublishLocal(group string, msg []byte) int { return g.deliver(group, msg) }
+// It returns how many members it reached (0 before the node starts).
+func (g *Groups) PublishLocal(group string, msg []byte) int {
+	if !g.started.Load() {
+		return 0
+	}
+	return g.deliver(group, msg)
+}
 
 // deliver runs each local member's handler on msg, on goroutines that end
 // with the handlers (their context ends when the node stops), and returns

@@ -10,6 +10,9 @@ import (
 // Call calls the handler of name on whichever member holds it and waits
 // for its reply: ErrNoSuchName when nobody does.
 func (r *Registry) Call(ctx context.Context, name string, req []byte) ([]byte, error) {
+	if err := r.check(); err != nil {
+		return nil, err
+	}
 	reg, ok := r.Lookup(name)
 	if !ok {
 		return nil, fmt.Errorf("%w: %q", ErrNoSuchName, name)
@@ -27,6 +30,9 @@ func (r *Registry) Call(ctx context.Context, name string, req []byte) ([]byte, e
 // Cast sends msg to the handler of name on whichever member holds it,
 // without waiting for it to run: ErrNoSuchName when nobody does.
 func (r *Registry) Cast(ctx context.Context, name string, msg []byte) error {
+	if err := r.check(); err != nil {
+		return err
+	}
 	reg, ok := r.Lookup(name)
 	if !ok {
 		return fmt.Errorf("%w: %q", ErrNoSuchName, name)

@@ -15,6 +15,9 @@ import (
 // its claims: no lookup finds nobody in between. to must have
 // Options.Adopt. Use it before Node.Stop for a rolling restart.
 func (r *Registry) Handoff(ctx context.Context, to cloister.Member, names ...string) error {
+	if err := r.check(); err != nil {
+		return err
+	}
 	if to.ID == r.self.ID {
 		return fmt.Errorf("%w: to this node itself", ErrHandoff)
 	}

@@ -130,3 +130,25 @@ func TestClaimsFromOnePeerAreBounded(t *testing.T) {
 		t.Fatalf("node 1 keeps %d of node 0's names after one release, want 2 (3 kept, the bound)", n)
 	}
 }
+
+// Before its node starts, a Registry answers with ErrNotStarted, not a
+// panic.
+func TestNotStarted(t *testing.T) {
+	r := registry.New(registry.Options{})
+	ctx := context.Background()
+	if _, err := r.Register(ctx, "x", echo("x")); !errors.Is(err, registry.ErrNotStarted) || !errors.Is(err, cloister.ErrNotReady) {
+		t.Fatalf("Register: %v", err)
+	}
+	if err := r.Unregister("x"); !errors.Is(err, registry.ErrNotStarted) {
+		t.Fatalf("Unregister: %v", err)
+	}
+	if _, err := r.Call(ctx, "x", nil); !errors.Is(err, registry.ErrNotStarted) {
+		t.Fatalf("Call: %v", err)
+	}
+	if err := r.Handoff(ctx, cloister.Member{ID: "other"}); !errors.Is(err, registry.ErrNotStarted) {
+		t.Fatalf("Handoff: %v", err)
+	}
+	if _, ok := r.Lookup("x"); ok || r.Len() != 0 {
+		t.Fatal("an unstarted registry knows a name")
+	}
+}

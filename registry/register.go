@@ -35,6 +35,9 @@ func (r *Registry) Register(ctx context.Context, name string, h cloister.Handler
 	if err := checkName(name); err != nil {
 		return Registration{}, err
 	}
+	if err := r.check(); err != nil {
+		return Registration{}, err
+	}
 	if h == nil {
 		return Registration{}, fmt.Errorf("registry: register %q: nil handler", name)
 	}
@@ -239,6 +242,9 @@ func (r *Registry) decide(from cloister.Member, term uint64, name string, view m
 // none of that name.
 func (r *Registry) Unregister(name string) error {
 	if err := checkName(name); err != nil {
+		return err
+	}
+	if err := r.check(); err != nil {
 		return err
 	}
 	return r.store.Update(func(tx *replica.Tx) error {

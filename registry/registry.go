@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"sync/atomic"
 
@@ -134,6 +135,7 @@ type Registry struct {
 	state stateNotifier
 
 	grants, retries, refusals *atomic.Uint64 // Stats.Services: registry.grants, .retries, .taken
+	started                   atomic.Bool    // Start has run: host and store are set
 }
 
 // New returns a registry to add to Config.Services.
@@ -181,6 +183,19 @@ func (r *Registry) Start(h cloister.Host) error {
 		}
 	}
 	h.Listen(stateListener{r})
+	r.started.Store(true)
+	return nil
+}
+
+// ErrNotStarted: the registry is not attached to a started node (add it
+// to Config.Services and start the node first). It matches
+// cloister.ErrNotReady.
+var ErrNotStarted = fmt.Errorf("registry: not started (%w)", cloister.ErrNotReady)
+
+func (r *Registry) check() error {
+	if !r.started.Load() {
+		return ErrNotStarted
+	}
 	return nil
 }
 
