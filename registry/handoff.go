@@ -13,7 +13,10 @@ import (
 // which supersedes this node's registrations on every node, then this
 // node lets them go, once to answers that every member of its view has
 // its claims: no lookup finds nobody in between. to must have
-// Options.Adopt. Use it before Node.Stop for a rolling restart.
+// Options.Adopt. Use it before Node.Stop for a rolling restart. When it
+// fails after to took the names over (to's members did not all answer
+// within ctx), to's claims still win everywhere, and this node keeps
+// serving calls for them until it stops; Lookup says who holds each.
 func (r *Registry) Handoff(ctx context.Context, to cloister.Member, names ...string) error {
 	if err := r.check(); err != nil {
 		return err
