@@ -78,7 +78,8 @@ type group struct {
 	members hamt.Map[Member] // by node ID + "\x00" + key
 }
 
-// New returns a Groups to add to Config.Services.
+// New returns a Groups to add to Config.Services of one node (a Groups
+// serves one node).
 func New(opts Options) *Groups {
 	if opts.MaxMemberships <= 0 {
 		opts.MaxMemberships = 1 << 21

@@ -92,8 +92,9 @@ type Options struct {
 	// Resolve picks the winner of a conflict; default LatestGrant. Every
 	// node must use the same.
 	Resolve Resolver
-	// OnNameLost is called when this node loses a name to a conflict,
-	// before the winner's registration is visible to Lookup on this node.
+	// OnNameLost is called when this node loses a name: to a conflict,
+	// before the winner's registration is visible to Lookup on this node,
+	// or for want of quorum.
 	// It runs with the registry locked: it must not block nor call the
 	// registry.
 	OnNameLost func(NameLost)
@@ -138,7 +139,8 @@ type Registry struct {
 	started                   atomic.Bool    // Start has run: host and store are set
 }
 
-// New returns a registry to add to Config.Services.
+// New returns a registry to add to Config.Services of one node (a
+// Registry serves one node).
 func New(opts Options) *Registry {
 	if opts.Resolve == nil {
 		opts.Resolve = LatestGrant
