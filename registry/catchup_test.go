@@ -2,13 +2,10 @@ package registry_test
 
 import (
 	"fmt"
-	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/cloister-go/cloister/cloistertest"
 )
 
 // A node that joins a cluster holding 100,000 names knows them all at
@@ -53,6 +50,4 @@ func TestJoinerGetsAllNames(t *testing.T) {
 	if _, ok := c.reg(i).Lookup("user-099999"); !ok {
 		t.Fatal("a name is missing on the joiner")
 	}
-	_ = os.Getenv
-	_ = cloistertest.DefaultTimeout
 }

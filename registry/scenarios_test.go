@@ -1,7 +1,6 @@
 package registry_test
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"sync"
@@ -252,5 +251,3 @@ func inViewOf(c *cluster, n int, nodes ...int) bool {
 	}
 	return true
 }
-
-var _ = context.Background
