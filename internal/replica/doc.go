@@ -17,6 +17,12 @@
 // with a node dies with it on every node. A node that is not Ready (no
 // quorum, or rehashing) keeps what it knew.
 //
+// What a peer sends is bounded: keys and values by MaxKey and MaxVal, a
+// batch by the call's size, an origin's entries by the store's
+// maxEntries, and a whole state in transit by MaxStateBytes (so a member
+// whose own state is larger cannot hand it over whole: keep entries
+// small).
+//
 // The gossip channel (Host.Gossip) is not used: its full state is capped
 // at 1 MiB for all services and its broadcast queue at 1024 updates, and
 // 100,000 names fit neither.

@@ -64,10 +64,11 @@ type Store struct {
 
 // origin is what this member knows of another member's entries.
 type origin struct {
-	member  cloister.Member
-	version uint64
-	term    uint64
-	pending *chunk // a sync in progress
+	member       cloister.Member
+	version      uint64
+	term         uint64
+	pending      *chunk // a sync in progress
+	pendingBytes int    // its size, bounded by MaxStateBytes
 }
 
 // maxLog bounds the change log; a peer further behind gets the whole state.
@@ -316,22 +317,27 @@ func (s *Store) handleSync(_ context.Context, from cloister.Member, body []byte)
 	}
 	switch {
 	case c.flags&flagFirst != 0:
-		o.pending = &chunk{version: c.version, term: c.term}
+		o.pending, o.pendingBytes = &chunk{version: c.version, term: c.term}, 0
 	case o.pending == nil || o.pending.version != c.version:
 		o.pending = nil
 		return encodeStatus(statusNeedSync, o.version), nil
 	}
-	if len(o.pending.entries)+len(c.entries) > s.maxEntries {
-		o.pending = nil
+	size := 0
+	for _, e := range c.entries {
+		size += len(e.Key) + len(e.Val) + entryOverhead
+	}
+	if len(o.pending.entries)+len(c.entries) > s.maxEntries || o.pendingBytes+size > MaxStateBytes {
+		o.pending, o.pendingBytes = nil, 0
 		s.refused.Add(1)
-		return nil, fmt.Errorf("%w: %s sends more than %d", ErrTooMany, from.Name, s.maxEntries)
+		return nil, fmt.Errorf("%w: %s sends more than %d entries or %d bytes", ErrTooMany, from.Name, s.maxEntries, MaxStateBytes)
 	}
 	o.pending.entries = append(o.pending.entries, c.entries...)
+	o.pendingBytes += size
 	if c.flags&flagLast == 0 {
 		return encodeStatus(statusOK, o.version), nil
 	}
 	p := o.pending
-	o.pending = nil
+	o.pending, o.pendingBytes = nil, 0
 	tx := &Tx{s: s}
 	s.sink.Replace(tx, o.member, p.entries)
 	o.version = p.version

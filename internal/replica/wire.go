@@ -9,6 +9,11 @@ const (
 	MaxKey = 1024 // bytes of a key
 	MaxVal = 4096 // bytes of a value
 
+	// MaxStateBytes bounds the whole state a peer may send in one sync
+	// (keys, values and entryOverhead each), whatever MaxEntries allows.
+	MaxStateBytes = 256 << 20
+	entryOverhead = 64 // what an entry costs beyond its key and value, about
+
 	chunkBytes = 256 << 10 // a sync chunk or a push batch, roughly
 	maxBatch   = 8192      // changes in one push
 )
