@@ -187,3 +187,41 @@ func TestPausedLeaderIsFenced(t *testing.T) {
 	log.checkNoOverlap(t)
 	t.Logf("runs:\n%s", log)
 }
+
+// Scenario 1 with a singleton: a 2|3 partition, the leader on the 2-side.
+// The 2-side names no leader and its singleton stops; the 3-side names
+// one at a higher term and runs the singleton there; after the heal, one
+// leader and one singleton. The singleton's own run records never
+// overlap.
+func TestPartitionSingletonNeverTwice(t *testing.T) {
+	tc, log := singletonCluster(t, 5, 5)
+	at := waitOneRunning(tc, log)
+	_, term1, _ := tc.svc(at).Leader()
+	small := []int{at}
+	var big []int
+	for i := range 5 {
+		switch {
+		case i == at:
+		case len(small) < 2:
+			small = append(small, i)
+		default:
+			big = append(big, i)
+		}
+	}
+	tc.Partition(small, big)
+	tc.WaitFor("the 2-side without a leader, the 3-side with one and its singleton", func() bool {
+		for _, i := range small {
+			if _, _, ok := tc.svc(i).Leader(); ok {
+				return false
+			}
+		}
+		m, term, ok := tc.agreedLeader(big)
+		r := log.running()
+		return ok && term > term1 && len(r) == 1 && r[0].node == nodeName(tc.indexOf(m.ID))
+	})
+	tc.Heal()
+	waitOneRunning(tc, log)
+	tc.WaitAllReady()
+	log.checkNoOverlap(t)
+	t.Logf("runs:\n%s", log)
+}
