@@ -173,7 +173,7 @@ func newNode(ctx context.Context, cfg Config, logger *slog.Logger, secret Secret
 	name := memberName(cfg.App, advertise)
 	self := core.Member{
 		ID: memberID(name, inc), Name: name, Addr: advertise, Incarnation: inc,
-		Roles: append([]string(nil), cfg.Roles...), Weight: cfg.Weight,
+		Roles: append([]string(nil), cfg.Roles...), Weight: cfg.Weight, Hidden: cfg.Hidden,
 	}
 	n := &Node{
 		cfg:      cfg,
@@ -200,6 +200,9 @@ func newNode(ctx context.Context, cfg Config, logger *slog.Logger, secret Secret
 	}()
 	c := core.New(self, cfg.Consensus)
 	c.SetQuorum(cfg.Quorum.core())
+	if cfg.Hidden {
+		c.SetHidden()
+	}
 	c.Tick(time.Now())
 	first := c.Advert()
 	// Start moves the core to Assembling before anybody can hear this
@@ -295,7 +298,7 @@ func membershipProfile(d Detection) membership.Profile { return membership.Profi
 func (n *Node) encodeAdvert(a core.Advert) []byte {
 	seq := n.advertSeq.Add(1) - 1
 	return encodeMetaAs(meta{View: a.View, State: a.State, Roles: n.self.Roles, Weight: n.self.Weight, Seq: seq,
-		Quorum: a.Quorum, HasQuorum: true, RingsDigest: n.ringsDigest}, n.format)
+		Quorum: a.Quorum, HasQuorum: true, RingsDigest: n.ringsDigest, Hidden: n.cfg.Hidden}, n.format)
 }
 
 // Self returns this node as a member.

@@ -25,8 +25,16 @@ type testCluster struct {
 }
 
 func newTestCluster(t testing.TB, n int, seed uint64, setup func(i int, s *leader.Service), opts ...cloistertest.Option) *testCluster {
+	return newTestClusterConfig(t, n, seed, setup, nil, opts...)
+}
+
+// newTestClusterConfig is newTestCluster with a change to each node's Config.
+func newTestClusterConfig(t testing.TB, n int, seed uint64, setup func(i int, s *leader.Service), cfg func(i int, c *cloister.Config), opts ...cloistertest.Option) *testCluster {
 	tc := &testCluster{t: t, svcs: map[int]*leader.Service{}, setup: setup}
 	configure := cloistertest.WithConfig(func(i int, c *cloister.Config) {
+		if cfg != nil {
+			cfg(i, c)
+		}
 		s := leader.New(leader.Config{})
 		if tc.setup != nil {
 			tc.setup(i, s)
