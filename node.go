@@ -38,6 +38,7 @@ type Node struct {
 	dispatchMu  sync.Mutex
 	dispatch    []*dispatcher
 	dropped     atomic.Uint64
+	served      atomic.Uint64 // calls and casts served by handlers (callrate.go)
 	lastDiscErr atomic.Pointer[DiscoveryError]
 	mon         *monitorService
 	gossip      gossipHub    // the services' gossip channel
@@ -236,6 +237,7 @@ func newNode(ctx context.Context, cfg Config, logger *slog.Logger, secret Secret
 		return nil, &ConfigError{Field: "CallTLS", Reason: "unusable call layer settings", Err: err}
 	}
 	n.calls = calls
+	n.registerCallsServed()
 	n.loopCtx, n.loopCancel = context.WithCancel(context.Background())
 	n.gossip = gossipHub{ctx: n.loopCtx, wg: &n.wg}
 	n.core = c
