@@ -38,7 +38,9 @@ type Node struct {
 	dispatchMu  sync.Mutex
 	dispatch    []*dispatcher
 	dropped     atomic.Uint64
-	served      atomic.Uint64 // calls and casts served by handlers (callrate.go)
+	served      atomic.Uint64                     // calls and casts served by handlers (callrate.go)
+	conflict    atomic.Pointer[NameConflictError] // set when a live namesake made this node stop
+	nameChecked map[string]bool                   // namesakes checked (nameconflict.go); owned like core
 	lastDiscErr atomic.Pointer[DiscoveryError]
 	mon         *monitorService
 	gossip      gossipHub    // the services' gossip channel
@@ -361,7 +363,7 @@ func (n *Node) WaitFor(ctx context.Context, cond func(Snapshot) bool) error {
 			if cond(n.Snapshot()) {
 				return nil
 			}
-			return ErrStopped
+			return n.stoppedErr()
 		case <-ctx.Done():
 			return n.assemblyError(ctx.Err())
 		}
