@@ -70,6 +70,12 @@
 // through a view change (a member joins or leaves) keeps its singletons
 // running when the new term is the next one.
 //
+// The argument needs a quorum policy under which a quorate view holds
+// enough of the previous one to meet any majority of it: keep-majority,
+// keep-oldest, down-all, or a static quorum above half of the cluster.
+// With QuorumNone both sides of a split are quorate, and each may run
+// the singletons.
+//
 // The model's timing assumptions: process clocks run at rates within 10%
 // of each other (monotonic clocks; wall clocks are never compared), and a
 // timer fires at most Slack late. A process that exceeds them (a pause

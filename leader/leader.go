@@ -181,10 +181,13 @@ func (s *Service) Fence() *Fence { return &s.fence }
 // Call is FencedCall through this node with the term in ctx: call it
 // from a singleton with the context it was given.
 func (s *Service) Call(ctx context.Context, to cloister.Member, name string, req []byte) ([]byte, error) {
-	if s.host == nil {
+	s.mu.Lock()
+	h := s.host
+	s.mu.Unlock()
+	if h == nil {
 		return nil, fmt.Errorf("%w: the service has not started", ErrNotLeader)
 	}
-	return FencedCall(ctx, s.host, to, name, 0, req)
+	return FencedCall(ctx, h, to, name, 0, req)
 }
 
 // Subscribe returns a channel of every leader change this node sees from
