@@ -4,8 +4,9 @@
 // pattern (leader_bench.erl), both as real processes on loopback, and
 // prints a markdown table of p50, p99 and spread:
 //
-//	go run ./bench/leader                  # 10 samples per cell
+//	go run ./bench/leader                  # 10 samples per cell, cloister and Erlang
 //	go run ./bench/leader -samples 20 -sizes 5,10 -erlang=false
+//	go run ./bench/leader -cloister=false -erlang=false -erlang-no-opp
 //
 // Each sample starts a fresh cluster, waits for its leader, stops that
 // process with the signal, and timestamps the first line from another
@@ -46,6 +47,8 @@ func main() {
 	sizes := flag.String("sizes", "5,10", "cluster sizes")
 	withErlang := flag.Bool("erlang", true, "also measure Erlang's global (needs erl, erlc, epmd)")
 	tick := flag.Int("net-ticktime", 2, "Erlang net_ticktime in seconds (its failure detection: a silent node is down after 1 to 1.25 times it)")
+	noOPP := flag.Bool("erlang-no-opp", false, "also measure Erlang with prevent_overlapping_partitions false (OTP 25's default is true)")
+	withCloister := flag.Bool("cloister", true, "measure cloister")
 	flag.Parse()
 	if *child {
 		if err := runChild(*bind, *sentry, *n); err != nil {
@@ -67,7 +70,7 @@ func main() {
 		fmt.Fprintf(os.Stderr, "leader: -samples must be at least 1, got %d\n", *samples)
 		os.Exit(2)
 	}
-	if err := run(ns, *samples, *withErlang, *tick); err != nil {
+	if err := run(ns, *samples, *withCloister, *withErlang, *noOPP, *tick); err != nil {
 		fmt.Fprintln(os.Stderr, "leader:", err)
 		os.Exit(1)
 	}
@@ -80,14 +83,27 @@ type system interface {
 	start(n int) (*cluster, error)
 }
 
-func run(sizes []int, samples int, withErlang bool, tick int) error {
+func run(sizes []int, samples int, withCloister, withErlang, noOPP bool, tick int) error {
 	self, err := os.Executable()
 	if err != nil {
 		return err
 	}
-	systems := []system{&cloisterSystem{bin: self}}
+	var systems []system
+	if withCloister {
+		systems = append(systems, &cloisterSystem{bin: self})
+	}
+	erlangs := map[bool]bool{}
 	if withErlang {
-		es, err := newErlangSystem(tick)
+		erlangs[true] = true
+	}
+	if noOPP {
+		erlangs[false] = true
+	}
+	for _, opp := range []bool{true, false} {
+		if !erlangs[opp] {
+			continue
+		}
+		es, err := newErlangSystem(tick, opp)
 		if err != nil {
 			return err
 		}
@@ -287,6 +303,7 @@ func (s *cloisterSystem) start(n int) (*cluster, error) {
 // erlangSystem runs leader_bench.erl on erl nodes with long names on
 // 127.0.0.1, with an epmd of its own on a private port.
 type erlangSystem struct {
+	opp   bool // prevent_overlapping_partitions
 	dir   string
 	epmd  *exec.Cmd
 	port  int
@@ -294,7 +311,7 @@ type erlangSystem struct {
 	count int
 }
 
-func newErlangSystem(tick int) (*erlangSystem, error) {
+func newErlangSystem(tick int, opp bool) (*erlangSystem, error) {
 	dir, err := os.MkdirTemp("", "leaderbench")
 	if err != nil {
 		return nil, err
@@ -310,7 +327,7 @@ func newErlangSystem(tick int) (*erlangSystem, error) {
 	if err != nil {
 		return nil, err
 	}
-	es := &erlangSystem{dir: dir, port: ports[0], tick: tick}
+	es := &erlangSystem{dir: dir, port: ports[0], tick: tick, opp: opp}
 	es.epmd = exec.Command("epmd", "-address", "127.0.0.1", "-port", strconv.Itoa(es.port))
 	if err := es.epmd.Start(); err != nil {
 		return nil, fmt.Errorf("epmd: %w", err)
@@ -333,7 +350,7 @@ func newErlangSystem(tick int) (*erlangSystem, error) {
 }
 
 func (es *erlangSystem) name() string {
-	return fmt.Sprintf("Erlang/OTP global (net_ticktime %d)", es.tick)
+	return fmt.Sprintf("Erlang/OTP global (net_ticktime %d, prevent_overlapping_partitions %v)", es.tick, es.opp)
 }
 
 func (es *erlangSystem) close() {
@@ -355,6 +372,7 @@ func (es *erlangSystem) start(n int) (*cluster, error) {
 		args := []string{"-name", name, "-setcookie", "leaderbench", "-noshell", "-noinput",
 			"-kernel", "net_ticktime", strconv.Itoa(es.tick),
 			"-kernel", "inet_dist_use_interface", "{127,0,0,1}",
+			"-kernel", "prevent_overlapping_partitions", strconv.FormatBool(es.opp),
 			"-pa", es.dir, "-s", "leader_bench", "start"}
 		args = append(args, names...)
 		cmd := exec.Command("erl", args...)
