@@ -51,11 +51,25 @@ func TestLeaderKillHandsOver(t *testing.T) {
 			t.Errorf("leader %s is not the oldest member: %s is older", oldest.Name, m.Name)
 		}
 	}
+	watcher := (first + 1) % 5
+	changes, unsubscribe := tc.svc(watcher).Subscribe(16)
+	defer unsubscribe()
 	tc.Kill(first)
 	second := waitOneRunning(tc, log)
 	_, term2, _ := tc.svc(second).Leader()
 	if second == first || term2 <= term1 {
 		t.Errorf("after the kill: leader %d at term %d, before %d at term %d", second, term2, first, term1)
+	}
+	// A subscriber heard the change: from the old leader to none (the
+	// view change), then to the new one at its term.
+	want := tc.Node(second).Self().ID
+	for heard := false; !heard; {
+		select {
+		case e := <-changes:
+			heard = e.New.ID == want && e.Term == term2
+		default:
+			t.Fatal("the subscriber did not hear the new leader")
+		}
 	}
 	log.checkNoOverlap(t)
 	t.Logf("runs:\n%s", log)
