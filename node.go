@@ -418,6 +418,7 @@ func (n *Node) Stop(ctx context.Context) error {
 // stop is the stop itself, on a goroutine of its own. leaveBy, if set,
 // bounds the leave (the first Stop's deadline).
 func (n *Node) stop(leaveBy time.Time) {
+	n.beforeStop(leaveBy) // services' last calls, while peers still answer
 	ack := make(chan struct{})
 	select {
 	case n.stopReq <- ack:

@@ -64,9 +64,10 @@
 // LocalDetection, 950 ms with LANDetection, so the margin is 795 ms and
 // 1.35 s. A crashed or paused leader is replaced after about the
 // detection time plus one view change plus the margin (bench/leader
-// measures it); a leader that calls Resign before it stops hands over at
-// once when its successor is named at the very next term: the gap is the
-// leave's propagation and one view change. A leader that keeps leading
+// measures it); a leader that stops gracefully (Node.Stop calls the
+// service's BeforeStop, which resigns: its singletons return, then it
+// tells the others) hands over at once when its successor is named at the
+// very next term: the gap is the leave's propagation and one view change. A leader that keeps leading
 // through a view change (a member joins or leaves) keeps its singletons
 // running when the new term is the next one.
 //

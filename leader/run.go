@@ -310,13 +310,22 @@ func (s *Service) cancelAll(cause error) {
 	}
 }
 
+// BeforeStop is called by Node.Stop before the node announces its leave:
+// it resigns (see Resign), so a graceful stop hands over without the
+// margin.
+func (s *Service) BeforeStop(ctx context.Context) {
+	if err := s.Resign(ctx); err != nil {
+		s.host.Logger().Warn("handover before the stop incomplete", "err", err)
+	}
+}
+
 // Resign hands leadership over ahead of a graceful stop: it cancels this
 // node's singletons and keeps them from starting here again, waits (within
 // ctx) for them to return, and then tells the other members. When this
 // node leads, its successor, named once this node has left, then starts
 // the singletons at once instead of waiting out the takeover margin: the
-// gap is the leave's propagation and one view change. Call it just before
-// Node.Stop (a stopping node can no longer call its peers); the node keeps
+// gap is the leave's propagation and one view change. Node.Stop calls it
+// (BeforeStop); call it yourself only to hand over earlier. The node keeps
 // leading, without singletons, until it leaves.
 func (s *Service) Resign(ctx context.Context) error {
 	s.mu.Lock()

@@ -64,8 +64,7 @@ func run(ctx context.Context, log *slog.Logger) error {
 		case <-ctx.Done():
 			shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			_ = app.Leader.Resign(shutdown) // the next leader starts at once
-			return node.Stop(shutdown)
+			return node.Stop(shutdown) // the leader service hands over first
 		}
 	}
 }
