@@ -267,6 +267,13 @@ func (s *Service) startSingletons(now time.Time) time.Time {
 		if g.run != nil {
 			continue
 		}
+		if g.done != nil {
+			select {
+			case <-g.done:
+			default:
+				continue // the cancelled instance has not returned yet: never two here either
+			}
+		}
 		if now.Before(g.notBefore) {
 			if next.IsZero() || g.notBefore.Before(next) {
 				next = g.notBefore
