@@ -101,8 +101,11 @@ func (s *Service) Name() string { return "leader" }
 
 // Start registers the service's handlers and starts its loop.
 func (s *Service) Start(h cloister.Host) error {
-	if s.cfg.Lease < 0 || s.cfg.Slack < 0 {
-		return fmt.Errorf("leader: Lease and Slack must not be negative, got %v and %v", s.cfg.Lease, s.cfg.Slack)
+	if s.cfg.Lease < 0 {
+		return &cloister.ConfigError{Field: "leader.Config.Lease", Reason: fmt.Sprintf("must not be negative, got %v", s.cfg.Lease)}
+	}
+	if s.cfg.Slack < 0 {
+		return &cloister.ConfigError{Field: "leader.Config.Slack", Reason: fmt.Sprintf("must not be negative, got %v", s.cfg.Slack)}
 	}
 	lease := s.cfg.Lease
 	if lease == 0 {

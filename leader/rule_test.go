@@ -1,7 +1,10 @@
 package leader_test
 
 import (
+	"context"
+	"errors"
 	"testing"
+	"time"
 
 	"github.com/cloister-go/cloister"
 	"github.com/cloister-go/cloister/leader"
@@ -25,5 +28,15 @@ func TestElectRule(t *testing.T) {
 		if m.ID != c.want || ok != (c.want != "") {
 			t.Errorf("role %q: got %q, %v; want %q", c.role, m.ID, ok, c.want)
 		}
+	}
+}
+
+func TestBadConfigIsTyped(t *testing.T) {
+	cfg := cloister.LocalConfig()
+	cfg.Services = []cloister.Service{leader.New(leader.Config{Lease: -time.Second})}
+	_, err := cloister.Launch(context.Background(), cfg)
+	var ce *cloister.ConfigError
+	if !errors.Is(err, cloister.ErrInvalidConfig) || !errors.As(err, &ce) || ce.Field != "leader.Config.Lease" {
+		t.Fatalf("a negative lease: %v, want a ConfigError naming leader.Config.Lease", err)
 	}
 }
