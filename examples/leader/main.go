@@ -18,7 +18,12 @@
 // seconds another logs the same at a higher term. After kill -CONT, the
 // paused one logs "singleton stopped" and "late write rejected": its
 // lease ran out while it was paused, and the members had seen the newer
-// term. kill %1 %2 %3 stops them.
+// term. kill %1 %2 %3 stops them. Meanwhile
+//
+//	go run ./cmd/cloister top --sentry 127.0.0.1:7001 --bind 127.0.0.1:0
+//
+// shows the members, the leader, the term and the calls per second, from
+// a hidden node that counts for nothing.
 package main
 
 import (
