@@ -15,10 +15,13 @@ import (
 
 // runChild runs one node with the leader service and a singleton that
 // prints "SINGLETON" when it starts, until SIGTERM or SIGKILL.
-func runChild(bind, sentry string, n int) error {
+func runChild(bind, sentry string, n int, detection string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	cfg := cloister.LocalConfig()
+	if d, ok := cloister.DetectionByName(detection); ok {
+		cfg.Detection = d
+	}
 	cfg.App = "leaderbench"
 	cfg.Bind = bind
 	cfg.Consensus = n

@@ -7,6 +7,7 @@
 //	go run ./bench/leader                  # 10 samples per cell, cloister and Erlang
 //	go run ./bench/leader -samples 20 -sizes 5,10 -erlang=false
 //	go run ./bench/leader -cloister=false -erlang=false -erlang-no-opp
+//	go run ./bench/leader -erlang=false -detection lan
 //
 // Each sample starts a fresh cluster, waits for its leader, stops that
 // process with the signal, and timestamps the first line from another
@@ -33,6 +34,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/cloister-go/cloister"
 )
 
 //go:embed leader_bench.erl
@@ -49,9 +52,10 @@ func main() {
 	tick := flag.Int("net-ticktime", 2, "Erlang net_ticktime in seconds (its failure detection: a silent node is down after 1 to 1.25 times it)")
 	noOPP := flag.Bool("erlang-no-opp", false, "also measure Erlang with prevent_overlapping_partitions false (OTP 25's default is true)")
 	withCloister := flag.Bool("cloister", true, "measure cloister")
+	detection := flag.String("detection", "local", "cloister's failure detection: local or lan (child too)")
 	flag.Parse()
 	if *child {
-		if err := runChild(*bind, *sentry, *n); err != nil {
+		if err := runChild(*bind, *sentry, *n, *detection); err != nil {
 			fmt.Fprintln(os.Stderr, "child:", err)
 			os.Exit(1)
 		}
@@ -70,7 +74,11 @@ func main() {
 		fmt.Fprintf(os.Stderr, "leader: -samples must be at least 1, got %d\n", *samples)
 		os.Exit(2)
 	}
-	if err := run(ns, *samples, *withCloister, *withErlang, *noOPP, *tick); err != nil {
+	if _, ok := cloister.DetectionByName(*detection); !ok {
+		fmt.Fprintf(os.Stderr, "leader: -detection must be local, lan or wan, got %q\n", *detection)
+		os.Exit(2)
+	}
+	if err := run(ns, *samples, *withCloister, *withErlang, *noOPP, *tick, *detection); err != nil {
 		fmt.Fprintln(os.Stderr, "leader:", err)
 		os.Exit(1)
 	}
@@ -83,14 +91,14 @@ type system interface {
 	start(n int) (*cluster, error)
 }
 
-func run(sizes []int, samples int, withCloister, withErlang, noOPP bool, tick int) error {
+func run(sizes []int, samples int, withCloister, withErlang, noOPP bool, tick int, detection string) error {
 	self, err := os.Executable()
 	if err != nil {
 		return err
 	}
 	var systems []system
 	if withCloister {
-		systems = append(systems, &cloisterSystem{bin: self})
+		systems = append(systems, &cloisterSystem{bin: self, detection: detection})
 	}
 	erlangs := map[bool]bool{}
 	if withErlang {
@@ -280,9 +288,9 @@ func freePorts(n int) ([]int, error) {
 }
 
 // cloisterSystem runs this binary in child mode.
-type cloisterSystem struct{ bin string }
+type cloisterSystem struct{ bin, detection string }
 
-func (s *cloisterSystem) name() string { return "cloister leader (local detection)" }
+func (s *cloisterSystem) name() string { return "cloister leader (" + s.detection + " detection)" }
 
 func (s *cloisterSystem) start(n int) (*cluster, error) {
 	ports, err := freePorts(n)
@@ -295,7 +303,7 @@ func (s *cloisterSystem) start(n int) (*cluster, error) {
 	}
 	var cmds []*exec.Cmd
 	for _, a := range addrs {
-		cmds = append(cmds, exec.Command(s.bin, "-child", "-bind", a, "-sentry", strings.Join(addrs, ","), "-n", strconv.Itoa(n)))
+		cmds = append(cmds, exec.Command(s.bin, "-child", "-bind", a, "-sentry", strings.Join(addrs, ","), "-n", strconv.Itoa(n), "-detection", s.detection))
 	}
 	return launch(cmds, "SINGLETON", "")
 }
