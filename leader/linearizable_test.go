@@ -16,6 +16,7 @@ import (
 	"github.com/anishathalye/porcupine"
 
 	"github.com/cloister-go/cloister"
+	"github.com/cloister-go/cloister/cloistertest"
 	"github.com/cloister-go/cloister/leader"
 )
 
@@ -169,6 +170,9 @@ func counter(node func() *cloister.Node, hist *history, log *runLog, name string
 				binary.BigEndian.PutUint64(req[1:], uint64(in.value))
 			}
 			members := n.Members()
+			if len(members) == 0 {
+				return errors.New("no members")
+			}
 			to := members[rng.IntN(len(members))]
 			opCtx, cancel := context.WithTimeout(ctx, 250*time.Millisecond)
 			call := hist.now()
@@ -198,7 +202,8 @@ func counter(node func() *cloister.Node, hist *history, log *runLog, name string
 }
 
 // TestFencedRegisterLinearizable drives a counter singleton through random
-// partitions, pauses, kills and heals on the in-memory network, and checks
+// partitions, pauses, slowed links, kills and heals on the in-memory
+// network (six faults per seed, then a heal until 1,000 operations), and checks
 // with porcupine that the register's history is linearizable (which also
 // says no operation with a stale term was accepted: the model rejects
 // them), that accepted writes never go back in term, and that two
@@ -218,7 +223,12 @@ func TestFencedRegisterLinearizable(t *testing.T) {
 	}
 	const opsPerSeed = 1000
 	for seed := range uint64(seeds) {
-		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) { fencedRegisterRun(t, seed, opsPerSeed) })
+		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
+			// The seeds mostly wait for the failure detector: two run at
+			// once by default (-parallel is GOMAXPROCS).
+			t.Parallel()
+			fencedRegisterRun(t, seed, opsPerSeed)
+		})
 	}
 }
 
@@ -227,12 +237,14 @@ func fencedRegisterRun(t *testing.T, seed uint64, ops int) {
 	hist := &history{base: time.Now()}
 	log := &runLog{}
 	var tc *testCluster
+	built := make(chan struct{}) // closed once tc is set
 	tc = newTestCluster(t, 5, seed+100, func(i int, s *leader.Service) {
-		node := func() *cloister.Node { return tc.Node(i) }
+		node := func() *cloister.Node { <-built; return tc.Node(i) }
 		if err := s.Singleton("counter", counter(node, hist, log, nodeName(i), seed)); err != nil {
 			t.Error(err)
 		}
 	})
+	close(built)
 	register := func(i int) {
 		if err := tc.Node(i).Handle("reg", reg.handle); err != nil {
 			t.Fatal(err)
@@ -246,13 +258,14 @@ func fencedRegisterRun(t *testing.T, seed uint64, ops int) {
 	faults := 0
 	var killed []int
 	paused := map[int]bool{}
-	for (hist.len() < ops || faults < 6) && time.Now().Before(deadline) {
+	const faultsPerSeed = 6
+	for faults < faultsPerSeed && time.Now().Before(deadline) {
 		// Let the counter run a while, then change the faults.
 		wait := time.Duration(150+rng.IntN(400)) * time.Millisecond
 		timer := time.NewTimer(wait)
 		<-timer.C // the nemesis's pace, not a wait for a condition
 		faults++
-		switch rng.IntN(5) {
+		switch rng.IntN(6) {
 		case 0: // a 2|3 partition
 			perm := rng.Perm(5)
 			tc.Partition(perm[:2], perm[2:])
@@ -274,7 +287,13 @@ func fencedRegisterRun(t *testing.T, seed uint64, ops int) {
 					killed = append(killed, i)
 				}
 			}
-		default: // heal everything
+		case 4: // slow the leader's network down (it learns of changes late)
+			if m, _, ok := tc.svc(perm0(tc)).Leader(); ok {
+				if i := tc.indexOf(m.ID); i >= 0 {
+					tc.Delay(i, time.Duration(50+rng.IntN(300))*time.Millisecond, 20*time.Millisecond)
+				}
+			}
+		default: // heal everything (Heal lifts delays and pauses too)
 			tc.Heal()
 			for i := range paused {
 				tc.Unpause(i)
@@ -287,12 +306,20 @@ func fencedRegisterRun(t *testing.T, seed uint64, ops int) {
 			killed = nil
 		}
 	}
+	// Heal, restart the dead, and let the counter reach its operations.
 	tc.Heal()
 	for i := range paused {
 		tc.Unpause(i)
 	}
-	if hist.len() < ops {
-		t.Errorf("only %d operations in %d faults", hist.len(), faults)
+	for _, i := range killed {
+		tc.Restart(i)
+		register(i)
+	}
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	_, err := cloistertest.Poll(ctx, func() bool { return hist.len() >= ops })
+	cancel()
+	if err != nil {
+		t.Errorf("only %d operations in %d faults and the heal", hist.len(), faults)
 	}
 	// Stop the singletons before reading what they recorded.
 	var stopping sync.WaitGroup
