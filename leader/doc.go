@@ -32,8 +32,8 @@
 // # The lease and the takeover margin
 //
 // A node that is named leader runs its singletons only while it holds a
-// lease: every Lease/4 it asks the other members of its view to
-// acknowledge it, and a member acknowledges only when it is Ready on the
+// lease: every Lease/4 (a round at a time, each given up to Lease/2) it
+// asks the other members of its view to acknowledge it, and a member acknowledges only when it is Ready on the
 // same term and names the same leader. When a majority of the view (the
 // leader included) has acknowledged a round, the lease runs until the
 // round's send time plus Lease, on the leader's own monotonic clock. When

@@ -174,7 +174,7 @@ func counter(node func() *cloister.Node, hist *history, log *runLog, name string
 				return errors.New("no members")
 			}
 			to := members[rng.IntN(len(members))]
-			opCtx, cancel := context.WithTimeout(ctx, 250*time.Millisecond)
+			opCtx, cancel := context.WithTimeout(ctx, time.Second)
 			call := hist.now()
 			reply, err := leader.FencedCall(opCtx, n, to, "reg", t, req)
 			ret := hist.now()

@@ -215,7 +215,9 @@ func (s *Service) step(st *loopState, renewed chan renewResult) time.Time {
 func (s *Service) renewRound(snap cloister.Snapshot, out chan<- renewResult) {
 	defer s.wg.Done()
 	r := renewResult{sent: time.Now(), term: Term(snap.Term), acks: 1, votes: len(snap.View.Members)}
-	ctx, cancel := context.WithTimeout(context.Background(), s.renew)
+	// A round may take up to half the lease (a loaded machine answers
+	// slowly); the lease it grants still runs from the send time.
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.Lease/2)
 	defer cancel()
 	go func() {
 		select {
