@@ -80,6 +80,7 @@ func (n *Node) Handle(name string, h Handler) error {
 		return nil
 	}
 	n.calls.Handle(name, n.tel.Handler(name, func(ctx context.Context, req rpc.Request) ([]byte, error) {
+		n.served.Add(1)
 		return h(ctx, n.memberByID(req.From), req.Body)
 	}))
 	return nil

@@ -107,6 +107,16 @@ type Config struct {
 	// node of the cluster must declare the same rings.
 	Rings []RingConfig
 
+	// Hidden makes this node a hidden member, like Erlang's -hidden: it
+	// joins the gossip, sees the view, receives events and can call
+	// members, but it is never in the view, the rings, consensus or
+	// quorum, and never leader. Its own Snapshot shows the cluster's view
+	// (without itself) and is Ready when every member agrees on it; its
+	// Term is theirs. For tools (cloister members, cloister top) and
+	// observers. Every member must run a build that knows hidden members
+	// (older builds count it as an ordinary member).
+	Hidden bool
+
 	// Services are cluster capabilities the node runs (see Service):
 	// started in order, before the node joins.
 	Services []Service

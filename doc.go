@@ -38,7 +38,12 @@
 // (IPv4 before IPv6); loopback. Each start draws a new incarnation, so a
 // restarted instance is a new member (Member.ID) under the same name, and
 // replaces its previous incarnation at once instead of waiting for the
-// failure detector.
+// failure detector. Of two live nodes with one name (two nodes advertising
+// one address), the one that started first keeps it and the other stops:
+// its Start fails with ErrNameConflict. A node with Config.Hidden set
+// (Erlang's -hidden) joins the gossip, sees the view and calls members,
+// but is never in a view, ring or quorum; package leader builds a leader,
+// singletons and term fencing on the view.
 //
 // # States
 //

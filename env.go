@@ -25,6 +25,7 @@ const (
 	EnvRoles             = "CLOISTER_ROLES"              // comma-separated roles
 	EnvQuorum            = "CLOISTER_QUORUM"             // keep-majority, static-quorum:SIZE, keep-oldest, down-all or none
 	EnvStableAfter       = "CLOISTER_STABLE_AFTER"       // Config.Quorum.StableAfter, a Go duration
+	EnvHidden            = "CLOISTER_HIDDEN"             // "true" makes the node hidden (Config.Hidden)
 
 	// EnvHTTP is the address the application serves Node.Handler on, by
 	// convention (the README's program, cloister agent). ConfigFromEnv
@@ -108,6 +109,13 @@ func configFromLookup(lookup func(string) (string, bool)) (Config, error) {
 			return Config{}, bad(EnvInsecure, fmt.Sprintf("must be true or false, got %q", v), nil)
 		}
 		cfg.Insecure = b
+	}
+	if v, ok := get(EnvHidden); ok {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return Config{}, bad(EnvHidden, fmt.Sprintf("must be true or false, got %q", v), nil)
+		}
+		cfg.Hidden = b
 	}
 	secret, hasSecret := lookup(EnvSecret)
 	file, hasFile := get(EnvSecretFile)

@@ -49,6 +49,7 @@ func (n *Node) inputs(events []membership.Event) []core.Input {
 		}
 		switch e.Kind {
 		case membership.Joined, membership.Updated:
+			n.checkName(m)
 			in = append(in, core.Input{Kind: core.Alive, Member: m})
 		case membership.Departed:
 			in = append(in, core.Input{Kind: core.Departed, Member: m})

@@ -32,6 +32,9 @@ type Member struct {
 	StateName string `json:"state"`
 	// Term is the cluster term the member advertises (Snapshot.Term).
 	Term uint64 `json:"term"`
+	// Hidden: a hidden member (Config.Hidden). Only a hidden node's Self
+	// says so: hidden members are never in a view.
+	Hidden bool `json:"hidden,omitempty"`
 }
 
 // View is the set of live members a node counts.
@@ -126,6 +129,7 @@ func memberFromCore(m core.Member) Member {
 		State:       m.State,
 		StateName:   m.State.String(),
 		Term:        m.Quorum.Term,
+		Hidden:      m.Hidden,
 	}
 }
 

@@ -56,7 +56,14 @@ type meta struct {
 	// RingsDigest digests the member's Config.Rings (0: not advertised):
 	// members whose digests differ answer Whois differently.
 	RingsDigest uint64
+	// Hidden: the member is hidden (Config.Hidden): it is never counted.
+	Hidden bool
 }
+
+// metaTagHidden is the optional field of a hidden member: an empty value.
+// A reader that does not know it skips it, and counts the member as an
+// ordinary one; hidden nodes need members of a build that knows it.
+const metaTagHidden = 3
 
 // metaTagRings is the optional field of the ring configuration's digest:
 // 8 bytes, big-endian.
@@ -106,6 +113,9 @@ func encodeMetaAs(m meta, f advertFormat) []byte {
 		b = append(b, metaTagRings, 8)
 		b = binary.BigEndian.AppendUint64(b, m.RingsDigest)
 	}
+	if m.Hidden {
+		b = append(b, metaTagHidden, 0)
+	}
 	return append(b, f.extra...)
 }
 
@@ -127,6 +137,9 @@ func decodeOptional(b []byte, m *meta) error {
 				return fmt.Errorf("%w: bad ring digest", errMeta)
 			}
 			m.RingsDigest = binary.BigEndian.Uint64(value)
+			continue
+		case metaTagHidden:
+			m.Hidden = true
 			continue
 		default:
 			continue // a newer member's field
@@ -199,7 +212,7 @@ func decodeMeta(b []byte) (meta, error) {
 // checked by Validate against what memberlist carries.
 func metaSizeLimit(roles []string, weight float64) int {
 	q := core.QuorumAdvert{Term: math.MaxUint64, Accept: math.MaxUint64, Floor: math.MaxUint64, OK: true}
-	return len(encodeMeta(meta{Roles: roles, Weight: weight, Seq: math.MaxUint64, Quorum: q, HasQuorum: true, RingsDigest: math.MaxUint64}))
+	return len(encodeMeta(meta{Roles: roles, Weight: weight, Seq: math.MaxUint64, Quorum: q, HasQuorum: true, RingsDigest: math.MaxUint64, Hidden: true}))
 }
 
 // decodeMember builds the core's view of a memberlist member. A member
@@ -222,7 +235,7 @@ func decodeMember(m membership.Member) (core.Member, error) {
 		return cm, fmt.Errorf("member %s: %w", m.ID, err)
 	}
 	cm.View, cm.State, cm.Roles, cm.AdvertSeq, cm.Quorum = md.View, md.State, md.Roles, md.Seq, md.Quorum
-	cm.RingsDigest = md.RingsDigest
+	cm.RingsDigest, cm.Hidden = md.RingsDigest, md.Hidden
 	if md.Weight > 0 && md.Weight <= maxWeight {
 		cm.Weight = md.Weight
 	}

@@ -38,6 +38,9 @@ type Node struct {
 	dispatchMu  sync.Mutex
 	dispatch    []*dispatcher
 	dropped     atomic.Uint64
+	served      atomic.Uint64                     // calls and casts served by handlers (callrate.go)
+	conflict    atomic.Pointer[NameConflictError] // set when a live namesake made this node stop
+	nameChecked map[string]bool                   // namesakes checked (nameconflict.go); owned like core
 	lastDiscErr atomic.Pointer[DiscoveryError]
 	mon         *monitorService
 	gossip      gossipHub    // the services' gossip channel
@@ -173,7 +176,7 @@ func newNode(ctx context.Context, cfg Config, logger *slog.Logger, secret Secret
 	name := memberName(cfg.App, advertise)
 	self := core.Member{
 		ID: memberID(name, inc), Name: name, Addr: advertise, Incarnation: inc,
-		Roles: append([]string(nil), cfg.Roles...), Weight: cfg.Weight,
+		Roles: append([]string(nil), cfg.Roles...), Weight: cfg.Weight, Hidden: cfg.Hidden,
 	}
 	n := &Node{
 		cfg:      cfg,
@@ -200,6 +203,9 @@ func newNode(ctx context.Context, cfg Config, logger *slog.Logger, secret Secret
 	}()
 	c := core.New(self, cfg.Consensus)
 	c.SetQuorum(cfg.Quorum.core())
+	if cfg.Hidden {
+		c.SetHidden()
+	}
 	c.Tick(time.Now())
 	first := c.Advert()
 	// Start moves the core to Assembling before anybody can hear this
@@ -233,6 +239,7 @@ func newNode(ctx context.Context, cfg Config, logger *slog.Logger, secret Secret
 		return nil, &ConfigError{Field: "CallTLS", Reason: "unusable call layer settings", Err: err}
 	}
 	n.calls = calls
+	n.registerCallsServed()
 	n.loopCtx, n.loopCancel = context.WithCancel(context.Background())
 	n.gossip = gossipHub{ctx: n.loopCtx, wg: &n.wg}
 	n.core = c
@@ -295,7 +302,7 @@ func membershipProfile(d Detection) membership.Profile { return membership.Profi
 func (n *Node) encodeAdvert(a core.Advert) []byte {
 	seq := n.advertSeq.Add(1) - 1
 	return encodeMetaAs(meta{View: a.View, State: a.State, Roles: n.self.Roles, Weight: n.self.Weight, Seq: seq,
-		Quorum: a.Quorum, HasQuorum: true, RingsDigest: n.ringsDigest}, n.format)
+		Quorum: a.Quorum, HasQuorum: true, RingsDigest: n.ringsDigest, Hidden: n.cfg.Hidden}, n.format)
 }
 
 // Self returns this node as a member.
@@ -356,7 +363,7 @@ func (n *Node) WaitFor(ctx context.Context, cond func(Snapshot) bool) error {
 			if cond(n.Snapshot()) {
 				return nil
 			}
-			return ErrStopped
+			return n.stoppedErr()
 		case <-ctx.Done():
 			return n.assemblyError(ctx.Err())
 		}
@@ -411,6 +418,7 @@ func (n *Node) Stop(ctx context.Context) error {
 // stop is the stop itself, on a goroutine of its own. leaveBy, if set,
 // bounds the leave (the first Stop's deadline).
 func (n *Node) stop(leaveBy time.Time) {
+	n.beforeStop(leaveBy) // services' last calls, while peers still answer
 	ack := make(chan struct{})
 	select {
 	case n.stopReq <- ack:

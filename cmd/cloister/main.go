@@ -27,7 +27,8 @@ const usage = `usage: cloister <command> [flags]
 commands:
   demo      start a local cluster of N processes, kill one, bring it back
   agent     run one node (configured by CLOISTER_* environment variables and flags)
-  members   print a running node's members (from its HTTP endpoint)
+  members   print the members: from a node's HTTP endpoint, or as a hidden node (--sentry)
+  top       a live view of members, states, leader, term and call rates, as a hidden node
   whois     print which member owns each KEY, asking a running node
   secret    print a fresh random cluster secret (cloister secret > cloister.secret)
   init      write a Dockerfile, compose.yaml, Kubernetes manifests and a secret for your module
@@ -60,6 +61,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = runAgent(ctx, args[1:], stdout, stderr)
 	case "members":
 		err = runMembers(ctx, args[1:], stdout)
+	case "top":
+		err = runTop(ctx, args[1:], stdout)
 	case "whois":
 		err = runWhois(ctx, args[1:], stdout)
 	case "secret":

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -10,13 +11,34 @@ import (
 	"github.com/cloister-go/cloister"
 )
 
-// runMembers prints the view of the node whose HTTP endpoint is at --addr.
+// runMembers prints the view of the node whose HTTP endpoint is at --addr,
+// or, given a sentry, joins the cluster as a hidden node and prints the
+// view it sees (with the term and the leader).
 func runMembers(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("members", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:8080", "host:port of a node's HTTP endpoint ("+EnvHTTP+")")
 	asJSON := fs.Bool("json", false, "print the raw JSON snapshot")
+	o := addObserverFlags(fs)
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
+	}
+	if o.hidden(fs) {
+		node, svc, err := o.join(ctx, fs)
+		if err != nil {
+			return err
+		}
+		defer stopObserver(node)
+		snap := node.Snapshot()
+		if *asJSON {
+			raw, err := json.Marshal(snap)
+			if err != nil {
+				return err
+			}
+			_, err = stdout.Write(append(raw, '\n'))
+			return err
+		}
+		printObserved(stdout, snap, svc, nil)
+		return nil
 	}
 	snap, raw, err := fetchSnapshot(ctx, *addr)
 	if err != nil {

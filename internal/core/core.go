@@ -26,6 +26,7 @@ type Core struct {
 	joined    bool
 	now       time.Time // the latest Tick
 	viewSince time.Time // when the view last changed, by the clock of Tick
+	hidden    bool      // this core observes without counting (hidden.go)
 }
 
 // maxPending bounds the views accepted and not yet committed. Past it the
@@ -212,7 +213,7 @@ func (c *Core) mayForget(m Member) bool { return m.Quorum.Floor <= c.ref.Term }
 // rebuilt (the member set may change) or only refreshed (new metadata for
 // a member already in the view).
 func (c *Core) recordAlive(m Member) (rebuild, updated bool) {
-	if m.ID == c.self.ID {
+	if m.ID == c.self.ID || !c.admits(m) {
 		return false, false
 	}
 	cur, known := c.known[m.ID]
@@ -310,8 +311,8 @@ func (c *Core) Advert() Advert {
 func (c *Core) rebuild() []Change {
 	members := make([]Member, 0, len(c.known))
 	for _, m := range c.known {
-		if m.Name == c.self.Name && m.ID != c.self.ID {
-			continue // nobody else may hold this node's name
+		if m.Name == c.self.Name && m.ID != c.self.ID || c.hidden && m.ID == c.self.ID {
+			continue // nobody else may hold this node's name; a hidden node is in no view
 		}
 		members = append(members, m)
 	}
@@ -375,6 +376,9 @@ func (c *Core) settle(changes []Change, from State) []Change {
 	switch from {
 	case Down, Stopping, Stopped:
 		return changes
+	}
+	if c.hidden {
+		return c.transition(changes, c.observe())
 	}
 	c.advance()
 	return c.transition(changes, c.evaluate())
@@ -629,6 +633,9 @@ func (c *Core) transition(changes []Change, to State) []Change {
 // probe): it is Ready, or it has committed a view and is rehashing a change
 // without having learned that its side lost quorum.
 func (c *Core) Serving() bool {
+	if c.hidden {
+		return c.state == Ready // it has no vote: it serves what it sees agreed
+	}
 	switch c.state {
 	case Ready:
 		return true

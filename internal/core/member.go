@@ -20,6 +20,7 @@ type Member struct {
 	AdvertSeq   uint64         // orders one incarnation's adverts: an older one never replaces a newer
 	Quorum      QuorumAdvert   // what the member advertises of the quorum protocol
 	RingsDigest uint64         // digest of the member's ring configuration; opaque to the core
+	Hidden      bool           // a hidden member: never in a view (hidden.go)
 }
 
 // QuorumAdvert is a member's part in the quorum protocol, advertised with

@@ -1,0 +1,42 @@
+package leader_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/cloister-go/cloister"
+	"github.com/cloister-go/cloister/leader"
+)
+
+func TestElectRule(t *testing.T) {
+	v := cloister.View{Members: []cloister.Member{
+		{ID: "a#3", Incarnation: 3, Roles: []string{"web"}},
+		{ID: "b#1", Incarnation: 1},
+		{ID: "c#1", Incarnation: 1, Roles: []string{"web"}},
+		{ID: "d#2", Incarnation: 2, Roles: []string{"web"}},
+	}}
+	for _, c := range []struct {
+		role, want string
+	}{
+		{"", "b#1"},    // the oldest; the smaller ID breaks the tie
+		{"web", "c#1"}, // the oldest with the role
+		{"batch", ""},  // nobody has it: no leader
+	} {
+		m, ok := leader.Elect(v, c.role)
+		if m.ID != c.want || ok != (c.want != "") {
+			t.Errorf("role %q: got %q, %v; want %q", c.role, m.ID, ok, c.want)
+		}
+	}
+}
+
+func TestBadConfigIsTyped(t *testing.T) {
+	cfg := cloister.LocalConfig()
+	cfg.Services = []cloister.Service{leader.New(leader.Config{Lease: -time.Second})}
+	_, err := cloister.Launch(context.Background(), cfg)
+	var ce *cloister.ConfigError
+	if !errors.Is(err, cloister.ErrInvalidConfig) || !errors.As(err, &ce) || ce.Field != "leader.Config.Lease" {
+		t.Fatalf("a negative lease: %v, want a ConfigError naming leader.Config.Lease", err)
+	}
+}
