@@ -20,9 +20,15 @@ func (n *Node) loop() {
 		case <-n.ml.Signal():
 			// One core step and one snapshot per batch of events, not per
 			// event: a 50-member assembly delivers thousands of adverts.
-			inputs := n.inputs(n.ml.Drain())
+			inputs := n.inputs(n.ml.Drain(), true)
 			changes := n.core.Tick(time.Now())
 			n.apply(append(changes, n.core.Apply(inputs)...))
+		case e := <-n.confirmed:
+			// A failure confirmed off the loop; memberlist may have
+			// brought the member back meanwhile.
+			if !n.ml.Alive(e.Member.ID) {
+				n.apply(n.core.Apply(n.inputs([]membership.Event{e}, false)))
+			}
 		case <-wake.C:
 			n.apply(n.core.Tick(time.Now()))
 		case ack := <-n.stopReq:
@@ -39,8 +45,9 @@ func (n *Node) loop() {
 
 // inputs converts membership events to core inputs. A member whose
 // metadata cannot be read still counts as live (it joins the view, and
-// holds up agreement until it advertises something readable).
-func (n *Node) inputs(events []membership.Event) []core.Input {
+// holds up agreement until it advertises something readable). With
+// confirm, a failure is held back until confirmed (confirm.go).
+func (n *Node) inputs(events []membership.Event, confirm bool) []core.Input {
 	in := make([]core.Input, 0, len(events))
 	for _, e := range events {
 		m, err := decodeMember(e.Member)
@@ -51,6 +58,9 @@ func (n *Node) inputs(events []membership.Event) []core.Input {
 		case membership.Joined, membership.Updated:
 			in = append(in, core.Input{Kind: core.Alive, Member: m})
 		case membership.Departed:
+			if confirm && m.State != Stopping && n.startConfirm(e) {
+				continue // a failure: applied once confirmed (confirm.go)
+			}
 			in = append(in, core.Input{Kind: core.Departed, Member: m})
 		}
 	}

@@ -45,6 +45,11 @@ type Node struct {
 	reconnect   reconnectSet // addresses of failed members, rejoined by reconnectLoop
 	authRefused authBackoff  // addresses that answered with another secret or app
 
+	confirmSlots    chan struct{}         // failures being confirmed (confirm.go)
+	confirmed       chan membership.Event // failures that stand, for the loop
+	failuresRefuted atomic.Uint64         // failures not confirmed: the member answered
+	failuresHinted  atomic.Uint64         // failures reported on a closed connection, confirmed
+
 	publish chan struct{} // capacity 1: the advert changed
 	// advertised is the advert the publisher was last woken for; owned by
 	// the goroutine that owns the core.
@@ -183,10 +188,13 @@ func newNode(ctx context.Context, cfg Config, logger *slog.Logger, secret Secret
 		self:     self,
 		tr:       tr,
 		publish:  make(chan struct{}, 1),
-		stopReq:  make(chan chan struct{}),
-		ready:    make(chan struct{}),
-		changed:  make(chan struct{}),
-		done:     make(chan struct{}),
+
+		confirmSlots: make(chan struct{}, maxConfirming),
+		confirmed:    make(chan membership.Event),
+		stopReq:      make(chan chan struct{}),
+		ready:        make(chan struct{}),
+		changed:      make(chan struct{}),
+		done:         make(chan struct{}),
 	}
 	n.ringsDigest = digestRings(n.ringCfgs)
 	for _, l := range cfg.Listeners {

@@ -1,0 +1,99 @@
+package cloister
+
+import (
+	"context"
+	"time"
+
+	"github.com/cloister-go/cloister/internal/membership"
+)
+
+// Confirming failures. memberlist declares a member dead when its own
+// suspicion timer runs out, and every member that hears that dead message
+// accepts it at once, without a suspicion of its own. A member cut off
+// for a moment (a paused process, a flapping link) suspects everybody it
+// cannot reach, its suspicions are lost in the outage so nobody refutes
+// them, and when its timers run out after the outage its dead messages
+// about healthy members reach everybody: one confused member took the
+// whole cluster's view of healthy members down (scenarios 5 and 7).
+//
+// So the node acts on a failure only once it has confirmed it itself: it
+// pings the member directly (confirmPings pings, each waiting the probe
+// timeout). A member that answers is alive: the node joins it again,
+// which brings memberlist's record of it back (the member refutes the
+// death when it hears of it), and the failure is never reported. A member
+// that does not answer is reported failed as before, a few probe
+// timeouts later. Leaves are not confirmed (a member that announced it
+// stops has stopped).
+const (
+	confirmPings  = 3  // direct pings before a failure stands
+	confirmRounds = 3  // answered pings followed by a join, before the failure stands anyway
+	maxConfirming = 64 // failures confirmed at once; beyond, they stand unconfirmed
+)
+
+// startConfirm confirms a failure reported by membership on a goroutine of
+// its own, which hands it back on n.confirmed when it stands. It reports
+// false when too many are being confirmed already: the caller applies the
+// failure at once. Only the loop calls it.
+func (n *Node) startConfirm(e membership.Event) bool {
+	select {
+	case n.confirmSlots <- struct{}{}:
+	default:
+		return false
+	}
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		defer func() { <-n.confirmSlots }()
+		if !n.confirmFailure(n.loopCtx, e.Member) {
+			n.failuresRefuted.Add(1)
+			n.logger.Info("failure not confirmed: the member answers", "member", e.Member.ID)
+			return
+		}
+		select {
+		case n.confirmed <- e:
+		case <-n.loopCtx.Done():
+		}
+	}()
+	return true
+}
+
+// confirmFailure reports whether the member stands failed: it answered
+// none of the direct pings, or memberlist still held it dead after
+// confirmRounds rounds of answered pings and joins.
+func (n *Node) confirmFailure(ctx context.Context, m membership.Member) bool {
+	wait := 2 * n.cfg.Detection.ProbeInterval
+	for range confirmRounds {
+		if !n.ml.Ping(ctx, m.ID, m.Addr, confirmPings) {
+			return true
+		}
+		// It answers, but memberlist here holds it dead: a join merges
+		// its state, and it refutes the death once the news reaches it.
+		if err := n.joinOne(ctx, m.Addr); err != nil {
+			n.logger.Debug("rejoining a member that answers", "member", m.ID, "err", err)
+		}
+		if n.waitAlive(ctx, m.ID, wait) {
+			return false
+		}
+	}
+	return ctx.Err() == nil
+}
+
+// waitAlive polls memberlist for the member being alive again, up to d.
+func (n *Node) waitAlive(ctx context.Context, id string, d time.Duration) bool {
+	deadline := time.NewTimer(d)
+	defer deadline.Stop()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if n.ml.Alive(id) {
+			return true
+		}
+		select {
+		case <-tick.C:
+		case <-deadline.C:
+			return n.ml.Alive(id)
+		case <-ctx.Done():
+			return false
+		}
+	}
+}
