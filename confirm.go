@@ -30,6 +30,15 @@ const (
 	maxConfirming = 64 // failures confirmed at once; beyond, they stand unconfirmed
 )
 
+// confirmedFailure is a failure that stands, for the loop to apply.
+type confirmedFailure struct {
+	event membership.Event
+	// ended: confirmed by a refused connection (watch.go) while
+	// memberlist may still hold the member alive; else memberlist
+	// declared it dead and the pings went unanswered.
+	ended bool
+}
+
 // startConfirm confirms a failure reported by membership on a goroutine of
 // its own, which hands it back on n.confirmed when it stands. It reports
 // false when too many are being confirmed already: the caller applies the
@@ -50,7 +59,7 @@ func (n *Node) startConfirm(e membership.Event) bool {
 			return
 		}
 		select {
-		case n.confirmed <- e:
+		case n.confirmed <- confirmedFailure{event: e}:
 		case <-n.loopCtx.Done():
 		}
 	}()

@@ -125,3 +125,55 @@ func TestLossyNodeFailsNobody(t *testing.T) {
 		t.Fatalf("20%% loss on node 2 produced down events at healthy nodes: %v", f)
 	}
 }
+
+// A killed process closes its connections at once: every other member
+// reports it failed within a small fraction of the detection budget
+// (probing alone takes the whole budget), and the survivors agree on a
+// view without it.
+func TestKilledProcessSeenAtOnce(t *testing.T) {
+	d := cloister.LANDetection()
+	const n = 10
+	c, rs := detectCluster(t, n, d, seed())
+	killed := c.Node(3).Self()
+	c.Kill(3)
+	took := c.WaitFor("every survivor heard the kill", func() bool {
+		for i, r := range rs {
+			if i == 3 {
+				continue
+			}
+			if downs, _ := r.count(killed.ID); downs == 0 {
+				return false
+			}
+		}
+		return true
+	})
+	t.Logf("killed process seen by all %d survivors after %v (detection budget %v)", n-1, took, d.Budget(n))
+	if limit := d.Budget(n) / 3; took > limit {
+		t.Fatalf("killed process seen by all after %v, want under %v", took, limit)
+	}
+	c.WaitFor("one view without it", func() bool { return c.Agreed() && len(c.Node(0).Members()) == n-1 })
+	if f := falseDowns(c, rs, 3); len(f) > 0 {
+		t.Fatalf("others declared down: %v", f)
+	}
+}
+
+// A host that goes silent (nothing refused, nothing closed) is still found
+// by probing, within a few detection budgets.
+func TestSilentHostFoundByProbing(t *testing.T) {
+	d := cloister.LANDetection()
+	c, rs := detectCluster(t, 5, d, seed())
+	silent := c.Node(4).Self()
+	c.Isolate(4)
+	took := c.WaitFor("every other member heard the silent host down", func() bool {
+		for i := range 4 {
+			if downs, _ := rs[i].count(silent.ID); downs == 0 {
+				return false
+			}
+		}
+		return true
+	})
+	t.Logf("silent host found after %v (budget %v)", took, d.Budget(5))
+	if f := falseDowns(c, rs, 4); len(f) > 0 {
+		t.Fatalf("others declared down: %v", f)
+	}
+}

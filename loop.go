@@ -23,11 +23,12 @@ func (n *Node) loop() {
 			inputs := n.inputs(n.ml.Drain(), true)
 			changes := n.core.Tick(time.Now())
 			n.apply(append(changes, n.core.Apply(inputs)...))
-		case e := <-n.confirmed:
-			// A failure confirmed off the loop; memberlist may have
-			// brought the member back meanwhile.
-			if !n.ml.Alive(e.Member.ID) {
-				n.apply(n.core.Apply(n.inputs([]membership.Event{e}, false)))
+		case f := <-n.confirmed:
+			// A failure confirmed off the loop. memberlist may have
+			// brought the member back meanwhile, unless its process was
+			// seen to end (then memberlist finds out later).
+			if f.ended || !n.ml.Alive(f.event.Member.ID) {
+				n.apply(n.core.Apply(n.inputs([]membership.Event{f.event}, false)))
 			}
 		case <-wake.C:
 			n.apply(n.core.Tick(time.Now()))
@@ -50,15 +51,22 @@ func (n *Node) loop() {
 func (n *Node) inputs(events []membership.Event, confirm bool) []core.Input {
 	in := make([]core.Input, 0, len(events))
 	for _, e := range events {
+		if e.Kind == membership.DownHint {
+			n.hintFrom(e.Member, false) // checked off the loop (watch.go)
+			continue
+		}
 		m, err := decodeMember(e.Member)
 		if err != nil {
 			n.logger.Warn("unreadable member", "member", e.Member.ID, "err", err)
 		}
 		switch e.Kind {
 		case membership.Joined, membership.Updated:
+			if n.hints.isEnded(e.Member.ID) {
+				continue // its process ended; this advert is old news
+			}
 			in = append(in, core.Input{Kind: core.Alive, Member: m})
 		case membership.Departed:
-			if confirm && m.State != Stopping && n.startConfirm(e) {
+			if confirm && m.State != Stopping && !n.hints.isEnded(e.Member.ID) && n.startConfirm(e) {
 				continue // a failure: applied once confirmed (confirm.go)
 			}
 			in = append(in, core.Input{Kind: core.Departed, Member: m})

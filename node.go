@@ -46,7 +46,8 @@ type Node struct {
 	authRefused authBackoff  // addresses that answered with another secret or app
 
 	confirmSlots    chan struct{}         // failures being confirmed (confirm.go)
-	confirmed       chan membership.Event // failures that stand, for the loop
+	confirmed       chan confirmedFailure // failures that stand, for the loop
+	hints           hintState             // members checked on a hint, and those found ended (watch.go)
 	failuresRefuted atomic.Uint64         // failures not confirmed: the member answered
 	failuresHinted  atomic.Uint64         // failures reported on a closed connection, confirmed
 
@@ -190,7 +191,7 @@ func newNode(ctx context.Context, cfg Config, logger *slog.Logger, secret Secret
 		publish:  make(chan struct{}, 1),
 
 		confirmSlots: make(chan struct{}, maxConfirming),
-		confirmed:    make(chan membership.Event),
+		confirmed:    make(chan confirmedFailure),
 		stopReq:      make(chan chan struct{}),
 		ready:        make(chan struct{}),
 		changed:      make(chan struct{}),
@@ -241,6 +242,7 @@ func newNode(ctx context.Context, cfg Config, logger *slog.Logger, secret Secret
 		return nil, &ConfigError{Field: "CallTLS", Reason: "unusable call layer settings", Err: err}
 	}
 	n.calls = calls
+	calls.Handle(watchCall, n.handleWatch)
 	n.loopCtx, n.loopCancel = context.WithCancel(context.Background())
 	n.gossip = gossipHub{ctx: n.loopCtx, wg: &n.wg}
 	n.core = c
@@ -292,6 +294,8 @@ func newNode(ctx context.Context, cfg Config, logger *slog.Logger, secret Secret
 		n.wg.Add(1)
 		go n.reconnectLoop()
 	}
+	n.wg.Add(1)
+	go n.watchLoop()
 	started = true
 	return n, nil
 }
