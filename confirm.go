@@ -2,9 +2,11 @@ package cloister
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/cloister-go/cloister/internal/membership"
+	"github.com/cloister-go/cloister/rpc"
 )
 
 // Confirming failures. memberlist declares a member dead when its own
@@ -18,16 +20,20 @@ import (
 //
 // So the node acts on a failure only once it has confirmed it itself: it
 // pings the member directly (confirmPings pings, each waiting the probe
-// timeout). A member that answers is alive: the node joins it again,
+// timeout) and, at the same time, calls it over a stream (TCP: a lossy
+// link or a crowded host loses or delays datagrams, not stream bytes),
+// waiting up to confirmCallWait. A member that answers either is alive:
+// the node joins it again,
 // which brings memberlist's record of it back (the member refutes the
 // death when it hears of it), and the failure is never reported. A member
-// that does not answer is reported failed as before, a few probe
-// timeouts later. Leaves are not confirmed (a member that announced it
+// that answers neither is reported failed as before, confirmCallWait
+// later (a killed process refuses the call at once). Leaves are not confirmed (a member that announced it
 // stops has stopped).
 const (
-	confirmPings  = 3  // direct pings before a failure stands
-	confirmRounds = 3  // answered pings followed by a join, before the failure stands anyway
-	maxConfirming = 64 // failures confirmed at once; beyond, they stand unconfirmed
+	confirmPings  = 2               // direct pings before a failure stands
+	pingCall      = "cloister/ping" // the call that confirms a member answers
+	confirmRounds = 3               // answered pings followed by a join, before the failure stands anyway
+	maxConfirming = 64              // failures confirmed at once; beyond, they stand unconfirmed
 )
 
 // confirmedFailure is a failure that stands, for the loop to apply.
@@ -72,7 +78,7 @@ func (n *Node) startConfirm(e membership.Event) bool {
 func (n *Node) confirmFailure(ctx context.Context, m membership.Member) bool {
 	wait := 2 * n.cfg.Detection.ProbeInterval
 	for range confirmRounds {
-		if !n.ml.Ping(ctx, m.ID, m.Addr, confirmPings) {
+		if !n.answers(ctx, m) {
 			return true
 		}
 		// It answers, but memberlist here holds it dead: a join merges
@@ -106,3 +112,40 @@ func (n *Node) waitAlive(ctx context.Context, id string, d time.Duration) bool {
 		}
 	}
 }
+
+// confirmCallWait bounds the call of a confirmation: two probe intervals
+// and a probe timeout (550 ms with the LAN profile).
+func (n *Node) confirmCallWait() time.Duration {
+	return 2*n.cfg.Detection.ProbeInterval + n.cfg.Detection.ProbeTimeout
+}
+
+// answers reports whether the member incarnation answers a direct ping or
+// a call over a stream, both tried at once.
+func (n *Node) answers(ctx context.Context, m membership.Member) bool {
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer wg.Wait() // both end soon after cancel: the pings between tries, the call at once
+	defer cancel()
+	results := make(chan bool, 2)
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		results <- n.ml.Ping(ctx, m.ID, m.Addr, confirmPings)
+	}()
+	go func() {
+		defer wg.Done()
+		cctx, ccancel := context.WithTimeout(ctx, n.confirmCallWait())
+		defer ccancel()
+		_, err := n.calls.Call(cctx, rpc.Peer{ID: m.ID, Addr: m.Addr}, pingCall, nil)
+		results <- err == nil
+	}()
+	for range 2 {
+		if <-results {
+			return true // the other one ends with ctx; results is buffered
+		}
+	}
+	return false
+}
+
+// handlePing answers a confirmation's call.
+func (n *Node) handlePing(context.Context, rpc.Request) ([]byte, error) { return nil, nil }
