@@ -176,7 +176,7 @@ func measure(n, kill int, d cloister.Detection, timeout time.Duration) (result, 
 	}
 	defer stopAll(nodes)
 	if _, err := waitAgreed(nodes, n, timeout); err != nil {
-		return r, fmt.Errorf("N=%d start: %w", n, err)
+		return r, fmt.Errorf("start of %d: %w", n, err)
 	}
 	r.ready = time.Since(start) // from the first launch
 	r.startViews = v.take()
@@ -199,7 +199,7 @@ func measure(n, kill int, d cloister.Detection, timeout time.Duration) (result, 
 	}
 	survivors := nodes[:n-kill]
 	if _, err := waitAgreed(survivors, n-kill, timeout); err != nil {
-		return r, fmt.Errorf("N=%d after %d kills: %w", n, kill, err)
+		return r, fmt.Errorf("%d nodes after %d kills: %w", n, kill, err)
 	}
 	r.killAgreed = time.Since(killStart)
 	r.killViews = v.take()
