@@ -2,7 +2,9 @@ package cloister
 
 import (
 	"context"
+	"errors"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/cloister-go/cloister/internal/membership"
@@ -120,28 +122,48 @@ func (n *Node) confirmCallWait() time.Duration {
 }
 
 // answers reports whether the member incarnation answers a direct ping or
-// a call over a stream, both tried at once.
+// a call over a stream, both tried at once. A refused connection ends the
+// wait at once: nothing listens at the member's port any more.
 func (n *Node) answers(ctx context.Context, m membership.Member) bool {
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer wg.Wait() // both end soon after cancel: the pings between tries, the call at once
 	defer cancel()
-	results := make(chan bool, 2)
+	const (
+		silent = iota
+		answered
+		refused
+	)
+	results := make(chan int, 2)
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		results <- n.ml.Ping(ctx, m.ID, m.Addr, confirmPings)
+		if n.ml.Ping(ctx, m.ID, m.Addr, confirmPings) {
+			results <- answered
+			return
+		}
+		results <- silent
 	}()
 	go func() {
 		defer wg.Done()
 		cctx, ccancel := context.WithTimeout(ctx, n.confirmCallWait())
 		defer ccancel()
 		_, err := n.calls.Call(cctx, rpc.Peer{ID: m.ID, Addr: m.Addr}, pingCall, nil)
-		results <- err == nil
+		switch {
+		case err == nil:
+			results <- answered
+		case errors.Is(err, syscall.ECONNREFUSED):
+			results <- refused
+		default:
+			results <- silent
+		}
 	}()
 	for range 2 {
-		if <-results {
+		switch <-results {
+		case answered:
 			return true // the other one ends with ctx; results is buffered
+		case refused:
+			return false
 		}
 	}
 	return false
