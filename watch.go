@@ -23,7 +23,8 @@ import (
 // or a dial that times out, proves nothing, and probing stays in charge).
 // The node then reports the member failed at once and sends every other
 // member a down notice; each of them checks the member the same way before
-// it acts. A hint alone, from a connection or from a notice, never makes
+// it acts, and once confirmed passes the notice on to downFanout others
+// (a datagram lost on the way costs little). A hint alone, from a connection or from a notice, never makes
 // a member fail: only the refused connection does, and a member that
 // passed a check is not checked again on a hint for hintCooldown, so a
 // peer sending notices costs at most one dial per member per cooldown.
@@ -34,6 +35,7 @@ const (
 	watchSettle   = 20 * time.Millisecond  // after a snapshot change, how long before they are
 	hintCooldown  = time.Second            // a member that passed a check is not checked on a hint again before this
 	maxHintMemory = 1024                   // members remembered as ended or recently checked
+	downFanout    = 3                      // members a member told of an ending passes it on to
 )
 
 // hintState remembers, for the hints, which member incarnations were
@@ -228,9 +230,14 @@ func (n *Node) hintFrom(m membership.Member, notify bool) {
 		n.hints.end(m.ID, time.Now())
 		n.failuresHinted.Add(1)
 		n.logger.Info("member's process ended: its connection closed and its port refuses", "member", m.ID)
-		if notify {
-			n.ml.SendDown(m.ID)
+		// The watcher tells everybody; a member told passes it on to a
+		// few others once, so one lost datagram does not leave a member
+		// to its own probing.
+		fanout := 0
+		if !notify {
+			fanout = downFanout
 		}
+		n.ml.SendDown(m.ID, fanout)
 		select {
 		case n.confirmed <- confirmedFailure{event: membership.Event{Kind: membership.Departed, Member: m}, ended: true}:
 		case <-n.loopCtx.Done():

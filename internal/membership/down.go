@@ -50,15 +50,21 @@ func (d *delegate) receiveDown(b []byte) {
 	}
 }
 
-// SendDown tells every other live member that the member id was seen to
-// end, by one direct message each (a lost one leaves that member to its
-// own probing).
-func (m *Membership) SendDown(id string) {
+// SendDown tells other live members that the member id was seen to end,
+// by one direct message each: every one with fanout 0, else fanout of them
+// at random (those pass it on, so a lost message costs little).
+func (m *Membership) SendDown(id string, fanout int) {
 	msg := encodeDown(id)
-	for _, p := range m.d.peers() {
+	peers := m.d.peers() // in map order: random enough to pick from
+	sent := 0
+	for _, p := range peers {
 		if p.ID == id {
 			continue
 		}
+		if fanout > 0 && sent == fanout {
+			return
+		}
+		sent++
 		if err := m.ml.SendToAddress(memberlist.Address{Addr: p.Addr.String(), Name: p.ID}, msg); err != nil {
 			m.logger.Debug("down notice not sent", "member", p.ID, "err", err)
 		}
