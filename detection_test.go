@@ -132,7 +132,10 @@ func TestLossyNodeFailsNobody(t *testing.T) {
 // view without it.
 func TestKilledProcessSeenAtOnce(t *testing.T) {
 	d := cloister.LANDetection()
-	const n = 10
+	n := 10
+	if v, err := strconv.Atoi(os.Getenv("CLOISTER_KILL_N")); err == nil && v > 3 {
+		n = v
+	}
 	c, rs := detectCluster(t, n, d, seed())
 	killed := c.Node(3).Self()
 	c.Kill(3)

@@ -246,14 +246,27 @@ func (n *Node) hintFrom(m membership.Member, notify bool) {
 }
 
 // portRefuses reports whether a connection to the member's port is
-// refused within the probe timeout: nothing listens there any more.
+// refused, trying a few times within the probe timeout: a process being
+// killed can have its connections closed a moment before its listener,
+// and a dial in that moment still connects (on real processes the watcher
+// that saw the connection break first missed the refusal, one run in two).
 func (n *Node) portRefuses(ctx context.Context, m membership.Member) bool {
 	ctx, cancel := context.WithTimeout(ctx, n.cfg.Detection.ProbeTimeout)
 	defer cancel()
-	c, err := n.tr.Dial(ctx, m.Addr, transport.KindGossip)
-	if err == nil {
-		c.Close()
-		return false
+	for _, wait := range []time.Duration{0, 5 * time.Millisecond, 20 * time.Millisecond, 50 * time.Millisecond} {
+		if wait > 0 {
+			select {
+			case <-time.After(wait):
+			case <-ctx.Done():
+				return false
+			}
+		}
+		c, err := n.tr.Dial(ctx, m.Addr, transport.KindGossip)
+		if err == nil {
+			c.Close()
+			continue
+		}
+		return errors.Is(err, syscall.ECONNREFUSED)
 	}
-	return errors.Is(err, syscall.ECONNREFUSED)
+	return false
 }
