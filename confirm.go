@@ -2,9 +2,7 @@ package cloister
 
 import (
 	"context"
-	"errors"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/cloister-go/cloister/internal/membership"
@@ -22,19 +20,19 @@ import (
 //
 // So the node acts on a failure only once it has confirmed it itself: it
 // pings the member directly (confirmPings pings, each waiting the probe
-// timeout) and, at the same time, calls it over a stream (TCP: a lossy
-// link or a crowded host loses or delays datagrams, not stream bytes),
-// waiting up to confirmCallWait. A member that answers either is alive:
-// the node joins it again,
-// which brings memberlist's record of it back (the member refutes the
-// death when it hears of it), and the failure is never reported. A member
-// that answers neither is reported failed as before, confirmCallWait
-// later (a killed process refuses the call at once). Leaves are not confirmed (a member that announced it
-// stops has stopped).
+// timeout) and dials its port at the same time; only if the pings go
+// unanswered does it call the member over a stream (TCP: a lossy link or a
+// crowded host loses or delays datagrams, not stream bytes), waiting up to
+// confirmCallWait. A member that answers is alive: memberlist's record of
+// it comes back when it refutes the death (or, failing that, when the node
+// joins it again), and the failure is never reported. A member that
+// answers nothing is reported failed as before, two probe timeouts and
+// confirmCallWait later (a killed process's port refuses the dial at once).
+// Leaves are not confirmed (a member that announced it stops has stopped).
 const (
 	confirmPings  = 2               // direct pings before a failure stands
 	pingCall      = "cloister/ping" // the call that confirms a member answers
-	confirmRounds = 3               // answered pings followed by a join, before the failure stands anyway
+	confirmRounds = 3               // rounds of answers without a revival, before the failure stands anyway
 	maxConfirming = 64              // failures confirmed at once; beyond, they stand unconfirmed
 )
 
@@ -83,8 +81,13 @@ func (n *Node) confirmFailure(ctx context.Context, m membership.Member) bool {
 		if !n.answers(ctx, m) {
 			return true
 		}
-		// It answers, but memberlist here holds it dead: a join merges
-		// its state, and it refutes the death once the news reaches it.
+		// It answers, but memberlist here holds it dead. It refutes
+		// once the news reaches it, and that gossip revives it here;
+		// failing that, a join merges its state (one push/pull: not
+		// the first resort, since every member confirms at once).
+		if n.waitAlive(ctx, m.ID, wait) {
+			return false
+		}
 		if err := n.joinOne(ctx, m.Addr); err != nil {
 			n.logger.Debug("rejoining a member that answers", "member", m.ID, "err", err)
 		}
@@ -121,52 +124,52 @@ func (n *Node) confirmCallWait() time.Duration {
 	return 2*n.cfg.Detection.ProbeInterval + n.cfg.Detection.ProbeTimeout
 }
 
-// answers reports whether the member incarnation answers a direct ping or
-// a call over a stream, both tried at once. A refused connection ends the
-// wait at once: nothing listens at the member's port any more.
+// answers reports whether the member incarnation answers. Cheap checks
+// first, because when memberlist declares a live member dead every member
+// hears it at once and confirms: direct pings, and at the same time one
+// dial of its port (refused: nothing listens there any more, and the wait
+// ends at once). Only when the pings go unanswered does it call the member
+// over a stream, which answers where datagrams are lost or late (a
+// handshake each: at a hundred processes on two CPUs, every member calling
+// every accused member made a storm of handshakes that caused more false
+// failures than it cleared).
 func (n *Node) answers(ctx context.Context, m membership.Member) bool {
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
-	defer wg.Wait() // both end soon after cancel: the pings between tries, the call at once
+	defer wg.Wait() // both end soon after cancel
 	defer cancel()
-	const (
-		silent = iota
-		answered
-		refused
-	)
-	results := make(chan int, 2)
+	pinged, refused := make(chan bool, 1), make(chan bool, 1)
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		if n.ml.Ping(ctx, m.ID, m.Addr, confirmPings) {
-			results <- answered
-			return
-		}
-		results <- silent
+		pinged <- n.ml.Ping(ctx, m.ID, m.Addr, confirmPings)
 	}()
 	go func() {
 		defer wg.Done()
-		cctx, ccancel := context.WithTimeout(ctx, n.confirmCallWait())
-		defer ccancel()
-		_, err := n.calls.Call(cctx, rpc.Peer{ID: m.ID, Addr: m.Addr}, pingCall, nil)
-		switch {
-		case err == nil:
-			results <- answered
-		case errors.Is(err, syscall.ECONNREFUSED):
-			results <- refused
-		default:
-			results <- silent
-		}
+		dctx, dcancel := context.WithTimeout(ctx, confirmPings*n.cfg.Detection.ProbeTimeout)
+		defer dcancel()
+		refused <- n.dialRefused(dctx, m)
 	}()
-	for range 2 {
-		switch <-results {
-		case answered:
-			return true // the other one ends with ctx; results is buffered
-		case refused:
+	select {
+	case ok := <-pinged:
+		if ok {
+			return true
+		}
+		if <-refused {
 			return false
 		}
+	case r := <-refused:
+		if r {
+			return false
+		}
+		if <-pinged {
+			return true
+		}
 	}
-	return false
+	cctx, ccancel := context.WithTimeout(ctx, n.confirmCallWait())
+	defer ccancel()
+	_, err := n.calls.Call(cctx, rpc.Peer{ID: m.ID, Addr: m.Addr}, pingCall, nil)
+	return err == nil
 }
 
 // handlePing answers a confirmation's call.

@@ -261,12 +261,23 @@ func (n *Node) portRefuses(ctx context.Context, m membership.Member) bool {
 				return false
 			}
 		}
-		c, err := n.tr.Dial(ctx, m.Addr, transport.KindGossip)
-		if err == nil {
-			c.Close()
-			continue
+		if n.dialRefused(ctx, m) {
+			return true
 		}
-		return errors.Is(err, syscall.ECONNREFUSED)
+		if ctx.Err() != nil {
+			return false
+		}
 	}
 	return false
+}
+
+// dialRefused reports whether one connection to the member's port is
+// refused (a connection made is closed at once).
+func (n *Node) dialRefused(ctx context.Context, m membership.Member) bool {
+	c, err := n.tr.Dial(ctx, m.Addr, transport.KindGossip)
+	if err == nil {
+		c.Close()
+		return false
+	}
+	return errors.Is(err, syscall.ECONNREFUSED)
 }
