@@ -106,6 +106,7 @@ func (n *Node) watchLoop() {
 	defer n.wg.Done()
 	ctx := n.loopCtx
 	type watch struct {
+		m      Member
 		cancel context.CancelFunc
 		done   chan struct{}
 	}
@@ -122,7 +123,17 @@ func (n *Node) watchLoop() {
 		n.changeMu.Lock()
 		changed := n.changed
 		n.changeMu.Unlock()
-		want := n.watchTargets()
+		want, ok := n.watchTargets()
+		if !ok {
+			// Not Ready: the view is still changing; keep the watches
+			// there are (a new one is a handshake: while a hundred
+			// processes assemble on two CPUs, re-aiming the watches at
+			// every view change added to the load that delays them).
+			want = map[string]Member{}
+			for id, w := range watches {
+				want[id] = w.m
+			}
+		}
 		for id, w := range watches {
 			select {
 			case <-w.done:
@@ -141,7 +152,7 @@ func (n *Node) watchLoop() {
 				continue
 			}
 			wctx, cancel := context.WithCancel(ctx)
-			w := &watch{cancel: cancel, done: make(chan struct{})}
+			w := &watch{m: m, cancel: cancel, done: make(chan struct{})}
 			watches[id] = w
 			go func() {
 				defer close(w.done)
@@ -169,9 +180,13 @@ func (n *Node) watchLoop() {
 }
 
 // watchTargets returns the watchPeers members following this node in ID
-// order, among the members of its view that are not known to have ended.
-func (n *Node) watchTargets() map[string]Member {
+// order, among the members of its view that are not known to have ended;
+// false while the node is not Ready.
+func (n *Node) watchTargets() (map[string]Member, bool) {
 	s := n.snap.Load()
+	if s.State != Ready {
+		return nil, false
+	}
 	self := s.Self.ID
 	var ms []Member
 	for _, m := range s.View.Members {
@@ -199,7 +214,7 @@ func (n *Node) watchTargets() map[string]Member {
 	for _, m := range ms[:min(watchPeers, len(ms))] {
 		out[m.ID] = m
 	}
-	return out
+	return out, true
 }
 
 // hint checks a member said to have ended (its watch broke, or a down
