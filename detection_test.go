@@ -137,6 +137,16 @@ func TestKilledProcessSeenAtOnce(t *testing.T) {
 		n = v
 	}
 	c, rs := detectCluster(t, n, d, seed())
+	// Each node watches two members and is watched by two once Ready:
+	// four call connections each, in a cluster that has made no calls.
+	c.WaitFor("the watches open", func() bool {
+		for _, nd := range c.Nodes() {
+			if nd.Stats().Calls.Conns < 4 {
+				return false
+			}
+		}
+		return true
+	})
 	killed := c.Node(3).Self()
 	c.Kill(3)
 	took := c.WaitFor("every survivor heard the kill", func() bool {
