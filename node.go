@@ -243,7 +243,6 @@ func newNode(ctx context.Context, cfg Config, logger *slog.Logger, secret Secret
 	}
 	n.calls = calls
 	calls.Handle(watchCall, n.handleWatch)
-	calls.Handle(pingCall, n.handlePing)
 	n.loopCtx, n.loopCancel = context.WithCancel(context.Background())
 	n.gossip = gossipHub{ctx: n.loopCtx, wg: &n.wg}
 	n.core = c

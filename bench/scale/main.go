@@ -18,6 +18,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/http"
+	_ "net/http/pprof"
 	"net/netip"
 	"os"
 	"runtime"
@@ -37,7 +39,11 @@ func main() {
 	kill := flag.Int("kill", 10, "members killed at once after the start (0: none)")
 	profile := flag.String("profile", "lan", "detection profile: lan, local or wan")
 	timeout := flag.Duration("timeout", 10*time.Minute, "bound on each wait")
+	pprofAddr := flag.String("pprof", "", "serve net/http/pprof on this loopback address (e.g. 127.0.0.1:6060)")
 	flag.Parse()
+	if *pprofAddr != "" {
+		go func() { fmt.Fprintln(os.Stderr, "scale: pprof:", http.ListenAndServe(*pprofAddr, nil)) }()
+	}
 	d, ok := cloister.DetectionByName(*profile)
 	if !ok {
 		fmt.Fprintf(os.Stderr, "scale: no profile %q\n", *profile)
