@@ -131,7 +131,9 @@ func (n *Node) watchLoop() {
 			// every view change added to the load that delays them).
 			want = map[string]Member{}
 			for id, w := range watches {
-				want[id] = w.m
+				if !n.hints.isEnded(id) {
+					want[id] = w.m
+				}
 			}
 		}
 		for id, w := range watches {
