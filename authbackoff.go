@@ -45,8 +45,8 @@ func (b *authBackoff) refused(a netip.AddrPort, now time.Time) {
 
 // dropEarliest deletes the entry of m whose time is earliest: how the
 // bounded address tables make room.
-func dropEarliest[V any](m map[netip.AddrPort]V, at func(V) time.Time) {
-	var earliest netip.AddrPort
+func dropEarliest[K comparable, V any](m map[K]V, at func(V) time.Time) {
+	var earliest K
 	var first time.Time
 	for k, v := range m {
 		if t := at(v); first.IsZero() || t.Before(first) {

@@ -15,14 +15,28 @@ func (n *Node) loop() {
 	wake := time.NewTimer(time.Hour)
 	wake.Stop()
 	defer wake.Stop()
+	settle := time.NewTimer(time.Hour)
+	settle.Stop()
+	defer settle.Stop()
+	var s settling
 	for {
 		select {
 		case <-n.ml.Signal():
 			// One core step and one snapshot per batch of events, not per
 			// event: a 50-member assembly delivers thousands of adverts.
-			inputs := n.inputs(n.ml.Drain())
+			inputs, set := n.inputs(n.ml.Drain(), true)
 			changes := n.core.Tick(time.Now())
-			n.apply(append(changes, n.core.Apply(inputs)...))
+			n.apply(append(changes, n.feed(&s, inputs, set, time.Now())...))
+		case f := <-n.confirmed:
+			// A failure confirmed off the loop. memberlist may have
+			// brought the member back meanwhile, unless its process was
+			// seen to end (then memberlist finds out later).
+			if f.ended || !n.ml.Alive(f.event.Member.ID) {
+				inputs, set := n.inputs([]membership.Event{f.event}, false)
+				n.apply(n.feed(&s, inputs, set, time.Now()))
+			}
+		case <-settle.C:
+			n.apply(n.feed(&s, nil, false, time.Now()))
 		case <-wake.C:
 			n.apply(n.core.Tick(time.Now()))
 		case ack := <-n.stopReq:
@@ -34,28 +48,102 @@ func (n *Node) loop() {
 		if at := n.core.Wake(); !at.IsZero() {
 			wake.Reset(time.Until(at))
 		}
+		settle.Stop()
+		if at := s.due(); !at.IsZero() {
+			settle.Reset(time.Until(at))
+		}
 	}
+}
+
+// Settling membership changes. Members join and fail in bursts (a
+// thousand nodes starting at once, a rack losing power), and each change
+// the core applies is a new view that the node reports and its members
+// agree on. So while the member set is changing, the loop holds the
+// inputs back and applies them in one batch once no member has joined or
+// departed for settleQuiet, or settleMax after the first one held: a burst
+// costs one view change, not one per member (Rapid's multi-process cut
+// detection, done here in time rather than by counting reports). Metadata
+// updates that arrive meanwhile are held with them, in order. The core is
+// unchanged: it sees fewer, larger batches.
+const (
+	settleQuiet = 50 * time.Millisecond
+	settleMax   = 500 * time.Millisecond
+)
+
+// settling holds the inputs of a burst of membership changes; owned by the
+// loop.
+type settling struct {
+	held        []core.Input
+	first, last time.Time // when the first input was held; the last change of the member set
+}
+
+// due is when the held inputs are applied, or zero when none are held.
+func (s *settling) due() time.Time {
+	if len(s.held) == 0 {
+		return time.Time{}
+	}
+	quiet, limit := s.last.Add(settleQuiet), s.first.Add(settleMax)
+	if quiet.Before(limit) {
+		return quiet
+	}
+	return limit
+}
+
+// feed applies inputs to the core, or holds them while the member set is
+// changing (set: they join or remove a member); held inputs are applied,
+// before these, once due.
+func (n *Node) feed(s *settling, inputs []core.Input, set bool, now time.Time) []core.Change {
+	if len(s.held) == 0 && !set {
+		return n.core.Apply(inputs)
+	}
+	if len(s.held) == 0 {
+		s.first = now
+	}
+	if set {
+		s.last = now
+	}
+	s.held = append(s.held, inputs...)
+	if now.Before(s.due()) {
+		return nil
+	}
+	held := s.held
+	s.held = nil
+	return n.core.Apply(held)
 }
 
 // inputs converts membership events to core inputs. A member whose
 // metadata cannot be read still counts as live (it joins the view, and
-// holds up agreement until it advertises something readable).
-func (n *Node) inputs(events []membership.Event) []core.Input {
-	in := make([]core.Input, 0, len(events))
+// holds up agreement until it advertises something readable). With
+// confirm, a failure is held back until confirmed (confirm.go). set
+// reports whether an input joins or removes a member.
+func (n *Node) inputs(events []membership.Event, confirm bool) (in []core.Input, set bool) {
+	in = make([]core.Input, 0, len(events))
 	for _, e := range events {
+		if e.Kind == membership.DownHint {
+			n.hintFrom(e.Member, false) // checked off the loop (watch.go)
+			continue
+		}
 		m, err := decodeMember(e.Member)
 		if err != nil {
 			n.logger.Warn("unreadable member", "member", e.Member.ID, "err", err)
 		}
 		switch e.Kind {
 		case membership.Joined, membership.Updated:
+			if n.hints.isEnded(e.Member.ID) {
+				continue // its process ended; this advert is old news
+			}
 			n.checkName(m)
+			set = set || e.Kind == membership.Joined
 			in = append(in, core.Input{Kind: core.Alive, Member: m})
 		case membership.Departed:
+			if confirm && m.State != Stopping && !n.hints.isEnded(e.Member.ID) && n.startConfirm(e) {
+				continue // a failure: applied once confirmed (confirm.go)
+			}
+			set = true
 			in = append(in, core.Input{Kind: core.Departed, Member: m})
 		}
 	}
-	return in
+	return in, set
 }
 
 // apply publishes a new snapshot, tells listeners and wakes the metadata

@@ -20,7 +20,10 @@ func TestDepartureAfterDirectStoppingAdvertIsALeave(t *testing.T) {
 		return membership.Member{ID: "app@127.0.0.1:2#1", Addr: netip.MustParseAddrPort("127.0.0.1:2"),
 			Meta: encodeMeta(meta{State: st, Weight: 1, Seq: seq})}
 	}
-	feed := func(events ...membership.Event) []core.Change { return n.core.Apply(n.inputs(events)) }
+	feed := func(events ...membership.Event) []core.Change {
+		in, _ := n.inputs(events, false)
+		return n.core.Apply(in)
+	}
 	feed(membership.Event{Kind: membership.Joined, Member: peer(Assembling, 0)})
 	changes := feed(
 		membership.Event{Kind: membership.Updated, Member: peer(Stopping, 2)}, // the direct copy

@@ -48,6 +48,12 @@ type Node struct {
 	reconnect   reconnectSet // addresses of failed members, rejoined by reconnectLoop
 	authRefused authBackoff  // addresses that answered with another secret or app
 
+	confirmSlots    chan struct{}         // failures being confirmed (confirm.go)
+	confirmed       chan confirmedFailure // failures that stand, for the loop
+	hints           hintState             // members checked on a hint, and those found ended (watch.go)
+	failuresRefuted atomic.Uint64         // failures not confirmed: the member answered
+	failuresHinted  atomic.Uint64         // failures reported on a closed connection, confirmed
+
 	publish chan struct{} // capacity 1: the advert changed
 	// advertised is the advert the publisher was last woken for; owned by
 	// the goroutine that owns the core.
@@ -186,10 +192,13 @@ func newNode(ctx context.Context, cfg Config, logger *slog.Logger, secret Secret
 		self:     self,
 		tr:       tr,
 		publish:  make(chan struct{}, 1),
-		stopReq:  make(chan chan struct{}),
-		ready:    make(chan struct{}),
-		changed:  make(chan struct{}),
-		done:     make(chan struct{}),
+
+		confirmSlots: make(chan struct{}, maxConfirming),
+		confirmed:    make(chan confirmedFailure),
+		stopReq:      make(chan chan struct{}),
+		ready:        make(chan struct{}),
+		changed:      make(chan struct{}),
+		done:         make(chan struct{}),
 	}
 	n.ringsDigest = digestRings(n.ringCfgs)
 	for _, l := range cfg.Listeners {
@@ -240,6 +249,7 @@ func newNode(ctx context.Context, cfg Config, logger *slog.Logger, secret Secret
 	}
 	n.calls = calls
 	n.registerCallsServed()
+	calls.Handle(watchCall, n.handleWatch)
 	n.loopCtx, n.loopCancel = context.WithCancel(context.Background())
 	n.gossip = gossipHub{ctx: n.loopCtx, wg: &n.wg}
 	n.core = c
@@ -291,6 +301,8 @@ func newNode(ctx context.Context, cfg Config, logger *slog.Logger, secret Secret
 		n.wg.Add(1)
 		go n.reconnectLoop()
 	}
+	n.wg.Add(1)
+	go n.watchLoop()
 	started = true
 	return n, nil
 }

@@ -37,6 +37,13 @@ type Stats struct {
 	// ServiceBroadcastsPruned counts service broadcasts dropped from the
 	// full gossip queue before they were sent.
 	ServiceBroadcastsPruned uint64
+	// FailuresNotConfirmed counts failures memberlist declared that this
+	// node did not report, because the member answered its direct pings
+	// (see Detection).
+	FailuresNotConfirmed uint64
+	// FailuresHinted counts members reported failed at once because their
+	// connection to this node closed and their port refused a connection.
+	FailuresHinted uint64
 }
 
 // GossipStats counts the gossip streams and datagrams refused, by reason.
@@ -78,6 +85,8 @@ func (n *Node) Stats() Stats {
 		Services:                n.counters.snapshot(),
 		ServiceUpdatesDropped:   n.gossip.dropped.Load(),
 		ServiceBroadcastsPruned: ms.PrunedBroadcasts,
+		FailuresNotConfirmed:    n.failuresRefuted.Load(),
+		FailuresHinted:          n.failuresHinted.Load(),
 	}
 	if ts, ok := n.tr.(interface{ Stats() transport.NetStats }); ok {
 		s.Transport = ts.Stats()

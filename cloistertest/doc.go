@@ -1,8 +1,9 @@
 // Package cloistertest runs real cloister clusters inside one test process,
 // the way net/http/httptest runs real servers.
 //
-// New(t, n) starts n nodes on loopback, each with its own port, the Local
-// detection profile and a shared secret, finding each other through a
+// New(t, n) starts n nodes on loopback, each with its own port,
+// LocalConfig's settings with the LAN (default) detection profile, and a
+// shared secret, finding each other through a
 // sentry that lists every node of the cluster. By default New returns once
 // every node is Ready. Nodes can then be stopped (a graceful leave), killed
 // (sockets closed at once, no leave: what kill -9 looks like to the others),

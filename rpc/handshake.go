@@ -6,9 +6,11 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"os"
+	"syscall"
 	"time"
 )
 
@@ -194,9 +196,14 @@ func (e *Endpoint) serverExchange(nc net.Conn) (*frameConn, *bufio.Reader, strin
 		tc := tls.Server(nc, conf)
 		if err := tc.HandshakeContext(e.ctx); err != nil {
 			var rh tls.RecordHeaderError
-			if errors.As(err, &rh) {
+			switch {
+			case errors.As(err, &rh):
 				e.stats.protocolErrors.Add(1)
-			} else {
+			case hungUp(err) || e.ctx.Err() != nil:
+				// The peer went away mid-handshake (a node stopping
+				// while it dials), or this endpoint is closing:
+				// nobody failed to authenticate.
+			default:
 				e.stats.authFailures.Add(1)
 			}
 			return nil, nil, "", err
@@ -233,4 +240,11 @@ func (e *Endpoint) serverExchange(nc net.Conn) (*frameConn, *bufio.Reader, strin
 		return nil, nil, "", errors.New("hello refused")
 	}
 	return c, br, h.id, nil
+}
+
+// hungUp reports whether a handshake error says only that the connection
+// ended: the peer closed or reset it before the handshake was done.
+func hungUp(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, net.ErrClosed) || errors.Is(err, syscall.ECONNRESET)
 }

@@ -16,6 +16,9 @@ const (
 	Joined   EventKind = iota + 1 // a member became alive
 	Updated                       // a member's metadata changed or was sent straight to us (perhaps an older copy)
 	Departed                      // a member left or was declared dead
+	// DownHint: another member says this one's process ended (see
+	// SendDown). memberlist still holds it alive; the receiver checks.
+	DownHint
 )
 
 // String returns the kind's name.
@@ -27,6 +30,8 @@ func (k EventKind) String() string {
 		return "updated"
 	case Departed:
 		return "departed"
+	case DownHint:
+		return "down hint"
 	}
 	return "unknown"
 }
@@ -184,6 +189,10 @@ func (d *delegate) NodeMeta(limit int) []byte {
 func (d *delegate) NotifyMsg(b []byte) {
 	if len(b) > 0 && b[0] == serviceKind {
 		d.receiveService(b)
+		return
+	}
+	if len(b) > 0 && b[0] == downKind {
+		d.receiveDown(b)
 		return
 	}
 	id, meta, err := decodeAdvert(b)

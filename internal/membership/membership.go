@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log"
 	"log/slog"
+	"net"
 	"net/netip"
 	"strings"
 	"sync"
@@ -423,4 +424,32 @@ func (m *Membership) Shutdown() error {
 	err := m.ml.Shutdown()
 	m.rep.stop()
 	return err
+}
+
+// Ping sends up to tries direct pings to the member incarnation id at addr,
+// one after the other, each waiting the profile's probe timeout for its
+// ack, and reports whether one was acknowledged. Only that very
+// incarnation acknowledges: a ping names the member it is for, and a
+// process restarted at the address has another ID. It stops early when
+// ctx ends.
+func (m *Membership) Ping(ctx context.Context, id string, addr netip.AddrPort, tries int) bool {
+	to := net.UDPAddrFromAddrPort(addr)
+	for range tries {
+		if ctx.Err() != nil {
+			return false
+		}
+		if _, err := m.ml.Ping(id, to); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// Alive reports whether memberlist holds the member incarnation id alive
+// (or suspect): the last event queued about it was Joined or Updated.
+func (m *Membership) Alive(id string) bool {
+	m.d.mu.Lock()
+	defer m.d.mu.Unlock()
+	_, ok := m.d.alive[id]
+	return ok
 }

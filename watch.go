@@ -1,0 +1,300 @@
+package cloister
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/cloister-go/cloister/internal/membership"
+	"github.com/cloister-go/cloister/rpc"
+	"github.com/cloister-go/cloister/transport"
+)
+
+// Seeing a process end in milliseconds. A process that dies while its host
+// stays up (a crash, kill -9, an OOM kill) has its TCP connections closed
+// by the kernel at once, and its port refuses new ones; probing would take
+// a detection budget to notice. So each node holds one open call (the
+// watch) to each of the watchPeers members that follow it in ID order, and
+// when that connection breaks it checks the member: a new connection to
+// its port refused means the process is gone (a connection that opens,
+// or a dial that times out, proves nothing, and probing stays in charge).
+// The node then reports the member failed at once and sends every other
+// member a down notice; each of them checks the member the same way before
+// it acts, and once confirmed passes the notice on to downFanout others
+// (a datagram lost on the way costs little). A hint alone, from a connection or from a notice, never makes
+// a member fail: only the refused connection does, and a member that
+// passed a check is not checked again on a hint for hintCooldown, so a
+// peer sending notices costs at most one dial per member per cooldown.
+const (
+	watchCall     = "cloister/watch"       // the call a watch holds open
+	watchPeers    = 2                      // members each node watches
+	watchTick     = 250 * time.Millisecond // how often the watched members are chosen again
+	watchSettle   = 20 * time.Millisecond  // after a snapshot change, how long before they are
+	hintCooldown  = time.Second            // a member that passed a check is not checked on a hint again before this
+	maxHintMemory = 1024                   // members remembered as ended or recently checked
+	downFanout    = 3                      // members a member told of an ending passes it on to
+)
+
+// hintState remembers, for the hints, which member incarnations were
+// checked lately and which were confirmed ended. Safe for concurrent use.
+type hintState struct {
+	mu      sync.Mutex
+	checked map[string]time.Time // last check (or one under way) of a member
+	ended   map[string]time.Time // member incarnations confirmed ended
+}
+
+// begin reports whether a hint about id may start a check now, and notes
+// it as checked.
+func (h *hintState) begin(id string, now time.Time) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.checked == nil {
+		h.checked = map[string]time.Time{}
+	}
+	if _, ok := h.ended[id]; ok {
+		return false
+	}
+	if at, ok := h.checked[id]; ok && now.Sub(at) < hintCooldown {
+		return false
+	}
+	if len(h.checked) >= maxHintMemory {
+		dropEarliest(h.checked, func(t time.Time) time.Time { return t })
+	}
+	h.checked[id] = now
+	return true
+}
+
+// end records a member incarnation confirmed ended.
+func (h *hintState) end(id string, now time.Time) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.ended == nil {
+		h.ended = map[string]time.Time{}
+	}
+	if len(h.ended) >= maxHintMemory {
+		dropEarliest(h.ended, func(t time.Time) time.Time { return t })
+	}
+	h.ended[id] = now
+}
+
+// isEnded reports whether the member incarnation was confirmed ended: its
+// later adverts (still gossiped, or late) must not bring it back.
+func (h *hintState) isEnded(id string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	_, ok := h.ended[id]
+	return ok
+}
+
+// handleWatch serves a watch: it holds the call open until the caller
+// gives up, the connection breaks or this node stops.
+func (n *Node) handleWatch(ctx context.Context, _ rpc.Request) ([]byte, error) {
+	select {
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-n.loopCtx.Done():
+		return nil, ErrStopped
+	}
+}
+
+// watchLoop keeps a watch on the watchPeers members that follow this node
+// in ID order in its view, until the node stops.
+func (n *Node) watchLoop() {
+	defer n.wg.Done()
+	ctx := n.loopCtx
+	type watch struct {
+		m      Member
+		cancel context.CancelFunc
+		done   chan struct{}
+	}
+	watches := map[string]*watch{}
+	defer func() {
+		for _, w := range watches {
+			w.cancel()
+			<-w.done
+		}
+	}()
+	tick := time.NewTicker(watchTick)
+	defer tick.Stop()
+	for {
+		n.changeMu.Lock()
+		changed := n.changed
+		n.changeMu.Unlock()
+		want, ok := n.watchTargets()
+		if !ok {
+			// Not Ready: the view is still changing; keep the watches
+			// there are (a new one is a handshake: while a hundred
+			// processes assemble on two CPUs, re-aiming the watches at
+			// every view change added to the load that delays them).
+			want = map[string]Member{}
+			for id, w := range watches {
+				if !n.hints.isEnded(id) {
+					want[id] = w.m
+				}
+			}
+		}
+		for id, w := range watches {
+			select {
+			case <-w.done:
+				delete(watches, id) // ended: started again below if still wanted
+				continue
+			default:
+			}
+			if _, ok := want[id]; !ok {
+				w.cancel()
+				<-w.done
+				delete(watches, id)
+			}
+		}
+		for id, m := range want {
+			if _, ok := watches[id]; ok {
+				continue
+			}
+			wctx, cancel := context.WithCancel(ctx)
+			w := &watch{m: m, cancel: cancel, done: make(chan struct{})}
+			watches[id] = w
+			go func() {
+				defer close(w.done)
+				defer cancel()
+				_, err := n.calls.Call(wctx, peerOf(m), watchCall, nil)
+				if wctx.Err() == nil && errors.Is(err, rpc.ErrNodeDown) {
+					n.hint(membership.Member{ID: m.ID, Addr: m.Addr})
+				}
+			}()
+		}
+		select {
+		case <-tick.C:
+		case <-changed:
+			// The view may have changed: look again soon, but not for
+			// every batch of adverts of an assembly.
+			select {
+			case <-time.After(watchSettle):
+			case <-ctx.Done():
+				return
+			}
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// watchTargets returns the watchPeers members following this node in ID
+// order, among the members of its view that are not known to have ended;
+// false while the node is not Ready.
+func (n *Node) watchTargets() (map[string]Member, bool) {
+	s := n.snap.Load()
+	if s.State != Ready {
+		return nil, false
+	}
+	self := s.Self.ID
+	var ms []Member
+	for _, m := range s.View.Members {
+		if m.ID != self && !n.hints.isEnded(m.ID) {
+			ms = append(ms, m)
+		}
+	}
+	slices.SortFunc(ms, func(a, b Member) int {
+		// Rotated so that the members above this node come first.
+		if (a.ID > self) != (b.ID > self) {
+			if a.ID > self {
+				return -1
+			}
+			return 1
+		}
+		switch {
+		case a.ID < b.ID:
+			return -1
+		case a.ID > b.ID:
+			return 1
+		}
+		return 0
+	})
+	out := map[string]Member{}
+	for _, m := range ms[:min(watchPeers, len(ms))] {
+		out[m.ID] = m
+	}
+	return out, true
+}
+
+// hint checks a member said to have ended (its watch broke, or a down
+// notice named it) on a goroutine of its own, unless it was checked
+// lately or too many failures are being checked. When its port refuses a
+// connection, the loop reports it failed; from a broken watch, every
+// other member gets a down notice too.
+func (n *Node) hint(m membership.Member) {
+	n.hintFrom(m, true)
+}
+
+func (n *Node) hintFrom(m membership.Member, notify bool) {
+	if !n.hints.begin(m.ID, time.Now()) {
+		return
+	}
+	select {
+	case n.confirmSlots <- struct{}{}:
+	default:
+		return
+	}
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		defer func() { <-n.confirmSlots }()
+		if !n.portRefuses(n.loopCtx, m) {
+			return
+		}
+		n.hints.end(m.ID, time.Now())
+		n.failuresHinted.Add(1)
+		n.logger.Info("member's process ended: its connection closed and its port refuses", "member", m.ID)
+		// The watcher tells everybody; a member told passes it on to a
+		// few others once, so one lost datagram does not leave a member
+		// to its own probing.
+		fanout := 0
+		if !notify {
+			fanout = downFanout
+		}
+		n.ml.SendDown(m.ID, fanout)
+		select {
+		case n.confirmed <- confirmedFailure{event: membership.Event{Kind: membership.Departed, Member: m}, ended: true}:
+		case <-n.loopCtx.Done():
+		}
+	}()
+}
+
+// portRefuses reports whether a connection to the member's port is
+// refused, trying a few times within the probe timeout: a process being
+// killed can have its connections closed a moment before its listener,
+// and a dial in that moment still connects (on real processes the watcher
+// that saw the connection break first missed the refusal, one run in two).
+func (n *Node) portRefuses(ctx context.Context, m membership.Member) bool {
+	ctx, cancel := context.WithTimeout(ctx, n.cfg.Detection.ProbeTimeout)
+	defer cancel()
+	for _, wait := range []time.Duration{0, 5 * time.Millisecond, 20 * time.Millisecond, 50 * time.Millisecond} {
+		if wait > 0 {
+			select {
+			case <-time.After(wait):
+			case <-ctx.Done():
+				return false
+			}
+		}
+		if n.dialRefused(ctx, m) {
+			return true
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+	}
+	return false
+}
+
+// dialRefused reports whether one connection to the member's port is
+// refused (a connection made is closed at once).
+func (n *Node) dialRefused(ctx context.Context, m membership.Member) bool {
+	c, err := n.tr.Dial(ctx, m.Addr, transport.KindGossip)
+	if err == nil {
+		c.Close()
+		return false
+	}
+	return errors.Is(err, syscall.ECONNREFUSED)
+}
