@@ -12,6 +12,7 @@ import (
 	"github.com/cloister-go/cloister"
 	"github.com/cloister-go/cloister/internal/hamt"
 	"github.com/cloister-go/cloister/internal/replica"
+	"github.com/cloister-go/cloister/internal/watch"
 	"github.com/cloister-go/cloister/internal/wire"
 )
 
@@ -62,8 +63,7 @@ type Groups struct {
 	hmu      sync.RWMutex
 	handlers map[string]map[string]cloister.Handler // group -> key -> handler, this node's
 
-	wmu      sync.Mutex
-	watchers map[string][]*watcher
+	watch *watch.Hub[Event]
 
 	started atomic.Bool // Start has run: host and store are set
 }
@@ -84,7 +84,7 @@ func New(opts Options) *Groups {
 	if opts.MaxMemberships <= 0 {
 		opts.MaxMemberships = 1 << 21
 	}
-	g := &Groups{opts: opts, perNode: map[string]int{}, handlers: map[string]map[string]cloister.Handler{}, watchers: map[string][]*watcher{}}
+	g := &Groups{opts: opts, perNode: map[string]int{}, handlers: map[string]map[string]cloister.Handler{}, watch: watch.New[Event](watchQueue)}
 	g.index.Store(&hamt.Map[*group]{})
 	return g
 }

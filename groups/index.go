@@ -91,7 +91,7 @@ func (g *Groups) set(node cloister.Member, group, key string, count int) {
 		if g.perNode[node.ID]--; g.perNode[node.ID] <= 0 {
 			delete(g.perNode, node.ID)
 		}
-		g.notify(Event{Group: group, Kind: Left, Member: old})
+		g.watch.Defer(group, Event{Group: group, Kind: Left, Member: old})
 	case count > 0 && had:
 		t.Set(id, m)
 	case count > 0:
@@ -100,7 +100,7 @@ func (g *Groups) set(node cloister.Member, group, key string, count int) {
 		}
 		g.perNode[node.ID]++
 		t.Set(id, m)
-		g.notify(Event{Group: group, Kind: Joined, Member: m})
+		g.watch.Defer(group, Event{Group: group, Kind: Joined, Member: m})
 	}
 }
 
@@ -115,4 +115,5 @@ func (g *Groups) publish() {
 	}
 	g.index.Store(g.txn.Map())
 	g.txn, g.dirty = nil, nil
+	g.watch.Flush() // what changed is visible: now its watchers hear it
 }

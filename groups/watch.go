@@ -34,56 +34,18 @@ type Event struct {
 // dropped (Members gives the current state).
 const watchQueue = 256
 
-type watcher struct{ ch chan Event }
-
 // Watch returns a channel of the joins and leaves of group, starting with
-// a Joined event for each current member. A watcher that falls behind
-// loses its oldest events. cancel stops the watch; the channel is not
-// closed.
+// a Joined event for each current member; its events follow what Members
+// returns, never precede it (package internal/watch). A watcher that falls
+// behind loses its oldest events. cancel stops the watch; the channel is
+// not closed.
 func (g *Groups) Watch(group string) (events <-chan Event, cancel func()) {
-	w := &watcher{ch: make(chan Event, watchQueue)}
-	g.wmu.Lock()
-	g.watchers[group] = append(g.watchers[group], w)
-	g.wmu.Unlock()
-	for _, m := range g.Members(group) {
-		w.send(Event{Group: group, Kind: Joined, Member: m})
-	}
-	return w.ch, func() {
-		g.wmu.Lock()
-		defer g.wmu.Unlock()
-		ws := g.watchers[group]
-		for i, x := range ws {
-			if x == w {
-				ws = append(ws[:i:i], ws[i+1:]...)
-				break
-			}
+	return g.watch.Watch(group, func() []Event {
+		ms := g.Members(group)
+		evs := make([]Event, len(ms))
+		for i, m := range ms {
+			evs[i] = Event{Group: group, Kind: Joined, Member: m}
 		}
-		if len(ws) == 0 {
-			delete(g.watchers, group)
-		} else {
-			g.watchers[group] = ws
-		}
-	}
-}
-
-func (w *watcher) send(e Event) {
-	for {
-		select {
-		case w.ch <- e:
-			return
-		default:
-		}
-		select {
-		case <-w.ch:
-		default:
-		}
-	}
-}
-
-func (g *Groups) notify(e Event) {
-	g.wmu.Lock()
-	defer g.wmu.Unlock()
-	for _, w := range g.watchers[e.Group] {
-		w.send(e)
-	}
+		return evs
+	})
 }

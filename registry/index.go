@@ -63,6 +63,7 @@ func (r *Registry) begin() { r.txn = r.index.Load().Txn() }
 func (r *Registry) publish() {
 	r.index.Store(r.txn.Map())
 	r.txn = nil
+	r.watch.Flush() // what changed is visible: now its watchers hear it
 }
 
 func (r *Registry) claim(origin cloister.Member, name string, rec record) {
@@ -164,17 +165,17 @@ func (r *Registry) settle(tx *replica.Tx, name string) {
 		if r.opts.OnNameLost != nil {
 			r.opts.OnNameLost(lost)
 		}
-		r.notify(Event{Name: name, Kind: Lost, Registration: *c})
+		r.watch.Notify(name, Event{Name: name, Kind: Lost, Registration: *c})
 		break
 	}
 	old, had := r.txn.Get(name)
 	switch {
 	case win == nil && had:
 		r.txn.Delete(name)
-		r.notify(Event{Name: name, Kind: Unregistered, Registration: old.registration(name, false)})
+		r.watch.Defer(name, Event{Name: name, Kind: Unregistered, Registration: old.registration(name, false)})
 	case win != nil && (!had || !sameGrant(old, win)):
 		r.txn.Set(name, slot{holder: r.holderOf(win.Holder), term: win.Term, seq: win.Seq, gen: win.Gen})
-		r.notify(Event{Name: name, Kind: Registered, Registration: *win})
+		r.watch.Defer(name, Event{Name: name, Kind: Registered, Registration: *win})
 	}
 	if win != nil {
 		// Only the grant itself clears it: an older record of the same

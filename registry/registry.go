@@ -9,6 +9,7 @@ import (
 	"github.com/cloister-go/cloister"
 	"github.com/cloister-go/cloister/internal/hamt"
 	"github.com/cloister-go/cloister/internal/replica"
+	"github.com/cloister-go/cloister/internal/watch"
 )
 
 // Registration is a name and the member that holds it, as a value.
@@ -130,8 +131,7 @@ type Registry struct {
 	hmu      sync.RWMutex
 	handlers map[string]cloister.Handler // names held here
 
-	wmu      sync.Mutex
-	watchers map[string][]*watcher
+	watch *watch.Hub[Event]
 
 	state stateNotifier
 
@@ -150,7 +150,7 @@ func New(opts Options) *Registry {
 	}
 	r := &Registry{
 		opts: opts, claims: map[string][]*Registration{}, held: map[string]map[string]*Registration{},
-		pending: map[string]grantHeld{}, holders: map[string]*cloister.Member{}, handlers: map[string]cloister.Handler{}, watchers: map[string][]*watcher{},
+		pending: map[string]grantHeld{}, holders: map[string]*cloister.Member{}, handlers: map[string]cloister.Handler{}, watch: watch.New[Event](watchQueue),
 	}
 	r.index.Store(&hamt.Map[slot]{})
 	r.state.init()
@@ -305,7 +305,7 @@ func (r *Registry) forfeit() {
 			if r.opts.OnNameLost != nil {
 				r.opts.OnNameLost(NameLost{Name: name, Lost: lost})
 			}
-			r.notify(Event{Name: name, Kind: Lost, Registration: lost})
+			r.watch.Notify(name, Event{Name: name, Kind: Lost, Registration: lost})
 		}
 		return nil
 	})

@@ -39,59 +39,16 @@ type Event struct {
 // oldest is dropped, so the latest state is always delivered.
 const watchQueue = 16
 
-type watcher struct{ ch chan Event }
-
 // Watch returns a channel of the changes of name, starting with its
 // current state (Registered, or Unregistered when nobody holds it). A
-// watcher that falls behind loses its oldest events, never the latest.
-// cancel stops the watch; the channel is not closed.
+// watcher that falls behind loses its oldest events, never the latest,
+// and its last event is never older than what Lookup returns (package
+// internal/watch). cancel stops the watch; the channel is not closed.
 func (r *Registry) Watch(name string) (events <-chan Event, cancel func()) {
-	w := &watcher{ch: make(chan Event, watchQueue)}
-	r.wmu.Lock()
-	r.watchers[name] = append(r.watchers[name], w)
-	r.wmu.Unlock()
-	if reg, ok := r.Lookup(name); ok {
-		w.send(Event{Name: name, Kind: Registered, Registration: reg})
-	} else {
-		w.send(Event{Name: name, Kind: Unregistered, Registration: Registration{Name: name}})
-	}
-	return w.ch, func() {
-		r.wmu.Lock()
-		defer r.wmu.Unlock()
-		ws := r.watchers[name]
-		for i, x := range ws {
-			if x == w {
-				ws = append(ws[:i:i], ws[i+1:]...)
-				break
-			}
+	return r.watch.Watch(name, func() []Event {
+		if reg, ok := r.Lookup(name); ok {
+			return []Event{{Name: name, Kind: Registered, Registration: reg}}
 		}
-		if len(ws) == 0 {
-			delete(r.watchers, name)
-		} else {
-			r.watchers[name] = ws
-		}
-	}
-}
-
-func (w *watcher) send(e Event) {
-	for {
-		select {
-		case w.ch <- e:
-			return
-		default:
-		}
-		select {
-		case <-w.ch: // drop the oldest
-		default:
-		}
-	}
-}
-
-// notify tells the watchers of e.Name.
-func (r *Registry) notify(e Event) {
-	r.wmu.Lock()
-	defer r.wmu.Unlock()
-	for _, w := range r.watchers[e.Name] {
-		w.send(e)
-	}
+		return []Event{{Name: name, Kind: Unregistered, Registration: Registration{Name: name}}}
+	})
 }
