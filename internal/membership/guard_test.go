@@ -23,6 +23,15 @@ func streamPrefix(label string, typ byte, size uint32) []byte {
 	return binary.BigEndian.AppendUint32(b, size)
 }
 
+// TestEmptyStreamIsNotMalformed: a port check (connect, close) is not
+// garbage, and is not logged as such.
+func TestEmptyStreamIsNotMalformed(t *testing.T) {
+	g := newStreamGuard("cloister/app", true)
+	if _, _, err := g.parsePrefix(bytes.NewReader(nil)); err != errStreamEmpty {
+		t.Fatalf("got %v, want errStreamEmpty", err)
+	}
+}
+
 func TestParsePrefix(t *testing.T) {
 	g := newStreamGuard("cloister/app", true)
 	for _, tc := range []struct {
@@ -39,7 +48,7 @@ func TestParsePrefix(t *testing.T) {
 		{"no label", append([]byte{mlEncryptMsg, 0, 0, 0, 10}, make([]byte, 20)...), rejectStreamLabel, 0},
 		{"plaintext push/pull", streamPrefix("cloister/app", mlPushPullMsg, 10), rejectStreamMode, 0},
 		{"truncated", streamPrefix("cloister/app", mlEncryptMsg, 10)[:15], rejectStreamBad, 0},
-		{"empty", nil, rejectStreamBad, 0},
+		{"one byte", []byte("c"), rejectStreamBad, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			in := tc.in
