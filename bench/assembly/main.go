@@ -62,7 +62,9 @@ func run(o options) error {
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
+	cl := newCleanups()
+	defer cl.done()
+	cl.add(func() { os.RemoveAll(dir) })
 	b := &bench{self: self, cloisterBin: filepath.Join(dir, "cloister"), settle: o.settle, window: o.window}
 	// Built as examples/compose/Dockerfile ships it: static, without cgo.
 	// A cgo-linked binary (the default where a C compiler is installed)
@@ -80,11 +82,9 @@ func run(o options) error {
 		"serf-lan": serfSystem("lan"), "serf-local": serfSystem("local"), "memberlist-lan": memberlistSystem(),
 	}
 	if o.window > 0 || o.trafficOnly {
-		closeTraffic, err := b.openTraffic()
-		if err != nil {
+		if err := b.openTraffic(cl); err != nil {
 			fmt.Fprintln(os.Stderr, "steady-state traffic not measured:", err)
 		}
-		defer closeTraffic()
 	}
 	if o.trafficOnly && b.nft == nil {
 		return errors.New("-traffic: no way to count traffic here")

@@ -4,11 +4,9 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/signal"
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -33,34 +31,21 @@ func (t traffic) perMember(kind string) (bytes, packets float64) {
 	return float64(c.bytes) / d, float64(c.packets) / d
 }
 
-// openTraffic creates the bench's nftables table, deleted by the returned
-// function and, should the bench be interrupted, before it exits. Without
-// nft or root it returns the reason and no table: the phase is skipped.
-func (b *bench) openTraffic() (func(), error) {
+// openTraffic creates the bench's nftables table and registers its
+// deletion. Without nft or root it returns the reason and no table: the
+// phase is then skipped.
+func (b *bench) openTraffic(cl *cleanups) error {
 	nc, err := newNftCounter()
 	if err != nil {
-		return func() {}, err
+		return err
 	}
 	b.nft = nc
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() {
-		select {
-		case s := <-sig:
-			_ = nc.close()
-			fmt.Fprintf(os.Stderr, "assembly: %v: deleted nftables table %s\n", s, nc.table)
-			os.Exit(130) // the agents die with the bench (Pdeathsig)
-		case <-done:
-		}
-	}()
-	return func() {
-		signal.Stop(sig)
-		close(done)
+	cl.add(func() {
 		if err := nc.close(); err != nil {
 			fmt.Fprintln(os.Stderr, "assembly:", err)
 		}
-	}, nil
+	})
+	return nil
 }
 
 // measureTraffic lets an assembled cluster settle, then counts what its
