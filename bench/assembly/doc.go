@@ -20,7 +20,11 @@
 // cloister's watches and calls). It counts with an nftables table of its
 // own (deleted at the end, also on SIGINT or SIGTERM), so it needs nft and
 // root; without them the phase is skipped and says so. -traffic measures
-// only that, on -repeat fresh clusters per system and size:
+// only that, on -repeat fresh clusters per system and size. memberlist
+// staggers its first push/pull by up to one PushPullInterval and then waits
+// another (30 s at DefaultLANConfig, 60 s from 33 members on), so the
+// default 20 s right after assembly sees its probes and gossip but not its
+// push/pull; -settle 60s -window 60s (120 s at N=50) includes them:
 //
 //	go run ./bench/assembly -traffic -n 10,50 -systems cloister-lan,memberlist-lan,serf-lan
 //
