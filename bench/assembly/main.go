@@ -86,8 +86,8 @@ func run(o options) error {
 			fmt.Fprintln(os.Stderr, "steady-state traffic not measured:", err)
 		}
 	}
-	if o.trafficOnly && b.nft == nil {
-		return errors.New("-traffic: no way to count traffic here")
+	if o.trafficOnly && (b.nft == nil || o.window <= 0) {
+		return errors.New("-traffic: no way to count traffic here, or no -window")
 	}
 	var results []result
 	for _, ns := range strings.Split(o.sizes, ",") {

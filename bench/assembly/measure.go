@@ -122,7 +122,7 @@ func drain(c *cluster, r *result) {
 }
 
 // run measures one system at one size on three fresh clusters: steady-state
-// traffic and leave (before and after the starvation phase), crash, pause.
+// traffic, then starvation and leave; crash; pause.
 func (b *bench) run(sys system, n int) result {
 	r := result{system: sys.name, n: n}
 	if c, ok := b.assemble(sys, n, &r); ok {
@@ -149,12 +149,13 @@ func (b *bench) run(sys system, n int) result {
 func (b *bench) runTraffic(sys system, n, repeat int) result {
 	r := result{system: sys.name, n: n}
 	for range repeat {
+		shown := len(r.timeouts)
 		if c, ok := b.assemble(sys, n, &r); ok {
 			b.measureTraffic(c, &r)
 			c.stop()
 		}
-		if len(r.timeouts) > 0 {
-			fmt.Fprintln(os.Stderr, "  timeouts: "+strings.Join(r.timeouts, ", "))
+		if len(r.timeouts) > shown {
+			fmt.Fprintln(os.Stderr, "  timeouts: "+strings.Join(r.timeouts[shown:], ", "))
 		}
 		if len(r.traffic) > 0 {
 			t := r.traffic[len(r.traffic)-1]
