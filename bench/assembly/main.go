@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -17,6 +18,17 @@ type bench struct {
 	self        string   // this executable (for mlnode)
 	cloisterBin string   // the built cloister command
 	rpcAddrs    []string // serf RPC addresses of the current cluster
+
+	nft            *nftCounter   // nil: steady-state traffic is not measured
+	settle, window time.Duration // before and of the traffic count
+}
+
+// options are the command's flags.
+type options struct {
+	sizes, systems string
+	trafficOnly    bool
+	repeat         int
+	settle, window time.Duration
 }
 
 func main() {
@@ -27,16 +39,21 @@ func main() {
 		}
 		return
 	}
-	sizes := flag.String("n", "3,10,50", "cluster sizes")
-	systems := flag.String("systems", "cloister-lan,cloister-local,serf-lan,serf-local,memberlist-lan", "systems to measure")
+	var o options
+	flag.StringVar(&o.sizes, "n", "3,10,50", "cluster sizes")
+	flag.StringVar(&o.systems, "systems", "cloister-lan,cloister-local,serf-lan,serf-local,memberlist-lan", "systems to measure")
+	flag.BoolVar(&o.trafficOnly, "traffic", false, "measure only steady-state traffic, on -repeat fresh clusters per system and size")
+	flag.IntVar(&o.repeat, "repeat", 3, "clusters per system and size with -traffic")
+	flag.DurationVar(&o.settle, "settle", 5*time.Second, "wait after assembly before counting traffic")
+	flag.DurationVar(&o.window, "window", 20*time.Second, "how long traffic is counted (0: not at all; needs nft and root)")
 	flag.Parse()
-	if err := run(*sizes, *systems); err != nil {
+	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "assembly:", err)
 		os.Exit(1)
 	}
 }
 
-func run(sizes, systems string) error {
+func run(o options) error {
 	self, err := os.Executable()
 	if err != nil {
 		return err
@@ -45,8 +62,10 @@ func run(sizes, systems string) error {
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	b := &bench{self: self, cloisterBin: filepath.Join(dir, "cloister")}
+	cl := newCleanups()
+	defer cl.done()
+	cl.add(func() { os.RemoveAll(dir) })
+	b := &bench{self: self, cloisterBin: filepath.Join(dir, "cloister"), settle: o.settle, window: o.window}
 	// Built as examples/compose/Dockerfile ships it: static, without cgo.
 	// A cgo-linked binary (the default where a C compiler is installed)
 	// spends about 1.5 ms more of CPU starting each process, in the
@@ -62,13 +81,21 @@ func run(sizes, systems string) error {
 		"cloister-lan": cloisterSystem("lan"), "cloister-local": cloisterSystem("local"),
 		"serf-lan": serfSystem("lan"), "serf-local": serfSystem("local"), "memberlist-lan": memberlistSystem(),
 	}
+	if o.window > 0 || o.trafficOnly {
+		if err := b.openTraffic(cl); err != nil {
+			fmt.Fprintln(os.Stderr, "steady-state traffic not measured:", err)
+		}
+	}
+	if o.trafficOnly && (b.nft == nil || o.window <= 0) {
+		return errors.New("-traffic: no way to count traffic here, or no -window")
+	}
 	var results []result
-	for _, ns := range strings.Split(sizes, ",") {
+	for _, ns := range strings.Split(o.sizes, ",") {
 		n, err := strconv.Atoi(ns)
 		if err != nil || n < 3 {
 			return fmt.Errorf("bad size %q (at least 3)", ns)
 		}
-		for _, name := range strings.Split(systems, ",") {
+		for _, name := range strings.Split(o.systems, ",") {
 			sys, ok := all[name]
 			if !ok {
 				return fmt.Errorf("unknown system %q", name)
@@ -80,13 +107,24 @@ func run(sizes, systems string) error {
 				}
 			}
 			fmt.Fprintf(os.Stderr, "measuring %s at N=%d ...\n", name, n)
-			r := b.run(sys, n)
+			var r result
+			if o.trafficOnly {
+				r = b.runTraffic(sys, n, o.repeat)
+			} else {
+				r = b.run(sys, n)
+				fmt.Fprintln(os.Stderr, "  "+row(r))
+			}
 			results = append(results, r)
-			fmt.Fprintln(os.Stderr, "  "+row(r))
 		}
 	}
-	fmt.Println(table(results))
-	fmt.Println(verdicts(results))
+	if !o.trafficOnly {
+		fmt.Println(table(results))
+		fmt.Println(verdicts(results))
+	}
+	if b.nft != nil {
+		fmt.Printf("Steady-state traffic between the members (IP packets on loopback, headers included), %v after assembly, over %v:\n\n", b.settle, b.window)
+		fmt.Println(trafficTable(results))
+	}
 	return nil
 }
 

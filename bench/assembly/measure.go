@@ -2,7 +2,9 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"slices"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -18,6 +20,7 @@ type result struct {
 	falsePos      int
 	starvedFalses int
 	timeouts      []string
+	traffic       []traffic // one per cluster measured
 }
 
 const phaseTimeout = 90 * time.Second
@@ -118,11 +121,12 @@ func drain(c *cluster, r *result) {
 	}
 }
 
-// run measures one system at one size on three fresh clusters: leave (after
-// the starvation phase), crash, pause.
+// run measures one system at one size on three fresh clusters: steady-state
+// traffic, then starvation and leave; crash; pause.
 func (b *bench) run(sys system, n int) result {
 	r := result{system: sys.name, n: n}
 	if c, ok := b.assemble(sys, n, &r); ok {
+		b.measureTraffic(c, &r)
 		b.starve(c, 1, &r)
 		leaves := b.detect(c, n-1, sys.leave, []string{"left", "gone"}, &r)
 		if len(leaves) > 0 {
@@ -137,6 +141,28 @@ func (b *bench) run(sys system, n int) result {
 	if c, ok := b.assemble(sys, n, &r); ok {
 		r.pause = b.detect(c, n-1, syscall.SIGSTOP, []string{"failed", "gone"}, &r)
 		c.stop()
+	}
+	return r
+}
+
+// runTraffic measures only steady-state traffic, on repeat fresh clusters.
+func (b *bench) runTraffic(sys system, n, repeat int) result {
+	r := result{system: sys.name, n: n}
+	for range repeat {
+		shown := len(r.timeouts)
+		if c, ok := b.assemble(sys, n, &r); ok {
+			b.measureTraffic(c, &r)
+			c.stop()
+		}
+		if len(r.timeouts) > shown {
+			fmt.Fprintln(os.Stderr, "  timeouts: "+strings.Join(r.timeouts[shown:], ", "))
+		}
+		if len(r.traffic) > 0 {
+			t := r.traffic[len(r.traffic)-1]
+			kb, pk := t.perMember("")
+			fmt.Fprintf(os.Stderr, "  %.2f KB/s, %.1f packets/s per member (false failure reports so far %d)\n",
+				kb/1000, pk, r.falsePos)
+		}
 	}
 	return r
 }
