@@ -37,18 +37,36 @@ import (
 func main() {
 	sizes := flag.String("n", "100,500,1000", "cluster sizes")
 	kill := flag.Int("kill", 10, "members killed at once after the start (0: none)")
-	profile := flag.String("profile", "lan", "detection profile: lan, local or wan")
+	profile := flag.String("profile", "lan", "detection profile: lan, local, wan, or memberlist (memberlist's DefaultLANConfig timings)")
 	timeout := flag.Duration("timeout", 10*time.Minute, "bound on each wait")
 	pprofAddr := flag.String("pprof", "", "serve net/http/pprof on this loopback address (e.g. 127.0.0.1:6060)")
+	flag.DurationVar(&progressEvery, "progress", 0, "print the nodes' states, failure reports and counters to stderr this often (0: never)")
+	probeInterval := flag.Duration("probe-interval", 0, "override the profile's probe interval (0: keep)")
+	probeTimeout := flag.Duration("probe-timeout", 0, "override the profile's probe timeout (0: keep)")
+	gossipInterval := flag.Duration("gossip-interval", 0, "override the profile's gossip interval (0: keep)")
+	suspicionMax := flag.Int("suspicion-max", 0, "override the profile's SuspicionMaxTimeoutMult (0: keep)")
 	flag.Parse()
 	if *pprofAddr != "" {
 		go func() { fmt.Fprintln(os.Stderr, "scale: pprof:", http.ListenAndServe(*pprofAddr, nil)) }()
 	}
-	d, ok := cloister.DetectionByName(*profile)
+	d, ok := detectionByName(*profile)
 	if !ok {
 		fmt.Fprintf(os.Stderr, "scale: no profile %q\n", *profile)
 		os.Exit(2)
 	}
+	if *probeInterval > 0 {
+		d.ProbeInterval = *probeInterval
+	}
+	if *probeTimeout > 0 {
+		d.ProbeTimeout = *probeTimeout
+	}
+	if *gossipInterval > 0 {
+		d.GossipInterval = *gossipInterval
+	}
+	if *suspicionMax > 0 {
+		d.SuspicionMaxTimeoutMult = *suspicionMax
+	}
+	fmt.Fprintf(os.Stderr, "scale: detection %+v\n", d)
 	fmt.Println("| N | profile | all Ready on one view | distinct views reported during the start | heap per member | goroutines per member | kill | survivors agree after | view changes to remove them |")
 	fmt.Println("|---|---|---|---|---|---|---|---|---|")
 	for _, s := range strings.Split(*sizes, ",") {
@@ -64,6 +82,31 @@ func main() {
 			os.Exit(1)
 		}
 	}
+}
+
+// progressEvery is the -progress flag.
+var progressEvery time.Duration
+
+// detectionByName is cloister.DetectionByName plus "memberlist":
+// memberlist's own DefaultLANConfig timings, for comparison.
+func detectionByName(name string) (cloister.Detection, bool) {
+	if name != "memberlist" {
+		return cloister.DetectionByName(name)
+	}
+	d := cloister.LANDetection()
+	d.Name = name
+	d.ProbeInterval = time.Second
+	d.ProbeTimeout = 500 * time.Millisecond
+	d.IndirectChecks = 3
+	d.SuspicionMult = 4
+	d.SuspicionMaxTimeoutMult = 6
+	d.GossipInterval = 200 * time.Millisecond
+	d.GossipNodes = 3
+	d.RetransmitMult = 4
+	d.PushPullInterval = 30 * time.Second
+	d.TCPTimeout = 10 * time.Second
+	d.AwarenessMaxMultiplier = 8
+	return d, true
 }
 
 type result struct {
@@ -94,8 +137,9 @@ func (r result) row() string {
 // views collects the distinct view IDs nodes reported while Ready or
 // Rehashing.
 type views struct {
-	mu  sync.Mutex
-	ids map[cloister.ViewID]struct{}
+	mu    sync.Mutex
+	ids   map[cloister.ViewID]struct{}
+	downs int // MemberDown events heard by every node, for -progress
 }
 
 func (v *views) add(id cloister.ViewID) {
@@ -129,6 +173,11 @@ func (r *reporter) OnStateChange(_, to cloister.State, s cloister.Snapshot) {
 }
 
 func (r *reporter) OnEvent(e cloister.Event) {
+	if _, ok := e.(*cloister.MemberDown); ok {
+		r.v.mu.Lock()
+		r.v.downs++
+		r.v.mu.Unlock()
+	}
 	if c, ok := e.(*cloister.ViewChanged); ok && (r.state == cloister.Ready || r.state == cloister.Rehashing) {
 		r.v.add(c.New.ID)
 	}
@@ -181,6 +230,15 @@ func measure(n, kill int, d cloister.Detection, timeout time.Duration) (result, 
 		return r, err
 	}
 	defer stopAll(nodes)
+	if progressEvery > 0 {
+		stop := make(chan struct{})
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			progress(nodes, v, net, start, stop)
+		}()
+		defer func() { close(stop); <-done }()
+	}
 	if _, err := waitAgreed(nodes, n, timeout); err != nil {
 		return r, fmt.Errorf("start of %d: %w", n, err)
 	}
@@ -248,6 +306,34 @@ func summary(nodes []*cloister.Node) string {
 		states[fmt.Sprintf("%s/%d", s.StateName, len(s.View.Members))]++
 	}
 	return fmt.Sprint(states)
+}
+
+// progress prints, every progressEvery until stop is closed, the nodes'
+// states and the sums of their failure-detection counters.
+func progress(nodes []*cloister.Node, v *views, net *memnet.Network, start time.Time, stop <-chan struct{}) {
+	tick := time.NewTicker(progressEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-tick.C:
+		case <-stop:
+			return
+		}
+		var notConfirmed, hinted, overLimit uint64
+		health := 0
+		for _, nd := range nodes {
+			st := nd.Stats()
+			notConfirmed += st.FailuresNotConfirmed
+			hinted += st.FailuresHinted
+			overLimit += st.Gossip.StreamsOverLimit
+			health = max(health, st.HealthScore)
+		}
+		v.mu.Lock()
+		downs := v.downs
+		v.mu.Unlock()
+		fmt.Fprintf(os.Stderr, "scale: %5.1fs %s downs=%d notConfirmed=%d hinted=%d streamsOverLimit=%d maxHealth=%d goroutines=%d memnet=%+v\n",
+			time.Since(start).Seconds(), summary(nodes), downs, notConfirmed, hinted, overLimit, health, runtime.NumGoroutine(), net.Stats())
+	}
 }
 
 func stopAll(nodes []*cloister.Node) {

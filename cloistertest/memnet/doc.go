@@ -19,9 +19,10 @@
 // Packet.At the delivery time.
 //
 // Streams behave like TCP. Dial fails at once with ECONNREFUSED when the
-// path is open and nobody listens (or the accept queue is full), and hangs
-// until its context ends when the path is cut, as a dial whose SYNs are
-// dropped does; if the path opens before that, it succeeds. Streams are
+// path is open and nobody listens, and hangs until its context ends when
+// the path is cut or the accept queue is full, as a dial whose SYNs are
+// dropped does; if the path opens, or the queue has room, before that, it
+// succeeds. Streams are
 // full net.Conns with deadlines; each direction buffers StreamBuffer bytes
 // and a writer blocks while its buffer is full. Streams are reliable:
 // bytes written while the path is cut are held and arrive, in order, when

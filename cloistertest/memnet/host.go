@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"container/heap"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -26,6 +27,7 @@ type host struct {
 
 	closeOnce sync.Once
 	wg        sync.WaitGroup
+	accepting sync.WaitGroup // dials waiting for room in a full accept queue
 
 	mu       sync.Mutex
 	isClosed bool
@@ -251,9 +253,16 @@ func (h *host) Dial(ctx context.Context, to netip.AddrPort, k transport.Kind) (n
 		server.Close()
 		return nil, transport.ErrClosed
 	}
-	if !dst.accept(k, server) {
+	if err := dst.accept(ctx, k, server, h.closed); err != nil {
 		client.Close()
 		server.Close()
+		switch {
+		case errors.Is(err, transport.ErrClosed):
+			return nil, err
+		case ctx.Err() != nil:
+			n.stats.dialTimeouts.Add(1)
+			return nil, h.dialError(to, ctxError(ctx.Err()))
+		}
 		n.stats.refused.Add(1)
 		return nil, h.dialError(to, os.NewSyscallError("connect", syscall.ECONNREFUSED))
 	}
@@ -284,21 +293,49 @@ func (h *host) untrack(c *conn) {
 	delete(h.conns, c)
 }
 
+// errRefused is accept's answer when h is closed.
+var errRefused = errors.New("memnet: refused")
+
 // accept queues the server end of a dialled stream on h's Streams(k)
-// channel, and reports false when h is closed or the queue is full.
-func (h *host) accept(k transport.Kind, c *conn) bool {
+// channel. While the queue is full it waits for room until ctx ends (its
+// error), h closes (errRefused) or the dialling host closes
+// (transport.ErrClosed).
+func (h *host) accept(ctx context.Context, k transport.Kind, c *conn, dialerClosed <-chan struct{}) error {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	if h.isClosed {
-		return false
+		h.mu.Unlock()
+		return errRefused
 	}
 	select {
 	case h.streams[k] <- c:
 		h.conns[c] = struct{}{}
-		return true
+		h.mu.Unlock()
+		return nil
 	default:
-		return false
 	}
+	// The queue is full: a kernel drops the SYN of a full listen backlog
+	// (it does not refuse it) and the dialer retries, so the dial waits
+	// for room, as long as its context allows. Refusing instead made a
+	// busy member look dead to a node checking its port.
+	h.conns[c] = struct{}{} // so that Close closes it while it waits
+	h.accepting.Add(1)
+	h.mu.Unlock()
+	defer h.accepting.Done()
+	var err error
+	select {
+	case h.streams[k] <- c:
+		return nil
+	case <-ctx.Done():
+		err = ctx.Err()
+	case <-h.closed:
+		err = errRefused
+	case <-dialerClosed:
+		err = transport.ErrClosed
+	}
+	h.mu.Lock()
+	delete(h.conns, c)
+	h.mu.Unlock()
+	return err
 }
 
 // Close closes the transport: its streams are closed (their peers read
@@ -322,7 +359,9 @@ func (h *host) Close() error {
 			c.Close()
 		}
 		// Accepted streams nobody took are closed already (they are in
-		// conns); drop them so that they can be collected.
+		// conns); drop them so that they can be collected, once no dial
+		// waiting for room can add one.
+		h.accepting.Wait()
 		for _, ch := range h.streams {
 			for drained := false; !drained; {
 				select {

@@ -31,7 +31,9 @@ const (
 	// it datagrams are dropped and counted in Stats.DroppedPaused.
 	PausedLimit = 512
 	// AcceptQueue is the capacity of each Streams channel: dialled streams
-	// nobody has accepted yet. A dial finding it full is refused.
+	// nobody has accepted yet. A dial finding it full waits for room until
+	// its context ends (a full listen backlog drops SYNs; it does not
+	// refuse them).
 	AcceptQueue = 128
 	// StreamBuffer is the number of bytes one direction of a stream holds
 	// (written and not yet read, including bytes held by a fault). A
@@ -70,7 +72,7 @@ type Stats struct {
 	DroppedPaused     uint64 // datagrams dropped because too many were held for a paused receiver
 	DroppedNoListener uint64 // datagrams sent to an address nobody listened on
 	Dialled           uint64 // streams established by Dial
-	Refused           uint64 // dials refused: nobody listening, or the accept queue full
+	Refused           uint64 // dials refused: nobody listening
 	DialTimeouts      uint64 // dials whose context ended first (typically on a cut path)
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/netip"
 	"strings"
@@ -185,9 +186,11 @@ func (m *Membership) Join(ctx context.Context, peers []netip.AddrPort) (int, err
 }
 
 // SetMeta replaces this member's metadata and sends it straight to every
-// live member at once; gossiping it (a memberlist alive message that every
-// member decodes and passes on several times) is deferred by gossipAfter,
-// and a newer SetMeta replaces a deferred one. Neither waits.
+// live member at once (to a random MaxDirectAdverts of them in a larger
+// cluster); gossiping it (a memberlist alive message that every member
+// decodes and passes on several times) is deferred by gossipAfter, or
+// sent at once when the direct copy did not reach every member, and a
+// newer SetMeta replaces a deferred one. Neither waits.
 //
 // The direct copy is the fast path: one UDP packet per member. Gossip
 // alone reaches a given member only with high probability (each member
@@ -209,7 +212,9 @@ func (m *Membership) SetMeta(meta []byte, gossipAfter time.Duration) error {
 	if err := m.storeMeta(meta); err != nil {
 		return err
 	}
-	m.sendDirect(meta)
+	if !m.sendDirect(meta) {
+		gossipAfter = 0 // most members rely on the gossip
+	}
 	m.gossipMu.Lock()
 	defer m.gossipMu.Unlock()
 	m.cancelDeferredLocked()
@@ -302,15 +307,31 @@ func (m *Membership) SetMetaAndWait(meta []byte, timeout time.Duration) error {
 	return err
 }
 
-// sendDirect sends meta to every live member as a user message; a send
-// that fails is left to gossip.
-func (m *Membership) sendDirect(meta []byte) {
+// MaxDirectAdverts bounds the members SetMeta sends its metadata to
+// directly. Beyond it, a random sample of that many gets the direct copy
+// and the gossip goes out at once: a direct copy to every member costs N
+// datagrams per change and N² when every member re-advertises after a
+// view change, which at 500 members in one process overflowed receive
+// queues, and the acks lost with them became false failures.
+const MaxDirectAdverts = 64
+
+// sendDirect sends meta to every live member as a user message, or to a
+// random MaxDirectAdverts of them when there are more, and reports
+// whether it reached every one; a send that fails is left to gossip.
+func (m *Membership) sendDirect(meta []byte) bool {
 	msg := encodeAdvert(m.d.self, meta)
-	for _, p := range m.d.peers() {
+	peers := m.d.peers()
+	all := len(peers) <= MaxDirectAdverts
+	if !all {
+		rand.Shuffle(len(peers), func(i, j int) { peers[i], peers[j] = peers[j], peers[i] })
+		peers = peers[:MaxDirectAdverts]
+	}
+	for _, p := range peers {
 		if err := m.ml.SendToAddress(memberlist.Address{Addr: p.Addr.String(), Name: p.ID}, msg); err != nil {
 			m.logger.Debug("direct advert not sent", "member", p.ID, "err", err)
 		}
 	}
+	return all
 }
 
 func (m *Membership) storeMeta(meta []byte) error {
