@@ -67,10 +67,17 @@ func returnsWithin(t *testing.T, d time.Duration, what string, f func()) {
 func TestStopFromListener(t *testing.T) {
 	stopped := make(chan error, 1)
 	var node atomic.Pointer[cloister.Node]
+	launched := make(chan struct{}) // the listener may hear Ready before Launch returns
 	cfg := cloister.LocalConfig()
 	cfg.Listeners = []cloister.Listener{cloister.ListenerFunc(func(from, to cloister.State, s cloister.Snapshot) {
-		if to == cloister.Ready {
+		if to != cloister.Ready {
+			return
+		}
+		select {
+		case <-launched:
 			stopped <- node.Load().Stop(context.Background())
+		case <-time.After(10 * time.Second):
+			stopped <- errors.New("Launch did not return")
 		}
 	})}
 	n, err := cloister.Launch(context.Background(), cfg)
@@ -78,6 +85,7 @@ func TestStopFromListener(t *testing.T) {
 		t.Fatal(err)
 	}
 	node.Store(n)
+	close(launched)
 	n.WaitReady(context.Background())
 	returnsWithin(t, 10*time.Second, "Stop called from a listener", func() {
 		if err := <-stopped; err != nil {
