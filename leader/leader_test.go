@@ -183,7 +183,12 @@ func TestPausedLeaderIsFenced(t *testing.T) {
 	tc.Unpause(old)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	// A connection the peer closed while this node was paused fails the
+	// first send (ErrNotSent: nothing was delivered); a caller retries it.
 	_, err := leader.FencedCall(ctx, tc.Node(old), peer, "write", oldTerm, []byte("late"))
+	for errors.Is(err, cloister.ErrNotSent) && ctx.Err() == nil {
+		_, err = leader.FencedCall(ctx, tc.Node(old), peer, "write", oldTerm, []byte("late"))
+	}
 	if !errors.Is(err, leader.ErrStaleTerm) {
 		t.Errorf("the old leader's late write with term %d: got %v, want ErrStaleTerm", oldTerm, err)
 	}

@@ -92,6 +92,12 @@ func FuzzStreamPrefix(f *testing.F) {
 		if len(in)-r.Len() > len(g.label)+5 {
 			t.Fatalf("read %d bytes for a prefix", len(in)-r.Len())
 		}
+		if err == errStreamEmpty {
+			if len(in) != 0 {
+				t.Fatalf("input %q read as an empty stream", in)
+			}
+			return
+		}
 		if err != nil {
 			var pe *errPrefix
 			if !errors.As(err, &pe) {
