@@ -97,14 +97,11 @@ func (g *Groups) Start(h cloister.Host) error {
 	g.host = h
 	me := h.Self()
 	g.self = cloister.Member{ID: me.ID, Name: me.Name, Addr: me.Addr}
-	ctx, cancel := context.WithCancel(context.Background())
-	g.ctx = ctx
-	go func() { <-h.Done(); cancel() }()
 	st, err := replica.New(h, "groups", (*sink)(g), g.opts.MaxMemberships)
 	if err != nil {
 		return err
 	}
-	g.store = st
+	g.store, g.ctx = st, st.Context()
 	if err := h.Handle("groups.publish", g.handlePublish); err != nil {
 		return err
 	}

@@ -165,14 +165,11 @@ func (r *Registry) Start(h cloister.Host) error {
 	r.host = h
 	me := h.Self()
 	r.self = cloister.Member{ID: me.ID, Name: me.Name, Addr: me.Addr}
-	ctx, cancel := context.WithCancel(context.Background())
-	r.ctx = ctx
-	go func() { <-h.Done(); cancel() }()
 	st, err := replica.New(h, "registry", (*sink)(r), r.opts.MaxNames)
 	if err != nil {
 		return err
 	}
-	r.store = st
+	r.store, r.ctx = st, st.Context()
 	r.grants, r.retries, r.refusals = h.Counter("grants"), h.Counter("retries"), h.Counter("taken")
 	for name, fn := range map[string]cloister.Handler{
 		"registry.grant":    r.handleGrant,

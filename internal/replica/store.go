@@ -71,6 +71,10 @@ type origin struct {
 	pendingBytes int    // its size, bounded by MaxStateBytes
 }
 
+// Context ends when the node stops: for the work a service on the store
+// starts (its handlers' runs, its waits).
+func (s *Store) Context() context.Context { return s.ctx }
+
 // maxLog bounds the change log; a peer further behind gets the whole state.
 const maxLog = 1 << 16
 
