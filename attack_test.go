@@ -21,6 +21,25 @@ func heapInUse() uint64 {
 	return ms.HeapAlloc
 }
 
+// settledGoroutines returns the goroutine count once it has not changed
+// for half a second (the cluster's background work has settled), failing
+// the test when it keeps moving for ten.
+func settledGoroutines(t *testing.T) int {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	last, since := runtime.NumGoroutine(), time.Now()
+	for time.Since(since) < 500*time.Millisecond {
+		if time.Now().After(deadline) {
+			t.Fatalf("the goroutine count did not settle in 10 s (now %d)", last)
+		}
+		time.Sleep(20 * time.Millisecond)
+		if g := runtime.NumGoroutine(); g != last {
+			last, since = g, time.Now()
+		}
+	}
+	return last
+}
+
 // attack opens conns streams to addr that each send prefix and then junk
 // bytes of junk, and slow streams that send prefix one byte per second; it
 // returns once every fast stream has sent what it could (or was closed),
@@ -153,7 +172,10 @@ func TestPreAuthenticationFloods(t *testing.T) {
 				}
 			}
 			call() // connections and TLS identities exist before the baseline
-			baseHeap, baseG := heapInUse(), runtime.NumGoroutine()
+			// The watches between members open a moment after Ready:
+			// the baseline is taken once the count has stopped moving.
+			baseG := settledGoroutines(t)
+			baseHeap := heapInUse()
 
 			start := time.Now()
 			stop := attack(t, target.Self().Addr.String(), tc.prefix, 100, 1<<20, 20)
@@ -171,7 +193,8 @@ func TestPreAuthenticationFloods(t *testing.T) {
 			deadline := time.Now().Add(15 * time.Second)
 			for g = runtime.NumGoroutine(); g > baseG+5; g = runtime.NumGoroutine() {
 				if time.Now().After(deadline) {
-					t.Fatalf("%d goroutines, %d before the attack", g, baseG)
+					buf := make([]byte, 1<<20)
+					t.Fatalf("%d goroutines, %d before the attack:\n%s", g, baseG, buf[:runtime.Stack(buf, true)])
 				}
 				time.Sleep(20 * time.Millisecond)
 			}
