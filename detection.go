@@ -20,8 +20,8 @@ import (
 //
 // memberlist's verdict is not the last word. A node reports a member
 // failed only once it has confirmed the failure itself: the member answered
-// none of three direct pings (three probe timeouts, 450 ms with LAN), or
-// its port refused a connection. A member that answers is never reported: a node that was cut off for a moment
+// none of three direct pings (three probe timeouts, 450 ms with LAN). A
+// member that answers is never reported: a node that was cut off for a moment
 // (paused, or behind a flapping link) declares healthy members dead when
 // its suspicion timers run out after the outage, and memberlist accepts
 // such a verdict everywhere at once. So a silent host is reported about

@@ -6,6 +6,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -187,6 +188,79 @@ func TestSilentHostFoundByProbing(t *testing.T) {
 	})
 	t.Logf("silent host found after %v (budget %v)", took, d.Budget(5))
 	if f := falseDowns(c, rs, 4); len(f) > 0 {
+		t.Fatalf("others declared down: %v", f)
+	}
+}
+
+// Members killed together are often neighbours in ID order (one host's,
+// one rack's), so each is watched by the one before it, which dies too.
+// The survivors still find every one through the one before it, at once
+// and not by probing, and apply them together: in at most two view
+// changes.
+func TestNeighboursKilledTogether(t *testing.T) {
+	d := cloister.LANDetection()
+	n, k := 12, 5
+	c, rs := detectCluster(t, n, d, seed())
+	c.WaitFor("the watches open", func() bool {
+		for _, nd := range c.Nodes() {
+			if nd.Stats().Calls.Conns < 4 {
+				return false
+			}
+		}
+		return true
+	})
+	order := make([]int, n)
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return strings.Compare(c.Node(a).Self().ID, c.Node(b).Self().ID) })
+	victims := order[4 : 4+k] // five neighbours in ID order
+	marks := make([]int, n)
+	for i, r := range rs {
+		r.mu.Lock()
+		marks[i] = len(r.events)
+		r.mu.Unlock()
+	}
+	var ids []string
+	for _, v := range victims {
+		ids = append(ids, c.Node(v).Self().ID)
+		c.Kill(v)
+	}
+	took := c.WaitFor("every survivor heard every kill", func() bool {
+		for i, r := range rs {
+			if slices.Contains(victims, i) {
+				continue
+			}
+			for _, id := range ids {
+				if downs, _ := r.count(id); downs == 0 {
+					return false
+				}
+			}
+		}
+		return true
+	})
+	t.Logf("%d neighbours killed: seen by all %d survivors after %v (detection budget %v)", k, n-k, took, d.Budget(n))
+	if limit := d.Budget(n) / 2; took > limit {
+		t.Fatalf("seen by all after %v, want under %v: found by probing, not through their neighbours", took, limit)
+	}
+	c.WaitFor("one view without them", func() bool { return c.Agreed() && len(c.Node(order[0]).Members()) == n-k })
+	views := map[cloister.ViewID]bool{}
+	for i, r := range rs {
+		if slices.Contains(victims, i) {
+			continue
+		}
+		r.mu.Lock()
+		for _, e := range r.events[marks[i]:] {
+			if v, ok := e.(*cloister.ViewChanged); ok {
+				views[v.New.ID] = true
+			}
+		}
+		r.mu.Unlock()
+	}
+	if len(views) > 2 {
+		t.Fatalf("the survivors went through %d views, want at most 2", len(views))
+	}
+	if f := falseDowns(c, rs, victims...); len(f) > 0 {
 		t.Fatalf("others declared down: %v", f)
 	}
 }

@@ -114,7 +114,7 @@ func (n *Node) discover(ctx context.Context) ([]netip.AddrPort, error) {
 
 // absent returns the discovered addresses that no live member holds.
 func (n *Node) absent(peers []netip.AddrPort) []netip.AddrPort {
-	alive := n.liveAddrs(n.snap.Load())
+	alive := n.index().live
 	var out []netip.AddrPort
 	for _, p := range peers {
 		if !held(alive, p) {
@@ -163,17 +163,8 @@ func held(alive map[netip.AddrPort]bool, p netip.AddrPort) bool {
 // cluster merge one per discovery round.
 func (n *Node) join(ctx context.Context, addrs []netip.AddrPort) {
 	rand.Shuffle(len(addrs), func(i, j int) { addrs[i], addrs[j] = addrs[j], addrs[i] })
-	// The live set is rebuilt only when the snapshot changed, not for
-	// every address a round skips.
-	var (
-		seen  *Snapshot
-		alive map[netip.AddrPort]bool
-	)
 	member := func(a netip.AddrPort) bool {
-		if s := n.snap.Load(); s != seen {
-			seen, alive = s, n.liveAddrs(s)
-		}
-		return held(alive, a) || n.authRefused.skip(a, time.Now())
+		return held(n.index().live, a) || n.authRefused.skip(a, time.Now())
 	}
 	errs := joinFirst(ctx, addrs, joinStagger, member, n.joinOne)
 	if len(errs) > 0 {

@@ -43,14 +43,16 @@ type Node struct {
 	nameChecked map[string]bool                   // namesakes checked (nameconflict.go); owned like core
 	lastDiscErr atomic.Pointer[DiscoveryError]
 	mon         *monitorService
-	gossip      gossipHub    // the services' gossip channel
-	counters    counters     // the services' counters
-	reconnect   reconnectSet // addresses of failed members, rejoined by reconnectLoop
-	authRefused authBackoff  // addresses that answered with another secret or app
+	gossip      gossipHub      // the services' gossip channel
+	counters    counters       // the services' counters
+	reconnect   reconnectSet   // addresses of failed members, rejoined by reconnectLoop
+	viewIdx     viewIndexCache // live addresses and the hash circle of the current view (fanout.go)
+	authRefused authBackoff    // addresses that answered with another secret or app
 
 	confirmSlots    chan struct{}         // failures being confirmed (confirm.go)
 	confirmed       chan confirmedFailure // failures that stand, for the loop
 	hints           hintState             // members checked on a hint, and those found ended (watch.go)
+	watchPoke       chan struct{}         // capacity 1: a member was found ended; re-aim the watches now
 	failuresRefuted atomic.Uint64         // failures not confirmed: the member answered
 	failuresHinted  atomic.Uint64         // failures reported on a closed connection, confirmed
 
@@ -195,6 +197,7 @@ func newNode(ctx context.Context, cfg Config, logger *slog.Logger, secret Secret
 
 		confirmSlots: make(chan struct{}, maxConfirming),
 		confirmed:    make(chan confirmedFailure),
+		watchPoke:    make(chan struct{}, 1),
 		stopReq:      make(chan chan struct{}),
 		ready:        make(chan struct{}),
 		changed:      make(chan struct{}),

@@ -19,12 +19,12 @@ import (
 //   - The first view of at least Consensus members is advertised at once:
 //     every member waits for it before it can be Ready.
 //   - Any later change of view is advertised once the view has been quiet
-//     for a quiet period (one gossip interval per ten members), so an
+//     for a quiet period (one gossip interval per ten members, at most
+//     maxQuietGossips), so an
 //     assembly costs one advert per node, not one per member heard of.
 //   - A change of state alone (Rehashing to Ready and back) does not
 //     affect agreement, which compares views only; it is advertised after
-//     stateOnlyQuiets quiet periods, once the assembly traffic is over, and
-//     by gossip alone.
+//     stateOnlyQuiets quiet periods, once the assembly traffic is over.
 //
 // A view is sent straight to every member at once and gossiped
 // stateOnlyQuiets quiet periods later (see membership.SetMeta).
@@ -35,6 +35,7 @@ import (
 const (
 	stateOnlyQuiets = 5
 	maxQuiets       = 10
+	maxQuietGossips = 16 // bound of a quiet period, in gossip intervals
 )
 
 // published is what this node last advertised.
@@ -63,12 +64,6 @@ func advertDelay(s *Snapshot, last published, quiet time.Duration) (time.Duratio
 		return 0, true
 	}
 	return stateOnlyQuiets * quiet, true
-}
-
-// stateOnly reports whether a differs from b only in what no member waits
-// for: its state, or its term and floor once it accepted its view.
-func stateOnly(a, b core.Advert) bool {
-	return a.View == b.View && a.Quorum.OK == b.Quorum.OK && a.Quorum.Accept == b.Quorum.Accept
 }
 
 // publishLoop advertises this node's view and state as advertDelay
@@ -104,13 +99,12 @@ func (n *Node) publishLoop(ctx context.Context) {
 		if _, ok := advertDelay(s, last, 0); !ok {
 			continue
 		}
-		var err error
-		if advert := n.encodeAdvert(s.advert); stateOnly(s.advert, last.advert) {
-			err = n.ml.GossipMeta(advert) // nobody waits for it
-		} else {
-			err = n.ml.SetMeta(advert, stateOnlyQuiets*n.quietPeriod())
-		}
-		if err != nil {
+		// A change of state alone goes the same way: its direct copies
+		// cost each member one datagram, where gossiping it at once (as
+		// it did) cost each member about RetransmitMult × log10 N
+		// decodes of every member's change, the heaviest part of a
+		// 500-member start.
+		if err := n.ml.SetMeta(n.encodeAdvert(s.advert), stateOnlyQuiets*n.quietPeriod()); err != nil {
 			n.logger.Warn("advert not published", "err", err)
 			continue
 		}
@@ -118,8 +112,13 @@ func (n *Node) publishLoop(ctx context.Context) {
 	}
 }
 
-// quietPeriod is one gossip interval per ten members of the current view.
+// quietPeriod is one gossip interval per ten members of the current view,
+// at most maxQuietGossips of them: beyond 160 members a longer wait only
+// delayed agreement (50 gossip intervals at 500 members, ten times that
+// before a pending advert had to go), while the direct copies, paced at
+// membership.MaxDirectAdverts per gossip interval, already spread an
+// advert's cost.
 func (n *Node) quietPeriod() time.Duration {
 	members := len(n.snap.Load().View.Members)
-	return n.cfg.Detection.GossipInterval * time.Duration(max(1, (members+9)/10))
+	return n.cfg.Detection.GossipInterval * time.Duration(min(maxQuietGossips, max(1, (members+9)/10)))
 }

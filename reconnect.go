@@ -20,6 +20,10 @@ const (
 	reconnectMax   = time.Second            // backoff cap: a healed split merges within about a second
 	reconnectTick  = 100 * time.Millisecond // how often due addresses are looked for
 	maxReconnects  = 256                    // addresses kept; beyond, the oldest failure is dropped
+	// reconnectSlow is how often a member that is not one of an
+	// address's reconnectFanout members (fanout.go) tries it: a safety
+	// net for views that disagree, not the way a split heals.
+	reconnectSlow = 15 * time.Second
 )
 
 // reconnectSet holds the addresses of failed members. Its methods are
@@ -88,8 +92,20 @@ func (r *reconnectSet) tried(a netip.AddrPort, now time.Time) {
 	}
 }
 
+// later schedules the next try of an address after about d, without
+// touching its backoff: it was not this node's turn to try it.
+func (r *reconnectSet) later(a netip.AddrPort, now time.Time, d time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if e, ok := r.addrs[a]; ok {
+		e.trying = false
+		e.next = now.Add(time.Duration(float64(d) * (0.8 + 0.4*rand.Float64())))
+	}
+}
+
 // reconnectLoop tries the due addresses of failed members until the node
-// stops: at most maxConcurrentJoins tries at once, each bounded by the
+// stops, at the normal pace those of which it is one of the
+// reconnectFanout members (fanout.go), the others every reconnectSlow: at most maxConcurrentJoins tries at once, each bounded by the
 // membership's TCP timeout, each in a goroutine this loop waits for.
 func (n *Node) reconnectLoop() {
 	defer n.wg.Done()
@@ -105,12 +121,16 @@ func (n *Node) reconnectLoop() {
 		case <-ctx.Done():
 			return
 		}
-		alive := n.liveAddrs(n.snap.Load())
+		alive := n.index().live
 		member := func(a netip.AddrPort) bool { return held(alive, a) }
 		now := time.Now()
 		for _, a := range n.reconnect.due(now, n.cfg.ReconnectTimeout, member, cap(slots)-len(slots)) {
 			if n.authRefused.skip(a, now) {
 				n.reconnect.tried(a, now)
+				continue
+			}
+			if !n.chosen(a, reconnectFanout) {
+				n.reconnect.later(a, now, reconnectSlow)
 				continue
 			}
 			slots <- struct{}{}

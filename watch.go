@@ -123,17 +123,28 @@ func (n *Node) watchLoop() {
 		n.changeMu.Lock()
 		changed := n.changed
 		n.changeMu.Unlock()
-		want, ok := n.watchTargets()
+		want, ok := n.watchTargets(false)
 		if !ok {
 			// Not Ready: the view is still changing; keep the watches
 			// there are (a new one is a handshake: while a hundred
 			// processes assemble on two CPUs, re-aiming the watches at
 			// every view change added to the load that delays them).
+			// But when a watched member ended, aim at the members after
+			// it at once: members killed together are often neighbours
+			// in ID order (one host's, one rack's, or a test's last
+			// ten), each found through the one before it, and the first
+			// failure makes the node Rehashing until the rest are found.
 			want = map[string]Member{}
+			lost := false
 			for id, w := range watches {
-				if !n.hints.isEnded(id) {
+				if n.hints.isEnded(id) {
+					lost = true
+				} else {
 					want[id] = w.m
 				}
+			}
+			if lost {
+				want, _ = n.watchTargets(true)
 			}
 		}
 		for id, w := range watches {
@@ -167,6 +178,12 @@ func (n *Node) watchLoop() {
 		}
 		select {
 		case <-tick.C:
+		case <-n.watchPoke:
+			// A member was found ended: aim at the one after it at
+			// once, without waiting for the view to change. Members
+			// killed together are often neighbours in ID order, and
+			// each is found through the one before it; a step per
+			// view change spread ten kills over as many view changes.
 		case <-changed:
 			// The view may have changed: look again soon, but not for
 			// every batch of adverts of an assembly.
@@ -183,10 +200,10 @@ func (n *Node) watchLoop() {
 
 // watchTargets returns the watchPeers members following this node in ID
 // order, among the members of its view that are not known to have ended;
-// false while the node is not Ready.
-func (n *Node) watchTargets() (map[string]Member, bool) {
+// false while the node is not Ready, unless anyState.
+func (n *Node) watchTargets(anyState bool) (map[string]Member, bool) {
 	s := n.snap.Load()
-	if s.State != Ready {
+	if s.State != Ready && !anyState {
 		return nil, false
 	}
 	self := s.Self.ID
@@ -245,6 +262,10 @@ func (n *Node) hintFrom(m membership.Member, notify bool) {
 			return
 		}
 		n.hints.end(m.ID, time.Now())
+		select {
+		case n.watchPoke <- struct{}{}: // the member after it may be gone too
+		default:
+		}
 		n.failuresHinted.Add(1)
 		n.logger.Info("member's process ended: its connection closed and its port refuses", "member", m.ID)
 		// The watcher tells everybody; a member told passes it on to a

@@ -187,8 +187,9 @@ func (c *Cluster) configure(i int) (transport.Transport, cloister.Config, error)
 	// The LAN (default) profile, not the local one: the local profile's
 	// 50 ms probe timeout is missed by a hundred nodes sharing a few
 	// CPUs, and their false failures kept 100 nodes from agreeing for
-	// 35-144 s (LAN: under 4 s). Tests run what deployments run.
-	cfg.Detection = cloister.LANDetection()
+	// 35-144 s (LAN: under 4 s). Tests run what deployments run; beyond
+	// 100 nodes, slowed down in proportion (DetectionFor).
+	cfg.Detection = DetectionFor(len(c.slots))
 	cfg.App = "cloistertest"
 	cfg.Secret = Secret()
 	cfg.Consensus = c.opts.consensus

@@ -348,8 +348,11 @@ func fencedRegisterRun(t *testing.T, seed uint64, ops int) {
 			t.Errorf("write %d accepted at term %d after one at term %d", i, reg.accepted[i], reg.accepted[i-1])
 		}
 	}
+	log.mu.Lock()
+	runs := len(log.runs)
+	log.mu.Unlock()
 	t.Logf("seed %d: %d operations, %d writes accepted, %d rejected as stale, %d faults, %d singleton runs",
-		seed, len(opsCopy), len(reg.accepted), reg.stale, faults, len(log.runs))
+		seed, len(opsCopy), len(reg.accepted), reg.stale, faults, runs)
 	reg.mu.Unlock()
 	log.checkNoOverlap(t)
 }

@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/cloister-go/cloister"
+	"github.com/cloister-go/cloister/cloistertest"
 	"github.com/cloister-go/cloister/cloistertest/memnet"
 	"github.com/cloister-go/cloister/discovery"
 	"github.com/cloister-go/cloister/transport"
@@ -37,7 +38,9 @@ import (
 func main() {
 	sizes := flag.String("n", "100,500,1000", "cluster sizes")
 	kill := flag.Int("kill", 10, "members killed at once after the start (0: none)")
-	profile := flag.String("profile", "lan", "detection profile: lan, local, wan, or memberlist (memberlist's DefaultLANConfig timings)")
+	flag.BoolVar(&showViews, "views", false, "print each distinct view reported (when first, and its size) to stderr")
+	flag.DurationVar(&killAfter, "kill-after", 2*time.Second, "how long the cluster runs Ready before the kill (its members' watches open once Ready)")
+	profile := flag.String("profile", "shared", "detection profile: shared (cloistertest.DetectionFor(N): LAN up to 100 nodes, memberlist's timings beyond, probes stretched by N/200 from 200), lan, local, wan, or memberlist (memberlist's DefaultLANConfig timings)")
 	timeout := flag.Duration("timeout", 10*time.Minute, "bound on each wait")
 	pprofAddr := flag.String("pprof", "", "serve net/http/pprof on this loopback address (e.g. 127.0.0.1:6060)")
 	flag.DurationVar(&progressEvery, "progress", 0, "print the nodes' states, failure reports and counters to stderr this often (0: never)")
@@ -49,24 +52,26 @@ func main() {
 	if *pprofAddr != "" {
 		go func() { fmt.Fprintln(os.Stderr, "scale: pprof:", http.ListenAndServe(*pprofAddr, nil)) }()
 	}
-	d, ok := detectionByName(*profile)
-	if !ok {
+	detection := func(n int) (cloister.Detection, bool) {
+		d, ok := detectionByName(*profile, n)
+		if *probeInterval > 0 {
+			d.ProbeInterval = *probeInterval
+		}
+		if *probeTimeout > 0 {
+			d.ProbeTimeout = *probeTimeout
+		}
+		if *gossipInterval > 0 {
+			d.GossipInterval = *gossipInterval
+		}
+		if *suspicionMax > 0 {
+			d.SuspicionMaxTimeoutMult = *suspicionMax
+		}
+		return d, ok
+	}
+	if _, ok := detection(1); !ok {
 		fmt.Fprintf(os.Stderr, "scale: no profile %q\n", *profile)
 		os.Exit(2)
 	}
-	if *probeInterval > 0 {
-		d.ProbeInterval = *probeInterval
-	}
-	if *probeTimeout > 0 {
-		d.ProbeTimeout = *probeTimeout
-	}
-	if *gossipInterval > 0 {
-		d.GossipInterval = *gossipInterval
-	}
-	if *suspicionMax > 0 {
-		d.SuspicionMaxTimeoutMult = *suspicionMax
-	}
-	fmt.Fprintf(os.Stderr, "scale: detection %+v\n", d)
 	fmt.Println("| N | profile | all Ready on one view | distinct views reported during the start | heap per member | goroutines per member | kill | survivors agree after | view changes to remove them |")
 	fmt.Println("|---|---|---|---|---|---|---|---|---|")
 	for _, s := range strings.Split(*sizes, ",") {
@@ -75,6 +80,8 @@ func main() {
 			fmt.Fprintf(os.Stderr, "scale: bad size %q\n", s)
 			os.Exit(2)
 		}
+		d, _ := detection(n)
+		fmt.Fprintf(os.Stderr, "scale: N=%d, detection %+v\n", n, d)
 		r, err := measure(n, *kill, d, *timeout)
 		fmt.Println(r.row())
 		if err != nil {
@@ -87,26 +94,17 @@ func main() {
 // progressEvery is the -progress flag.
 var progressEvery time.Duration
 
-// detectionByName is cloister.DetectionByName plus "memberlist":
-// memberlist's own DefaultLANConfig timings, for comparison.
-func detectionByName(name string) (cloister.Detection, bool) {
-	if name != "memberlist" {
-		return cloister.DetectionByName(name)
+// detectionByName is cloister.DetectionByName plus "shared"
+// (cloistertest.DetectionFor(n)) and "memberlist": memberlist's own
+// DefaultLANConfig timings, for comparison.
+func detectionByName(name string, n int) (cloister.Detection, bool) {
+	switch name {
+	case "shared":
+		return cloistertest.DetectionFor(n), true
+	case "memberlist":
+		return cloistertest.MemberlistDetection(), true
 	}
-	d := cloister.LANDetection()
-	d.Name = name
-	d.ProbeInterval = time.Second
-	d.ProbeTimeout = 500 * time.Millisecond
-	d.IndirectChecks = 3
-	d.SuspicionMult = 4
-	d.SuspicionMaxTimeoutMult = 6
-	d.GossipInterval = 200 * time.Millisecond
-	d.GossipNodes = 3
-	d.RetransmitMult = 4
-	d.PushPullInterval = 30 * time.Second
-	d.TCPTimeout = 10 * time.Second
-	d.AwarenessMaxMultiplier = 8
-	return d, true
+	return cloister.DetectionByName(name)
 }
 
 type result struct {
@@ -139,21 +137,30 @@ func (r result) row() string {
 type views struct {
 	mu    sync.Mutex
 	ids   map[cloister.ViewID]struct{}
-	downs int // MemberDown events heard by every node, for -progress
+	log   []string  // with -views: each new view, when first reported, and its size
+	since time.Time // the start of what is collected
+	downs int       // MemberDown events heard by every node, for -progress
 }
 
-func (v *views) add(id cloister.ViewID) {
+func (v *views) add(id cloister.ViewID, size int) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	if _, ok := v.ids[id]; !ok && showViews {
+		v.log = append(v.log, fmt.Sprintf("%v: %d members", time.Since(v.since).Round(time.Millisecond), size))
+	}
 	v.ids[id] = struct{}{}
 }
 
-// take returns how many were collected and starts afresh.
+// take returns how many were collected and starts afresh; with -views it
+// prints them first.
 func (v *views) take() int {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	n := len(v.ids)
-	v.ids = map[cloister.ViewID]struct{}{}
+	if showViews && len(v.log) > 0 {
+		fmt.Fprintf(os.Stderr, "scale: %d distinct views: %s\n", n, strings.Join(v.log, ", "))
+	}
+	v.ids, v.log, v.since = map[cloister.ViewID]struct{}{}, nil, time.Now()
 	return n
 }
 
@@ -168,7 +175,7 @@ type reporter struct {
 func (r *reporter) OnStateChange(_, to cloister.State, s cloister.Snapshot) {
 	r.state = to
 	if to == cloister.Ready || to == cloister.Rehashing {
-		r.v.add(s.View.ID)
+		r.v.add(s.View.ID, len(s.View.Members))
 	}
 }
 
@@ -179,9 +186,15 @@ func (r *reporter) OnEvent(e cloister.Event) {
 		r.v.mu.Unlock()
 	}
 	if c, ok := e.(*cloister.ViewChanged); ok && (r.state == cloister.Ready || r.state == cloister.Rehashing) {
-		r.v.add(c.New.ID)
+		r.v.add(c.New.ID, len(c.New.Members))
 	}
 }
+
+// showViews prints every distinct view reported.
+var showViews bool
+
+// killAfter is how long a cluster runs Ready before the kill.
+var killAfter time.Duration
 
 func measure(n, kill int, d cloister.Detection, timeout time.Duration) (result, error) {
 	r := result{n: n, kill: kill, profile: d.Name}
@@ -192,7 +205,7 @@ func measure(n, kill int, d cloister.Detection, timeout time.Duration) (result, 
 		addrs[i] = netip.AddrPortFrom(netip.AddrFrom4([4]byte{198, 18, byte((i + 1) >> 8), byte(i + 1)}), 4747)
 	}
 	sentry := discovery.Func(func(context.Context) ([]netip.AddrPort, error) { return addrs, nil })
-	v := &views{ids: map[cloister.ViewID]struct{}{}}
+	v := &views{ids: map[cloister.ViewID]struct{}{}, since: time.Now()}
 	var before runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
@@ -251,6 +264,10 @@ func measure(n, kill int, d cloister.Detection, timeout time.Duration) (result, 
 	r.goroutinesPerMember = float64(runtime.NumGoroutine()-goroutines) / float64(n)
 	if kill <= 0 || kill >= n {
 		return r, nil
+	}
+	time.Sleep(killAfter) // a steady cluster, not one that just became Ready
+	if q := v.take(); q > 0 {
+		fmt.Fprintf(os.Stderr, "scale: %d views reported in the %v before the kill (nobody failed)\n", q, killAfter)
 	}
 	killStart := time.Now()
 	for i := n - kill; i < n; i++ {

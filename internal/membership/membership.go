@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"net/netip"
 	"strings"
@@ -55,18 +54,23 @@ type Config struct {
 
 // Membership is a running memberlist instance plus its event queue.
 type Membership struct {
-	ml     *memberlist.Memberlist
-	d      *delegate
-	q      *queue
-	meta   atomic.Pointer[[]byte]
-	logger *slog.Logger
-	tcpTO  time.Duration
-	tr     *mlTransport
-	rep    *reporter
+	ml      *memberlist.Memberlist
+	d       *delegate
+	q       *queue
+	meta    atomic.Pointer[[]byte]
+	logger  *slog.Logger
+	tcpTO   time.Duration
+	probeTO time.Duration
+	tr      *mlTransport
+	rep     *reporter
 
 	gossipMu    sync.Mutex
-	gossipTimer *time.Timer // the deferred broadcast of SetMeta
-	left        bool        // Leave or Shutdown was called: gossip nothing more
+	gossipTimer *time.Timer   // the deferred broadcast of SetMeta
+	left        bool          // Leave or Shutdown was called: gossip nothing more
+	updateMu    sync.Mutex    // held around memberlist's UpdateNode, which must not run twice at once
+	direct      directRound   // the direct copies of the current metadata still to send (direct.go)
+	directBatch int           // copies sent at once: MaxDirectAdverts
+	pace        time.Duration // between two batches: the gossip interval
 }
 
 // Start creates the memberlist instance on cfg.Transport.
@@ -82,7 +86,8 @@ func Start(cfg Config) (*Membership, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	rep := newReporter(logger, cfg.LogInterval)
-	m := &Membership{q: newQueue(), logger: logger, tcpTO: cfg.Profile.TCPTimeout, rep: rep}
+	m := &Membership{q: newQueue(), logger: logger, tcpTO: cfg.Profile.TCPTimeout, probeTO: cfg.Profile.ProbeTimeout,
+		rep: rep, pace: cfg.Profile.GossipInterval, directBatch: MaxDirectAdverts}
 	meta := append([]byte(nil), cfg.Meta...)
 	m.meta.Store(&meta)
 
@@ -186,11 +191,11 @@ func (m *Membership) Join(ctx context.Context, peers []netip.AddrPort) (int, err
 }
 
 // SetMeta replaces this member's metadata and sends it straight to every
-// live member at once (to a random MaxDirectAdverts of them in a larger
-// cluster); gossiping it (a memberlist alive message that every member
-// decodes and passes on several times) is deferred by gossipAfter, or
-// sent at once when the direct copy did not reach every member, and a
-// newer SetMeta replaces a deferred one. Neither waits.
+// live member, MaxDirectAdverts at once and the next as many every gossip
+// interval (direct.go); gossiping it (a memberlist alive message that
+// every member decodes and passes on several times) is deferred until
+// gossipAfter after the last direct copy, and a newer SetMeta replaces
+// both. Neither waits.
 //
 // The direct copy is the fast path: one UDP packet per member. Gossip
 // alone reaches a given member only with high probability (each member
@@ -212,14 +217,12 @@ func (m *Membership) SetMeta(meta []byte, gossipAfter time.Duration) error {
 	if err := m.storeMeta(meta); err != nil {
 		return err
 	}
-	if !m.sendDirect(meta) {
-		gossipAfter = 0 // most members rely on the gossip
-	}
 	m.gossipMu.Lock()
 	defer m.gossipMu.Unlock()
 	m.cancelDeferredLocked()
 	if !m.left {
-		m.gossipTimer = time.AfterFunc(gossipAfter, m.gossipMeta)
+		rest := m.startDirectLocked(meta)
+		m.gossipTimer = time.AfterFunc(rest+gossipAfter, m.gossipMeta)
 	}
 	return nil
 }
@@ -253,6 +256,14 @@ func (m *Membership) gossipLocked() {
 	if m.left {
 		return
 	}
+	// memberlist's UpdateNode is not safe to run twice at once (the race
+	// detector caught a deferred broadcast beside Stop's). When one is
+	// under way it is SetMetaAndWait's, which gossips the newest metadata
+	// again once it returns if it changed meanwhile: skip this one.
+	if !m.updateMu.TryLock() {
+		return
+	}
+	defer m.updateMu.Unlock()
 	// The shortest timeout memberlist accepts (0 means forever): the
 	// update is queued before the wait, and the wait's outcome is moot.
 	_ = m.ml.UpdateNode(time.Nanosecond)
@@ -273,6 +284,7 @@ func (m *Membership) stopGossip() {
 	defer m.gossipMu.Unlock()
 	m.left = true
 	m.cancelDeferredLocked()
+	m.direct.stopLocked()
 }
 
 // SetMetaAndWait replaces this member's metadata, sends it straight to
@@ -284,19 +296,21 @@ func (m *Membership) SetMetaAndWait(meta []byte, timeout time.Duration) error {
 		return err
 	}
 	stored := m.meta.Load()
-	m.sendDirect(meta)
 	m.gossipMu.Lock()
 	if m.left {
 		m.gossipMu.Unlock()
 		return nil
 	}
+	m.startDirectLocked(meta)
 	m.cancelDeferredLocked() // this broadcast carries the newest metadata
 	m.gossipMu.Unlock()
 	// The wait runs without gossipMu, so SetMeta, GossipMeta and the
 	// deferred broadcast never wait for it. memberlist itself drops an
 	// alive message of ours that comes after a Leave (it checks under its
 	// node lock), so the leave stays the last word without our lock.
+	m.updateMu.Lock()
 	err := m.ml.UpdateNode(max(timeout, time.Nanosecond))
+	m.updateMu.Unlock()
 	m.gossipMu.Lock()
 	defer m.gossipMu.Unlock()
 	if m.meta.Load() != stored {
@@ -305,33 +319,6 @@ func (m *Membership) SetMetaAndWait(meta []byte, timeout time.Duration) error {
 		m.gossipLocked()
 	}
 	return err
-}
-
-// MaxDirectAdverts bounds the members SetMeta sends its metadata to
-// directly. Beyond it, a random sample of that many gets the direct copy
-// and the gossip goes out at once: a direct copy to every member costs N
-// datagrams per change and N² when every member re-advertises after a
-// view change, which at 500 members in one process overflowed receive
-// queues, and the acks lost with them became false failures.
-const MaxDirectAdverts = 64
-
-// sendDirect sends meta to every live member as a user message, or to a
-// random MaxDirectAdverts of them when there are more, and reports
-// whether it reached every one; a send that fails is left to gossip.
-func (m *Membership) sendDirect(meta []byte) bool {
-	msg := encodeAdvert(m.d.self, meta)
-	peers := m.d.peers()
-	all := len(peers) <= MaxDirectAdverts
-	if !all {
-		rand.Shuffle(len(peers), func(i, j int) { peers[i], peers[j] = peers[j], peers[i] })
-		peers = peers[:MaxDirectAdverts]
-	}
-	for _, p := range peers {
-		if err := m.ml.SendToAddress(memberlist.Address{Addr: p.Addr.String(), Name: p.ID}, msg); err != nil {
-			m.logger.Debug("direct advert not sent", "member", p.ID, "err", err)
-		}
-	}
-	return all
 }
 
 func (m *Membership) storeMeta(meta []byte) error {
@@ -453,14 +440,30 @@ func (m *Membership) Shutdown() error {
 // incarnation acknowledges: a ping names the member it is for, and a
 // process restarted at the address has another ID. It stops early when
 // ctx ends.
+//
+// Between two pings it waits HealthScore probe timeouts: Lifeguard's
+// rule that a member missing its own deadlines gives others more time. A
+// starved prober reads acks late and times out pings that were answered;
+// when every member of a crowded host confirms a failure at once, the
+// member accused is as starved as they are, and three back-to-back pings
+// from a starved node declared it failed.
 func (m *Membership) Ping(ctx context.Context, id string, addr netip.AddrPort, tries int) bool {
 	to := net.UDPAddrFromAddrPort(addr)
-	for range tries {
+	for i := range tries {
 		if ctx.Err() != nil {
 			return false
 		}
 		if _, err := m.ml.Ping(id, to); err == nil {
 			return true
+		}
+		if h := m.HealthScore(); h > 0 && i < tries-1 {
+			t := time.NewTimer(time.Duration(h) * m.probeTO)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+				return false
+			}
 		}
 	}
 	return false

@@ -1,0 +1,69 @@
+package cloister
+
+import (
+	"fmt"
+	"net/netip"
+	"testing"
+)
+
+// On one view, exactly reconnectFanout members are chosen for each address
+// (every member when the view is that small), and which ones depends on
+// the address.
+func TestFanoutChoosesExactlyK(t *testing.T) {
+	for _, size := range []int{1, 2, 3, 4, 10, 100} {
+		s := &Snapshot{}
+		for i := range size {
+			s.View.Members = append(s.View.Members, Member{ID: fmt.Sprintf("app@10.0.0.%d:4747#%016x", i, i*7919)})
+		}
+		idx := make([]*viewIndex, size)
+		for i, m := range s.View.Members {
+			idx[i] = newViewIndex(s, m.ID)
+		}
+		chosenBy := map[int]int{}
+		for a := range 200 {
+			addr := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 1, byte(a >> 8), byte(a)}), 4747)
+			h := fnv64(addr.String())
+			got := 0
+			for i := range idx {
+				if idx[i].chosen(h, reconnectFanout) {
+					got++
+					chosenBy[i]++
+				}
+			}
+			if want := min(size, reconnectFanout); got != want {
+				t.Fatalf("view of %d, address %v: %d members chosen, want %d", size, addr, got, want)
+			}
+		}
+		if size == 100 && len(chosenBy) < 50 {
+			t.Fatalf("view of 100: only %d members were ever chosen for 200 addresses", len(chosenBy))
+		}
+	}
+}
+
+// A member that is not in the view yet (it is joining) still takes its
+// place on its own circle.
+func TestFanoutSelfOutsideTheView(t *testing.T) {
+	s := &Snapshot{}
+	s.View.Members = []Member{{ID: "a"}, {ID: "b"}}
+	x := newViewIndex(s, "c")
+	if len(x.hashes) != 3 || !x.chosen(fnv64("anything"), 3) {
+		t.Fatalf("circle %v: self not on it, or not chosen in a view of 3", x.hashes)
+	}
+}
+
+// The settling quiet period grows with the view from 50 ms to 250 ms, and
+// the bound with it.
+func TestSettleForGrowsWithTheView(t *testing.T) {
+	for _, c := range []struct {
+		members      int
+		quiet, bound string
+	}{
+		{1, "50ms", "500ms"}, {10, "50ms", "500ms"}, {50, "50ms", "500ms"},
+		{120, "120ms", "1.2s"}, {250, "250ms", "2.5s"}, {1000, "250ms", "2.5s"},
+	} {
+		q, b := settleFor(c.members)
+		if q.String() != c.quiet || b.String() != c.bound {
+			t.Errorf("settleFor(%d) = %v, %v; want %s, %s", c.members, q, b, c.quiet, c.bound)
+		}
+	}
+}
