@@ -35,7 +35,7 @@ import (
 const (
 	stateOnlyQuiets = 5
 	maxQuiets       = 10
-	maxQuietGossips = 16 // bound of a quiet period, in gossip intervals
+	maxQuietGossips = 8 // bound of a quiet period, in gossip intervals
 )
 
 // published is what this node last advertised.
@@ -113,7 +113,7 @@ func (n *Node) publishLoop(ctx context.Context) {
 }
 
 // quietPeriod is one gossip interval per ten members of the current view,
-// at most maxQuietGossips of them: beyond 160 members a longer wait only
+// at most maxQuietGossips of them: beyond 80 members a longer wait only
 // delayed agreement (50 gossip intervals at 500 members, ten times that
 // before a pending advert had to go), while the direct copies, paced at
 // membership.MaxDirectAdverts per gossip interval, already spread an

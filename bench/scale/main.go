@@ -348,8 +348,21 @@ func progress(nodes []*cloister.Node, v *views, net *memnet.Network, start time.
 		v.mu.Lock()
 		downs := v.downs
 		v.mu.Unlock()
-		fmt.Fprintf(os.Stderr, "scale: %5.1fs %s downs=%d notConfirmed=%d hinted=%d streamsOverLimit=%d maxHealth=%d goroutines=%d memnet=%+v\n",
-			time.Since(start).Seconds(), summary(nodes), downs, notConfirmed, hinted, overLimit, health, runtime.NumGoroutine(), net.Stats())
+		// Agreement as node 0 sees it: how many distinct views the nodes
+		// hold, and how many members node 0 sees advertising its own.
+		held := map[cloister.ViewID]int{}
+		for _, nd := range nodes {
+			held[nd.Snapshot().View.ID]++
+		}
+		s0 := nodes[0].Snapshot()
+		same := 0
+		for _, m := range s0.View.Members {
+			if m.ViewID == s0.View.ID {
+				same++
+			}
+		}
+		fmt.Fprintf(os.Stderr, "scale: %5.1fs %s views held=%d node0 sees %d of %d advertising its view downs=%d notConfirmed=%d hinted=%d streamsOverLimit=%d maxHealth=%d goroutines=%d memnet=%+v\n",
+			time.Since(start).Seconds(), summary(nodes), len(held), same, len(s0.View.Members), downs, notConfirmed, hinted, overLimit, health, runtime.NumGoroutine(), net.Stats())
 	}
 }
 

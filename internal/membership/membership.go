@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/netip"
 	"strings"
@@ -194,8 +195,8 @@ func (m *Membership) Join(ctx context.Context, peers []netip.AddrPort) (int, err
 // live member, MaxDirectAdverts at once and the next as many every gossip
 // interval (direct.go); gossiping it (a memberlist alive message that
 // every member decodes and passes on several times) is deferred until
-// gossipAfter after the last direct copy, and a newer SetMeta replaces
-// both. Neither waits.
+// gossipAfter to three times that after the last direct copy, and a newer
+// SetMeta replaces both. Neither waits.
 //
 // The direct copy is the fast path: one UDP packet per member. Gossip
 // alone reaches a given member only with high probability (each member
@@ -222,7 +223,13 @@ func (m *Membership) SetMeta(meta []byte, gossipAfter time.Duration) error {
 	m.cancelDeferredLocked()
 	if !m.left {
 		rest := m.startDirectLocked(meta)
-		m.gossipTimer = time.AfterFunc(rest+gossipAfter, m.gossipMeta)
+		// Spread over gossipAfter to three times that: every member
+		// re-advertises after a view change, and their gossip at the same
+		// moment (each member decoding every member's alive message
+		// RetransmitMult × log10 N times) was a load spike that made
+		// 500 members in one process miss their probes.
+		jitter := time.Duration(rand.Int64N(int64(2*gossipAfter) + 1))
+		m.gossipTimer = time.AfterFunc(rest+gossipAfter+jitter, m.gossipMeta)
 	}
 	return nil
 }
