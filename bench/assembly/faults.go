@@ -22,16 +22,20 @@ import (
 //     -partition (90 s), then the time every member takes to see every
 //     other again is measured.
 //
-// The link faults are nftables rules in chains of the bench's own table
-// (fault_out on the output hook, fault_in on the input hook, both before
-// the traffic counter; loopback packets traverse output, then input). A
-// member is matched twice: by its listening port (source or destination
-// port, UDP and TCP), and, where a cgroup v2 hierarchy is mounted under
-// /sys/fs/cgroup, by the cgroup it was started in (socket cgroupv2), which
-// also catches the TCP connections it dials from ephemeral ports: on
-// output the socket is the sender's, on input the receiver's (looked up).
-// With random loss a packet is judged once: the first rule that matches it
-// goes to fault_drop, which drops it or marks it judged (faultMark).
+// The link faults are nftables rules in chains of the bench's own table.
+// Loopback packets traverse the output hook, then the input hook; a packet
+// dropped on output makes the sender's sendto fail (EPERM), which
+// memberlist treats as a local error, not as a lost probe, so nothing is
+// dropped there: fault_out (output, before the traffic counter) only marks
+// the packets a faulted member sends, and fault_in (input) drops, silently
+// for the sender, as a real link would. A member is matched by its
+// listening port (source or destination port, UDP and TCP) and, where a
+// cgroup v2 hierarchy is mounted under /sys/fs/cgroup, by the cgroup it
+// was started in (socket cgroupv2), which also catches the TCP
+// connections it dials from ephemeral ports: on output the socket is the
+// sender's (the packet is marked), on input the receiver's (looked up).
+// A packet is judged once: the first rule of fault_in that matches goes to
+// fault_drop, which drops it (all, or lossPercent at random).
 
 const (
 	faultSettle  = 5 * time.Second // after each fault, reports still count
@@ -40,11 +44,10 @@ const (
 	lossPercent  = 20
 	lossFor      = 10 * time.Second
 	capFor       = 10 * time.Second
-	capQuotaUS   = 1000   // of cpu.cfs_period_us: 1% of one CPU
-	capPeriodUS  = 100000 // 100 ms
-	faultMark    = 0x0c10b000
-	markMinority = 0x0c10b00a // sent by a member of cgroup a
-	markMajority = 0x0c10b00b // sent by a member of cgroup b
+	capQuotaUS   = 1000       // of cpu.cfs_period_us: 1% of one CPU
+	capPeriodUS  = 100000     // 100 ms
+	markA        = 0x0c10b00a // sent by a member of cgroup a (the victim, the minority)
+	markB        = 0x0c10b00b // sent by a member of cgroup b (the majority)
 	faultComment = "fault"
 )
 
@@ -274,15 +277,16 @@ func cutText(table string, ports []int, cg string, lossPct int) string {
 		drop = fmt.Sprintf("numgen random mod 100 < %d %s", lossPct, drop)
 	}
 	fmt.Fprintf(&sb, "add rule inet %s fault_drop %s\n", table, drop)
-	fmt.Fprintf(&sb, "add rule inet %s fault_drop meta mark set 0x%08x\n", table, faultMark)
+	if cg != "" {
+		fmt.Fprintf(&sb, "add rule inet %s fault_out oifname \"lo\" socket cgroupv2 level 2 %q meta mark set 0x%08x\n", table, cg, markA)
+	}
 	for _, dir := range []string{"sport", "dport"} {
-		fmt.Fprintf(&sb, "add rule inet %s fault_out oifname \"lo\" meta l4proto { tcp, udp } th %s %s goto fault_drop\n",
+		fmt.Fprintf(&sb, "add rule inet %s fault_in iifname \"lo\" meta l4proto { tcp, udp } th %s %s goto fault_drop\n",
 			table, dir, portSet(ports))
 	}
 	if cg != "" {
-		fmt.Fprintf(&sb, "add rule inet %s fault_out oifname \"lo\" socket cgroupv2 level 2 %q goto fault_drop\n", table, cg)
-		fmt.Fprintf(&sb, "add rule inet %s fault_in iifname \"lo\" meta mark != 0x%08x socket cgroupv2 level 2 %q goto fault_drop\n",
-			table, faultMark, cg)
+		fmt.Fprintf(&sb, "add rule inet %s fault_in iifname \"lo\" meta mark 0x%08x goto fault_drop\n", table, markA)
+		fmt.Fprintf(&sb, "add rule inet %s fault_in iifname \"lo\" socket cgroupv2 level 2 %q goto fault_drop\n", table, cg)
 	}
 	return sb.String()
 }
@@ -294,17 +298,19 @@ func cutText(table string, ports []int, cg string, lossPct int) string {
 func partitionText(table string, portsA, portsB []int, cgA, cgB string) string {
 	var sb strings.Builder
 	sb.WriteString(clearText(table))
+	if cgA != "" && cgB != "" {
+		fmt.Fprintf(&sb, "add rule inet %s fault_out oifname \"lo\" socket cgroupv2 level 2 %q meta mark set 0x%08x\n", table, cgA, markA)
+		fmt.Fprintf(&sb, "add rule inet %s fault_out oifname \"lo\" socket cgroupv2 level 2 %q meta mark set 0x%08x\n", table, cgB, markB)
+	}
 	for _, p := range [][2][]int{{portsA, portsB}, {portsB, portsA}} {
-		fmt.Fprintf(&sb, "add rule inet %s fault_out oifname \"lo\" meta l4proto { tcp, udp } th sport %s th dport %s counter drop comment %q\n",
+		fmt.Fprintf(&sb, "add rule inet %s fault_in iifname \"lo\" meta l4proto { tcp, udp } th sport %s th dport %s counter drop comment %q\n",
 			table, portSet(p[0]), portSet(p[1]), faultComment)
 	}
 	if cgA != "" && cgB != "" {
-		fmt.Fprintf(&sb, "add rule inet %s fault_out oifname \"lo\" socket cgroupv2 level 2 %q meta mark set 0x%08x\n", table, cgA, markMinority)
-		fmt.Fprintf(&sb, "add rule inet %s fault_out oifname \"lo\" socket cgroupv2 level 2 %q meta mark set 0x%08x\n", table, cgB, markMajority)
 		fmt.Fprintf(&sb, "add rule inet %s fault_in iifname \"lo\" meta mark 0x%08x socket cgroupv2 level 2 %q counter drop comment %q\n",
-			table, markMinority, cgB, faultComment)
+			table, markA, cgB, faultComment)
 		fmt.Fprintf(&sb, "add rule inet %s fault_in iifname \"lo\" meta mark 0x%08x socket cgroupv2 level 2 %q counter drop comment %q\n",
-			table, markMajority, cgA, faultComment)
+			table, markB, cgA, faultComment)
 	}
 	return sb.String()
 }

@@ -32,21 +32,29 @@ func TestCutText(t *testing.T) {
 flush chain inet cloister_bench_1 fault_in
 flush chain inet cloister_bench_1 fault_drop
 add rule inet cloister_bench_1 fault_drop counter drop comment "fault"
-add rule inet cloister_bench_1 fault_drop meta mark set 0x0c10b000
-add rule inet cloister_bench_1 fault_out oifname "lo" meta l4proto { tcp, udp } th sport { 7001 } goto fault_drop
-add rule inet cloister_bench_1 fault_out oifname "lo" meta l4proto { tcp, udp } th dport { 7001 } goto fault_drop
-add rule inet cloister_bench_1 fault_out oifname "lo" socket cgroupv2 level 2 "unified/cloister_bench_1/a" goto fault_drop
-add rule inet cloister_bench_1 fault_in iifname "lo" meta mark != 0x0c10b000 socket cgroupv2 level 2 "unified/cloister_bench_1/a" goto fault_drop
+add rule inet cloister_bench_1 fault_out oifname "lo" socket cgroupv2 level 2 "unified/cloister_bench_1/a" meta mark set 0x0c10b00a
+add rule inet cloister_bench_1 fault_in iifname "lo" meta l4proto { tcp, udp } th sport { 7001 } goto fault_drop
+add rule inet cloister_bench_1 fault_in iifname "lo" meta l4proto { tcp, udp } th dport { 7001 } goto fault_drop
+add rule inet cloister_bench_1 fault_in iifname "lo" meta mark 0x0c10b00a goto fault_drop
+add rule inet cloister_bench_1 fault_in iifname "lo" socket cgroupv2 level 2 "unified/cloister_bench_1/a" goto fault_drop
 `
 	if got != want {
 		t.Errorf("cutText:\n%s\nwant:\n%s", got, want)
 	}
-	// Random loss: one draw per packet, in fault_drop; no cgroup: ports only.
+	// Random loss: one draw per packet, in fault_drop; no cgroup: ports
+	// only. Nothing is dropped on output (the sender would see EPERM).
 	got = cutText("t", []int{7001, 7002}, "", 20)
 	if !strings.Contains(got, "add rule inet t fault_drop numgen random mod 100 < 20 counter drop comment \"fault\"\n") ||
 		!strings.Contains(got, "th sport { 7001, 7002 } goto fault_drop") || strings.Contains(got, "cgroupv2") ||
 		strings.Count(got, "numgen") != 1 {
 		t.Errorf("cutText with 20%% loss, no cgroup:\n%s", got)
+	}
+	for _, text := range []string{got, want, partitionText("t", []int{3}, []int{1, 2}, "cg/a", "cg/b")} {
+		for _, l := range strings.Split(text, "\n") {
+			if strings.Contains(l, " fault_out ") && strings.Contains(l, "drop") {
+				t.Errorf("drops on output: %s", l)
+			}
+		}
 	}
 }
 
@@ -55,10 +63,10 @@ func TestPartitionText(t *testing.T) {
 	want := `flush chain inet t fault_out
 flush chain inet t fault_in
 flush chain inet t fault_drop
-add rule inet t fault_out oifname "lo" meta l4proto { tcp, udp } th sport { 3 } th dport { 1, 2 } counter drop comment "fault"
-add rule inet t fault_out oifname "lo" meta l4proto { tcp, udp } th sport { 1, 2 } th dport { 3 } counter drop comment "fault"
 add rule inet t fault_out oifname "lo" socket cgroupv2 level 2 "cg/a" meta mark set 0x0c10b00a
 add rule inet t fault_out oifname "lo" socket cgroupv2 level 2 "cg/b" meta mark set 0x0c10b00b
+add rule inet t fault_in iifname "lo" meta l4proto { tcp, udp } th sport { 3 } th dport { 1, 2 } counter drop comment "fault"
+add rule inet t fault_in iifname "lo" meta l4proto { tcp, udp } th sport { 1, 2 } th dport { 3 } counter drop comment "fault"
 add rule inet t fault_in iifname "lo" meta mark 0x0c10b00a socket cgroupv2 level 2 "cg/b" counter drop comment "fault"
 add rule inet t fault_in iifname "lo" meta mark 0x0c10b00b socket cgroupv2 level 2 "cg/a" counter drop comment "fault"
 `
