@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -35,7 +36,10 @@ import (
 // connections it dials from ephemeral ports: on output the socket is the
 // sender's (the packet is marked), on input the receiver's (looked up).
 // A packet is judged once: the first rule of fault_in that matches goes to
-// fault_drop, which drops it (all, or lossPercent at random).
+// fault_drop, which drops it (all, or lossPercent at random). Drops are
+// counted in a named counter, read before and after a phase, so that
+// removing a fault is one flush, not a listing and a flush (at a load of
+// 90 the listing took up to a second, which lengthened the cuts).
 
 const (
 	faultSettle  = 5 * time.Second // after each fault, reports still count
@@ -44,11 +48,11 @@ const (
 	lossPercent  = 20
 	lossFor      = 10 * time.Second
 	capFor       = 10 * time.Second
-	capQuotaUS   = 1000       // of cpu.cfs_period_us: 1% of one CPU
-	capPeriodUS  = 100000     // 100 ms
-	markA        = 0x0c10b00a // sent by a member of cgroup a (the victim, the minority)
-	markB        = 0x0c10b00b // sent by a member of cgroup b (the majority)
-	faultComment = "fault"
+	capQuotaUS   = 1000            // of cpu.cfs_period_us: 1% of one CPU
+	capPeriodUS  = 100000          // 100 ms
+	markA        = 0x0c10b00a      // sent by a member of cgroup a (the victim, the minority)
+	markB        = 0x0c10b00b      // sent by a member of cgroup b (the majority)
+	faultCounter = "fault_dropped" // named counter: survives the flush of the rules
 )
 
 // faultPhases are the phases of the second table.
@@ -241,15 +245,17 @@ func removeCgroups(dir, parent string) {
 // faultChainsText creates the fault chains (and the table if needed).
 func faultChainsText(table string) string {
 	return fmt.Sprintf(`add table inet %[1]s
+add counter inet %[1]s %[2]s
 add chain inet %[1]s fault_drop
 add chain inet %[1]s fault_out { type filter hook output priority -10; policy accept; }
 add chain inet %[1]s fault_in { type filter hook input priority -10; policy accept; }
-`, table)
+`, table, faultCounter)
 }
 
 // deleteChainsText removes the fault chains from a table the traffic counter also uses.
 func deleteChainsText(table string) string {
-	return fmt.Sprintf("delete chain inet %[1]s fault_out\ndelete chain inet %[1]s fault_in\ndelete chain inet %[1]s fault_drop\n", table)
+	return fmt.Sprintf("delete chain inet %[1]s fault_out\ndelete chain inet %[1]s fault_in\ndelete chain inet %[1]s fault_drop\ndelete counter inet %[1]s %[2]s\n",
+		table, faultCounter)
 }
 
 // clearText removes every fault rule.
@@ -272,7 +278,7 @@ func portSet(ports []int) string {
 func cutText(table string, ports []int, cg string, lossPct int) string {
 	var sb strings.Builder
 	sb.WriteString(clearText(table))
-	drop := fmt.Sprintf("counter drop comment %q", faultComment)
+	drop := fmt.Sprintf("counter name %q drop", faultCounter)
 	if lossPct < 100 {
 		drop = fmt.Sprintf("numgen random mod 100 < %d %s", lossPct, drop)
 	}
@@ -303,14 +309,14 @@ func partitionText(table string, portsA, portsB []int, cgA, cgB string) string {
 		fmt.Fprintf(&sb, "add rule inet %s fault_out oifname \"lo\" socket cgroupv2 level 2 %q meta mark set 0x%08x\n", table, cgB, markB)
 	}
 	for _, p := range [][2][]int{{portsA, portsB}, {portsB, portsA}} {
-		fmt.Fprintf(&sb, "add rule inet %s fault_in iifname \"lo\" meta l4proto { tcp, udp } th sport %s th dport %s counter drop comment %q\n",
-			table, portSet(p[0]), portSet(p[1]), faultComment)
+		fmt.Fprintf(&sb, "add rule inet %s fault_in iifname \"lo\" meta l4proto { tcp, udp } th sport %s th dport %s counter name %q drop\n",
+			table, portSet(p[0]), portSet(p[1]), faultCounter)
 	}
 	if cgA != "" && cgB != "" {
-		fmt.Fprintf(&sb, "add rule inet %s fault_in iifname \"lo\" meta mark 0x%08x socket cgroupv2 level 2 %q counter drop comment %q\n",
-			table, markA, cgB, faultComment)
-		fmt.Fprintf(&sb, "add rule inet %s fault_in iifname \"lo\" meta mark 0x%08x socket cgroupv2 level 2 %q counter drop comment %q\n",
-			table, markB, cgA, faultComment)
+		fmt.Fprintf(&sb, "add rule inet %s fault_in iifname \"lo\" meta mark 0x%08x socket cgroupv2 level 2 %q counter name %q drop\n",
+			table, markA, cgB, faultCounter)
+		fmt.Fprintf(&sb, "add rule inet %s fault_in iifname \"lo\" meta mark 0x%08x socket cgroupv2 level 2 %q counter name %q drop\n",
+			table, markB, cgA, faultCounter)
 	}
 	return sb.String()
 }
@@ -318,16 +324,37 @@ func partitionText(table string, portsA, portsB []int, cgA, cgB string) string {
 // apply replaces the fault rules, atomically.
 func (f *faults) apply(text string) error { return nft(text, "-f", "-") }
 
-// clear removes the fault rules and returns how many packets they dropped.
-func (f *faults) clear() (uint64, error) {
-	out, err := exec.Command("nft", "-j", "list", "table", "inet", f.table).Output()
-	var dropped uint64
-	if err == nil {
-		if cs, perr := parseCounters(out); perr == nil {
-			dropped = cs[faultComment].packets
+// clear removes the fault rules.
+func (f *faults) clear() error { return f.apply(clearText(f.table)) }
+
+// dropped is how many packets the fault rules have dropped so far (0 if
+// the counter cannot be read).
+func (f *faults) dropped() uint64 {
+	out, err := exec.Command("nft", "-j", "list", "counter", "inet", f.table, faultCounter).Output()
+	if err != nil {
+		return 0
+	}
+	n, _ := parseNamedCounter(out)
+	return n
+}
+
+// parseNamedCounter reads the packets of the counter object in `nft -j
+// list counter` output.
+func parseNamedCounter(js []byte) (uint64, error) {
+	var doc struct {
+		Nftables []struct {
+			Counter *struct{ Packets uint64 }
 		}
 	}
-	return dropped, f.apply(clearText(f.table))
+	if err := json.Unmarshal(js, &doc); err != nil {
+		return 0, err
+	}
+	for _, item := range doc.Nftables {
+		if item.Counter != nil {
+			return item.Counter.Packets, nil
+		}
+	}
+	return 0, errors.New("nft -j output: no counter object")
 }
 
 // group is member placement for a link fault: members in a (the victim,
@@ -476,10 +503,13 @@ func (b *bench) runFaults(sys system, n int, phases map[string]bool, r *result) 
 		}
 		p.st.ran = true
 		how := fmt.Sprintf("%d packets dropped", p.st.dropped)
+		if p.st.note != "" {
+			how += "; " + p.st.note
+		}
 		if p.name == "cpucap" {
 			how = p.st.note
-			p.st.note = ""
 		}
+		p.st.note = ""
 		fmt.Fprintf(os.Stderr, "  %s: %d false failure reports (%d by the victim), victim declared failed by %d; %s\n",
 			p.name, p.st.falses, p.st.byVictim, p.st.declared, how)
 	}
@@ -526,23 +556,29 @@ func (b *bench) flap(c *cluster, w *faultWatch) error {
 		return fmt.Sprintf("cycle %d, link up", cycle)
 	}
 	w.start = time.Now()
+	before := f.dropped()
+	var longest time.Duration
 	for k := 1; k <= flapCycles; k++ {
+		on := time.Now()
 		if err := f.apply(cutText(f.table, ports, f.nftGroup("a"), 100)); err != nil {
 			return err
 		}
 		cut, cycle = true, k
 		b.log.mark(fmt.Sprintf("flap: cycle %d: n%d cut", k, w.victim))
 		c.waitFor(flapCut, w.see, never)
-		d, err := f.clear()
-		if err != nil {
+		if err := f.clear(); err != nil {
 			return err
 		}
-		w.st.dropped += d
 		cut = false
-		b.log.mark(fmt.Sprintf("flap: cycle %d: n%d up (%d packets dropped)", k, w.victim, d))
+		// From the start of the rules' insertion to the end of their
+		// removal: at most this long, at least about flapCut.
+		longest = max(longest, time.Since(on))
+		b.log.mark(fmt.Sprintf("flap: cycle %d: n%d up (cut at most %v)", k, w.victim, time.Since(on).Round(time.Millisecond)))
 		c.waitFor(flapCut, w.see, never)
 	}
 	cycle = 0
+	w.st.dropped = f.dropped() - before
+	w.st.note = fmt.Sprintf("longest cut at most %v", longest.Round(time.Millisecond))
 	c.waitFor(faultSettle, w.see, never)
 	b.log.mark("flap: end")
 	return nil
@@ -562,18 +598,18 @@ func (b *bench) loss(c *cluster, w *faultWatch) error {
 		}
 		return "settle after the loss"
 	}
+	before := f.dropped()
 	if err := f.apply(cutText(f.table, ports, f.nftGroup("a"), lossPercent)); err != nil {
 		return err
 	}
 	w.start = time.Now()
 	b.log.mark(fmt.Sprintf("loss: %d%% on n%d", lossPercent, w.victim))
 	c.waitFor(lossFor, w.see, never)
-	d, err := f.clear()
-	if err != nil {
+	if err := f.clear(); err != nil {
 		return err
 	}
-	w.st.dropped, on = d, false
-	b.log.mark(fmt.Sprintf("loss: off (%d packets dropped)", d))
+	w.st.dropped, on = f.dropped()-before, false
+	b.log.mark(fmt.Sprintf("loss: off (%d packets dropped)", w.st.dropped))
 	c.waitFor(faultSettle, w.see, never)
 	b.log.mark("loss: end")
 	return nil
@@ -645,19 +681,19 @@ func (b *bench) partition(c *cluster, minority func(int) bool, r *result) error 
 			r.part.during++
 		}
 	}
+	before := f.dropped()
 	if err := f.apply(partitionText(f.table, pa, pb, f.nftGroup("a"), f.nftGroup("b"))); err != nil {
 		return err
 	}
 	b.log.mark(fmt.Sprintf("partition: on, %d | %d members, for %v", len(pb), len(pa), b.partitionFor))
 	c.waitFor(b.partitionFor, during, never)
-	d, err := f.clear()
-	if err != nil {
+	if err := f.clear(); err != nil {
 		return err
 	}
-	r.part.dropped = d
 	healStart := time.Now()
 	h.heal(healStart)
-	b.log.mark(fmt.Sprintf("partition: removed (%d packets dropped)", d))
+	r.part.dropped = f.dropped() - before
+	b.log.mark(fmt.Sprintf("partition: removed (%d packets dropped)", r.part.dropped))
 	healed := h.done() || c.waitFor(b.healTimeout, func(e stamped) {
 		h.see(e)
 		if e.kind == "failed" || e.kind == "gone" {

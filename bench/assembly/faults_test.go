@@ -31,7 +31,7 @@ func TestCutText(t *testing.T) {
 	want := `flush chain inet cloister_bench_1 fault_out
 flush chain inet cloister_bench_1 fault_in
 flush chain inet cloister_bench_1 fault_drop
-add rule inet cloister_bench_1 fault_drop counter drop comment "fault"
+add rule inet cloister_bench_1 fault_drop counter name "fault_dropped" drop
 add rule inet cloister_bench_1 fault_out oifname "lo" socket cgroupv2 level 2 "unified/cloister_bench_1/a" meta mark set 0x0c10b00a
 add rule inet cloister_bench_1 fault_in iifname "lo" meta l4proto { tcp, udp } th sport { 7001 } goto fault_drop
 add rule inet cloister_bench_1 fault_in iifname "lo" meta l4proto { tcp, udp } th dport { 7001 } goto fault_drop
@@ -44,7 +44,7 @@ add rule inet cloister_bench_1 fault_in iifname "lo" socket cgroupv2 level 2 "un
 	// Random loss: one draw per packet, in fault_drop; no cgroup: ports
 	// only. Nothing is dropped on output (the sender would see EPERM).
 	got = cutText("t", []int{7001, 7002}, "", 20)
-	if !strings.Contains(got, "add rule inet t fault_drop numgen random mod 100 < 20 counter drop comment \"fault\"\n") ||
+	if !strings.Contains(got, "add rule inet t fault_drop numgen random mod 100 < 20 counter name \"fault_dropped\" drop\n") ||
 		!strings.Contains(got, "th sport { 7001, 7002 } goto fault_drop") || strings.Contains(got, "cgroupv2") ||
 		strings.Count(got, "numgen") != 1 {
 		t.Errorf("cutText with 20%% loss, no cgroup:\n%s", got)
@@ -65,10 +65,10 @@ flush chain inet t fault_in
 flush chain inet t fault_drop
 add rule inet t fault_out oifname "lo" socket cgroupv2 level 2 "cg/a" meta mark set 0x0c10b00a
 add rule inet t fault_out oifname "lo" socket cgroupv2 level 2 "cg/b" meta mark set 0x0c10b00b
-add rule inet t fault_in iifname "lo" meta l4proto { tcp, udp } th sport { 3 } th dport { 1, 2 } counter drop comment "fault"
-add rule inet t fault_in iifname "lo" meta l4proto { tcp, udp } th sport { 1, 2 } th dport { 3 } counter drop comment "fault"
-add rule inet t fault_in iifname "lo" meta mark 0x0c10b00a socket cgroupv2 level 2 "cg/b" counter drop comment "fault"
-add rule inet t fault_in iifname "lo" meta mark 0x0c10b00b socket cgroupv2 level 2 "cg/a" counter drop comment "fault"
+add rule inet t fault_in iifname "lo" meta l4proto { tcp, udp } th sport { 3 } th dport { 1, 2 } counter name "fault_dropped" drop
+add rule inet t fault_in iifname "lo" meta l4proto { tcp, udp } th sport { 1, 2 } th dport { 3 } counter name "fault_dropped" drop
+add rule inet t fault_in iifname "lo" meta mark 0x0c10b00a socket cgroupv2 level 2 "cg/b" counter name "fault_dropped" drop
+add rule inet t fault_in iifname "lo" meta mark 0x0c10b00b socket cgroupv2 level 2 "cg/a" counter name "fault_dropped" drop
 `
 	if got != want {
 		t.Errorf("partitionText:\n%s\nwant:\n%s", got, want)
@@ -205,5 +205,16 @@ func TestFaultWatch(t *testing.T) {
 	w.see(ev("failed", 0, 2, time.Unix(1, 0)))
 	if st.falses != 1 || st.declared != 0 {
 		t.Errorf("loss: %+v", *st)
+	}
+}
+
+func TestParseNamedCounter(t *testing.T) {
+	// nft -j list counter inet t fault_dropped, nftables 1.0.6.
+	js := `{"nftables": [{"metainfo": {"version": "1.0.6", "json_schema_version": 1}}, {"counter": {"family": "inet", "name": "fault_dropped", "table": "t", "handle": 1, "packets": 42, "bytes": 4200}}]}`
+	if n, err := parseNamedCounter([]byte(js)); err != nil || n != 42 {
+		t.Errorf("parseNamedCounter = %d, %v, want 42", n, err)
+	}
+	if _, err := parseNamedCounter([]byte(`{"nftables": []}`)); err == nil {
+		t.Error("no counter: want an error")
 	}
 }
