@@ -54,9 +54,9 @@
 //     heal, and the phase waits -heal (90 s) for nothing.
 //
 // The link faults are nftables rules in chains of the bench's own table
-// (fault_out, fault_in, fault_drop in table inet cloister_bench_PID, also
-// the traffic counter's; deleted at the end, on error, on SIGINT and on
-// SIGTERM). They drop on the input hook only: a packet dropped on output
+// (fault_out, fault_in, fault_drop and the named counter fault_dropped in
+// table inet cloister_bench_PID, also the traffic counter's; deleted at the
+// end, on error, on SIGINT and on SIGTERM). They drop on the input hook only: a packet dropped on output
 // fails the sender's sendto with EPERM, which memberlist takes for a local
 // error rather than a lost probe. A member is matched by its listening
 // port (UDP and TCP, source or destination) and by the cgroup v2 directory
