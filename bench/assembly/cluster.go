@@ -66,7 +66,10 @@ func freeAddrs(n int) ([]string, error) {
 	return addrs, nil
 }
 
-func (b *bench) launch(sys system, n int) (*cluster, error) {
+// launch starts n members of sys. place, when not nil, names the cgroup v2
+// directory each member starts in ("" for none): the fault phases match a
+// member's sockets by it (see faults.go).
+func (b *bench) launch(sys system, n int, place []string) (*cluster, error) {
 	c := &cluster{sys: sys, n: n, events: make(chan stamped, 64*n*n)}
 	all, err := freeAddrs(2 * n)
 	if err != nil {
@@ -87,7 +90,22 @@ func (b *bench) launch(sys system, n int) (*cluster, error) {
 			return nil, err
 		}
 		cmd.Stderr = cmd.Stdout
-		if err := cmd.Start(); err != nil {
+		var cg *os.File
+		if place != nil && place[i] != "" {
+			// Started inside it (clone3 CLONE_INTO_CGROUP): a socket
+			// belongs to the cgroup of the process that opened it, and
+			// stays there when the process moves later.
+			if cg, err = os.Open(place[i]); err != nil {
+				c.stop()
+				return nil, err
+			}
+			cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, int(cg.Fd())
+		}
+		err = cmd.Start()
+		if cg != nil {
+			cg.Close()
+		}
+		if err != nil {
 			c.stop()
 			return nil, fmt.Errorf("%s node %d: %w", sys.name, i, err)
 		}
@@ -99,7 +117,11 @@ func (b *bench) launch(sys system, n int) (*cluster, error) {
 			sc := bufio.NewScanner(out)
 			for sc.Scan() {
 				now := time.Now()
-				for _, e := range sys.parse(sc.Text(), st) {
+				evs := sys.parse(sc.Text(), st)
+				if len(evs) > 0 {
+					b.log.line(now, fmt.Sprintf("%s N=%d n%d: %s", sys.name, n, i, sc.Text()))
+				}
+				for _, e := range evs {
 					select {
 					case c.events <- stamped{event: e, observer: i, at: now}:
 					default: // the channel is sized for every event of a run

@@ -21,6 +21,11 @@ type bench struct {
 
 	nft            *nftCounter   // nil: steady-state traffic is not measured
 	settle, window time.Duration // before and of the traffic count
+
+	faults       *faults       // the fault phases' nftables chains and cgroups
+	partitionFor time.Duration // how long the partition phase splits the cluster
+	healTimeout  time.Duration // how long it waits for the heal
+	log          *eventLog     // nil without -log
 }
 
 // options are the command's flags.
@@ -29,6 +34,10 @@ type options struct {
 	trafficOnly    bool
 	repeat         int
 	settle, window time.Duration
+	phases         string
+	partition      time.Duration
+	heal           time.Duration
+	logPath        string
 }
 
 func main() {
@@ -46,6 +55,10 @@ func main() {
 	flag.IntVar(&o.repeat, "repeat", 3, "clusters per system and size with -traffic")
 	flag.DurationVar(&o.settle, "settle", 5*time.Second, "wait after assembly before counting traffic")
 	flag.DurationVar(&o.window, "window", 20*time.Second, "how long traffic is counted (0: not at all; needs nft and root)")
+	flag.StringVar(&o.phases, "phases", "all", "phases to run: all, or some of "+strings.Join(allPhases, ","))
+	flag.DurationVar(&o.partition, "partition", 90*time.Second, "how long the partition phase splits the cluster")
+	flag.DurationVar(&o.heal, "heal", 90*time.Second, "how long the partition phase waits for the heal")
+	flag.StringVar(&o.logPath, "log", "", "file to write every event line the members printed, and the phase marks, to")
 	flag.Parse()
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "assembly:", err)
@@ -54,6 +67,13 @@ func main() {
 }
 
 func run(o options) error {
+	phases, err := parsePhases(o.phases)
+	if err != nil {
+		return err
+	}
+	if o.partition <= 0 || o.heal <= 0 {
+		return errors.New("-partition and -heal must be positive")
+	}
 	self, err := os.Executable()
 	if err != nil {
 		return err
@@ -65,7 +85,14 @@ func run(o options) error {
 	cl := newCleanups()
 	defer cl.done()
 	cl.add(func() { os.RemoveAll(dir) })
-	b := &bench{self: self, cloisterBin: filepath.Join(dir, "cloister"), settle: o.settle, window: o.window}
+	b := &bench{self: self, cloisterBin: filepath.Join(dir, "cloister"), settle: o.settle, window: o.window,
+		partitionFor: o.partition, healTimeout: o.heal}
+	if o.logPath != "" {
+		if b.log, err = openEventLog(o.logPath); err != nil {
+			return err
+		}
+		cl.add(func() { _ = b.log.close() })
+	}
 	// Built as examples/compose/Dockerfile ships it: static, without cgo.
 	// A cgo-linked binary (the default where a C compiler is installed)
 	// spends about 1.5 ms more of CPU starting each process, in the
@@ -81,9 +108,18 @@ func run(o options) error {
 		"cloister-lan": cloisterSystem("lan"), "cloister-local": cloisterSystem("local"),
 		"serf-lan": serfSystem("lan"), "serf-local": serfSystem("local"), "memberlist-lan": memberlistSystem(),
 	}
-	if o.window > 0 || o.trafficOnly {
+	if (o.window > 0 && (phases["starve"] || phases["leave"])) || o.trafficOnly {
 		if err := b.openTraffic(cl); err != nil {
 			fmt.Fprintln(os.Stderr, "steady-state traffic not measured:", err)
+		}
+	}
+	if !o.trafficOnly && slices.ContainsFunc(faultPhases, func(p string) bool { return phases[p] }) {
+		b.openFaults(cl)
+		if b.faults.netErr != nil {
+			fmt.Fprintln(os.Stderr, "flap, loss and partition phases skipped:", b.faults.netErr)
+		}
+		if b.faults.cpuErr != nil {
+			fmt.Fprintln(os.Stderr, "cpucap phase skipped:", b.faults.cpuErr)
 		}
 	}
 	if o.trafficOnly && (b.nft == nil || o.window <= 0) {
@@ -111,17 +147,31 @@ func run(o options) error {
 			if o.trafficOnly {
 				r = b.runTraffic(sys, n, o.repeat)
 			} else {
-				r = b.run(sys, n)
-				fmt.Fprintln(os.Stderr, "  "+row(r))
+				r = b.run(sys, n, phases)
+				if slices.ContainsFunc([]string{"crash", "pause", "starve", "leave"}, func(p string) bool { return phases[p] }) {
+					fmt.Fprintln(os.Stderr, "  "+row(r))
+				}
 			}
 			results = append(results, r)
 		}
 	}
 	if !o.trafficOnly {
-		fmt.Println(table(results))
+		if slices.ContainsFunc([]string{"crash", "pause", "starve", "leave"}, func(p string) bool { return phases[p] }) {
+			fmt.Println(table(results))
+		}
+		if b.faults != nil {
+			fmt.Printf("Fault phases (victim: member N-1; flap: %d cuts of %v, %v apart; loss: %d%% for %v; CPU cap: %d%% of one CPU for %v; partition: %v, heal awaited %v; each followed by %v):\n\n",
+				flapCycles, flapCut, flapCut, lossPercent, lossFor, 100*capQuotaUS/capPeriodUS, capFor, o.partition, o.heal, faultSettle)
+			fmt.Println(faultTable(results))
+			if d := details(results); d != "" {
+				fmt.Println("False failure reports in the fault phases:")
+				fmt.Println()
+				fmt.Println(d)
+			}
+		}
 		fmt.Println(verdicts(results))
 	}
-	if b.nft != nil {
+	if b.nft != nil && slices.ContainsFunc(results, func(r result) bool { return len(r.traffic) > 0 }) {
 		fmt.Printf("Steady-state traffic between the members (IP packets on loopback, headers included), %v after assembly, over %v:\n\n", b.settle, b.window)
 		fmt.Println(trafficTable(results))
 	}
@@ -193,7 +243,7 @@ func verdicts(rs []result) string {
 		return nil
 	}
 	var sb strings.Builder
-	sb.WriteString("| N | assembly cloister-lan / serf-lan (goal ≤ 0.5) | leave cloister-lan / serf-lan (goal ≤ 0.5) | crash cloister-lan / memberlist-lan, medians (goal ≤ 0.2) | false reports cloister-lan (goal 0) |\n|---|---|---|---|---|\n")
+	sb.WriteString("| N | assembly cloister-lan / serf-lan (goal ≤ 0.5) | leave cloister-lan / serf-lan (goal ≤ 0.5) | crash cloister-lan / memberlist-lan, medians (goal ≤ 0.2) | false reports cloister-lan (goal 0) | 0 false failures in every phase, cloister-lan |\n|---|---|---|---|---|---|\n")
 	for _, r := range rs {
 		if r.system != "cloister-lan" {
 			continue
@@ -222,7 +272,42 @@ func verdicts(rs []result) string {
 		if r.falsePos > 0 {
 			fp = "MISSED"
 		}
-		fmt.Fprintf(&sb, "| %d | %s | %s | %s | %d %s |\n", r.n, asm, lv, cr, r.falsePos, fp)
+		fmt.Fprintf(&sb, "| %d | %s | %s | %s | %d %s | %s |\n", r.n, asm, lv, cr, r.falsePos, fp, everyPhase(r))
 	}
 	return sb.String()
+}
+
+// everyPhase is the verdict on "0 false failures in every phase": the
+// phases of the first table and the fault phases that ran.
+func everyPhase(r result) string {
+	faults, ran := r.faultFalses()
+	if !ran && len(r.assembly) == 0 {
+		return "n/a"
+	}
+	total := r.falsePos + faults
+	v := "MET"
+	if total > 0 {
+		v = "MISSED"
+	}
+	parts := []string{fmt.Sprintf("first table %d", r.falsePos)}
+	for _, p := range []struct {
+		name string
+		s    faultStat
+	}{{"flap", r.flap}, {"loss", r.loss}, {"cpucap", r.cpucap}} {
+		if p.s.ran {
+			parts = append(parts, fmt.Sprintf("%s %d", p.name, p.s.falses))
+		} else {
+			parts = append(parts, p.name+" not run")
+		}
+	}
+	switch {
+	case r.part.ran && r.part.note == "":
+		parts = append(parts, fmt.Sprintf("after heal %d", r.part.falses))
+	case r.part.ran:
+		parts = append(parts, "after heal: not healed")
+	default:
+		parts = append(parts, "partition not run")
+	}
+	parts = append(parts, fmt.Sprintf("fault clusters assembling %d", r.faultAsmFalse))
+	return fmt.Sprintf("%d %s (%s)", total, v, strings.Join(parts, ", "))
 }

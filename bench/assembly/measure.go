@@ -21,13 +21,25 @@ type result struct {
 	starvedFalses int
 	timeouts      []string
 	traffic       []traffic // one per cluster measured
+
+	flap, loss, cpucap faultStat // fault phases (faults.go)
+	part               healStat
+	faultAsmFalse      int      // false reports while the fault phases' clusters assembled
+	details            []string // every false report of the fault phases
 }
 
 const phaseTimeout = 90 * time.Second
 
 // assemble starts a cluster and waits until every member sees all N.
 func (b *bench) assemble(sys system, n int, r *result) (*cluster, bool) {
-	c, err := b.launch(sys, n)
+	return b.assembleIn(sys, n, r, nil)
+}
+
+// assembleIn is assemble with each member started in the cgroup v2
+// directory place[i] (see launch).
+func (b *bench) assembleIn(sys system, n int, r *result, place []string) (*cluster, bool) {
+	b.log.mark(fmt.Sprintf("%s N=%d: launching", sys.name, n))
+	c, err := b.launch(sys, n, place)
 	if err != nil {
 		r.timeouts = append(r.timeouts, "launch: "+err.Error())
 		return nil, false
@@ -121,27 +133,39 @@ func drain(c *cluster, r *result) {
 	}
 }
 
-// run measures one system at one size on three fresh clusters: steady-state
-// traffic, then starvation and leave; crash; pause.
-func (b *bench) run(sys system, n int) result {
+// run measures one system at one size on fresh clusters, the phases
+// selected: steady-state traffic, then starvation and leave; crash; pause;
+// then each fault phase on its own (faults.go).
+func (b *bench) run(sys system, n int, phases map[string]bool) result {
 	r := result{system: sys.name, n: n}
-	if c, ok := b.assemble(sys, n, &r); ok {
-		b.measureTraffic(c, &r)
-		b.starve(c, 1, &r)
-		leaves := b.detect(c, n-1, sys.leave, []string{"left", "gone"}, &r)
-		if len(leaves) > 0 {
-			r.leave = leaves[len(leaves)-1]
+	if phases["starve"] || phases["leave"] {
+		if c, ok := b.assemble(sys, n, &r); ok {
+			b.measureTraffic(c, &r)
+			if phases["starve"] {
+				b.starve(c, 1, &r)
+			}
+			if phases["leave"] {
+				leaves := b.detect(c, n-1, sys.leave, []string{"left", "gone"}, &r)
+				if len(leaves) > 0 {
+					r.leave = leaves[len(leaves)-1]
+				}
+			}
+			c.stop()
 		}
-		c.stop()
 	}
-	if c, ok := b.assemble(sys, n, &r); ok {
-		r.crash = b.detect(c, n-1, syscall.SIGKILL, []string{"failed", "gone"}, &r)
-		c.stop()
+	if phases["crash"] {
+		if c, ok := b.assemble(sys, n, &r); ok {
+			r.crash = b.detect(c, n-1, syscall.SIGKILL, []string{"failed", "gone"}, &r)
+			c.stop()
+		}
 	}
-	if c, ok := b.assemble(sys, n, &r); ok {
-		r.pause = b.detect(c, n-1, syscall.SIGSTOP, []string{"failed", "gone"}, &r)
-		c.stop()
+	if phases["pause"] {
+		if c, ok := b.assemble(sys, n, &r); ok {
+			r.pause = b.detect(c, n-1, syscall.SIGSTOP, []string{"failed", "gone"}, &r)
+			c.stop()
+		}
 	}
+	b.runFaults(sys, n, phases, &r)
 	return r
 }
 

@@ -13,8 +13,13 @@ import (
 
 // event is what one process reported.
 type event struct {
-	kind    string // "joined" (sees one more member), "ready" (sees all N), "failed", "left", "gone" (memberlist: left or failed)
-	subject int    // index of the member the event is about
+	// "joined" (sees one more member), "ready" (sees all N, once),
+	// "failed", "left", "gone" (memberlist: left or failed), "replaced"
+	// (cloister: a new incarnation), "up" (sees a member again after it
+	// went down), "whole" and "partial" (cloister: a state change to Ready
+	// on the full view of N, and any other state change).
+	kind    string
+	subject int // index of the member the event is about
 }
 
 // system knows how to start one kind of member and read its output.
@@ -38,7 +43,7 @@ func (st *parseState) join(i int) []event {
 		return nil
 	}
 	if st.seen[i] {
-		return nil
+		return []event{{kind: "up", subject: i}} // back after a failure or leave
 	}
 	st.seen[i] = true
 	evs := []event{{kind: "joined", subject: i}}
@@ -69,12 +74,21 @@ func cloisterSystem(profile string) system {
 			if json.Unmarshal([]byte(line), &ev) != nil {
 				return nil
 			}
-			switch {
-			case ev.Event == "state" && ev.To == "ready" && ev.Members == st.n && !st.readyd:
-				st.readyd = true
-				return []event{{kind: "ready"}}
-			case ev.Event == "down":
+			switch ev.Event {
+			case "state":
+				if ev.To != "ready" || ev.Members != st.n {
+					return []event{{kind: "partial"}}
+				}
+				evs := []event{{kind: "whole"}}
+				if !st.readyd {
+					st.readyd = true
+					evs = append(evs, event{kind: "ready"})
+				}
+				return evs
+			case "down":
 				return []event{{kind: ev.Reason, subject: st.index(strings.TrimPrefix(ev.Member, "bench@"))}}
+			case "up":
+				return []event{{kind: "up", subject: st.index(strings.TrimPrefix(ev.Member, "bench@"))}}
 			}
 			return nil
 		},
