@@ -62,10 +62,18 @@ func LANDetection() Detection { return Detection(membership.LAN()) }
 // settled with it (cloistertest uses LAN).
 func LocalDetection() Detection { return Detection(membership.Local()) }
 
+// SteadyDetection is the conservative preset, for crowded hosts and
+// CPU-limited containers: memberlist's LAN probing (1 s, 500 ms timeout)
+// and Lifeguard-stretched suspicion, with LAN's gossip. A killed process
+// is seen as fast as with LAN (through the watches); a silent host about
+// five times later.
+func SteadyDetection() Detection { return Detection(membership.Steady()) }
+
 // WANDetection is memberlist's WAN timing, for members across regions.
 func WANDetection() Detection { return Detection(membership.WAN()) }
 
-// DetectionByName returns the preset named "lan", "local" or "wan".
+// DetectionByName returns the preset named "lan", "steady", "local" or
+// "wan".
 func DetectionByName(name string) (Detection, bool) {
 	p, ok := membership.ProfileByName(name)
 	return Detection(p), ok

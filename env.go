@@ -20,7 +20,7 @@ const (
 	EnvInsecure          = "CLOISTER_INSECURE"           // "true" allows a sentry without a secret
 	EnvBind              = "CLOISTER_BIND"               // Config.Bind
 	EnvAdvertise         = "CLOISTER_ADVERTISE"          // Config.Advertise
-	EnvDetection         = "CLOISTER_DETECTION"          // "lan", "local" or "wan"
+	EnvDetection         = "CLOISTER_DETECTION"          // "lan", "steady", "local" or "wan"
 	EnvDiscoveryInterval = "CLOISTER_DISCOVERY_INTERVAL" // a Go duration, e.g. "500ms"
 	EnvRoles             = "CLOISTER_ROLES"              // comma-separated roles
 	EnvQuorum            = "CLOISTER_QUORUM"             // keep-majority, static-quorum:SIZE, keep-oldest, down-all or none
@@ -81,7 +81,7 @@ func configFromLookup(lookup func(string) (string, bool)) (Config, error) {
 	if v, ok := get(EnvDetection); ok {
 		d, known := DetectionByName(v)
 		if !known {
-			return Config{}, bad(EnvDetection, fmt.Sprintf("must be lan, local or wan, got %q", v), nil)
+			return Config{}, bad(EnvDetection, fmt.Sprintf("must be lan, steady, local or wan, got %q", v), nil)
 		}
 		cfg.Detection = d
 		if v == "local" {

@@ -105,7 +105,7 @@ func run(o options) error {
 		return fmt.Errorf("building cloister: %w", err)
 	}
 	all := map[string]system{
-		"cloister-lan": cloisterSystem("lan"), "cloister-local": cloisterSystem("local"),
+		"cloister-lan": cloisterSystem("lan"), "cloister-local": cloisterSystem("local"), "cloister-steady": cloisterSystem("steady"),
 		"serf-lan": serfSystem("lan"), "serf-local": serfSystem("local"), "memberlist-lan": memberlistSystem(),
 	}
 	if (o.window > 0 && (phases["starve"] || phases["leave"])) || o.trafficOnly {

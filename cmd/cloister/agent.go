@@ -32,7 +32,7 @@ func runAgent(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	consensus := fs.Int("consensus", 0, "live members required for Ready (CLOISTER_CONSENSUS)")
 	bind := fs.String("bind", "", "ip:port or :port to listen on (CLOISTER_BIND)")
 	advertise := fs.String("advertise", "", "ip or ip:port peers use (CLOISTER_ADVERTISE)")
-	detection := fs.String("detection", "", "failure detection: lan, local or wan (CLOISTER_DETECTION)")
+	detection := fs.String("detection", "", "failure detection: lan, steady, local or wan (CLOISTER_DETECTION)")
 	secretFile := fs.String("secret-file", "", "file holding the cluster secret (CLOISTER_SECRET_FILE)")
 	httpAddr := fs.String("http", os.Getenv(EnvHTTP), "address for /healthz, /readyz, /cluster ("+EnvHTTP+")")
 	jsonOut := fs.Bool("json", false, "print events as JSON lines")

@@ -29,7 +29,7 @@ func addObserverFlags(fs *flag.FlagSet) observerFlags {
 		app:        fs.String("app", "", "application name (CLOISTER_APP)"),
 		sentry:     fs.String("sentry", "", "join the cluster as a hidden node through this DNS name, srv:NAME or address list (CLOISTER_SENTRY)"),
 		bind:       fs.String("bind", "", "ip:port or :port the hidden node listens on; members must reach it (CLOISTER_BIND; default :0)"),
-		detection:  fs.String("detection", "", "failure detection: lan, local or wan (CLOISTER_DETECTION)"),
+		detection:  fs.String("detection", "", "failure detection: lan, steady, local or wan (CLOISTER_DETECTION)"),
 		secretFile: fs.String("secret-file", "", "file holding the cluster secret (CLOISTER_SECRET_FILE, or CLOISTER_SECRET)"),
 		timeout:    fs.Duration("timeout", 15*time.Second, "how long to wait for the cluster's view"),
 	}

@@ -10,7 +10,7 @@ import (
 )
 
 func TestProfiles(t *testing.T) {
-	for _, name := range []string{"lan", "local", "wan"} {
+	for _, name := range []string{"lan", "steady", "local", "wan"} {
 		p, ok := ProfileByName(name)
 		if !ok || p.Name != name {
 			t.Fatalf("ProfileByName(%q) = %v, %v", name, p.Name, ok)

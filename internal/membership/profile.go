@@ -53,6 +53,33 @@ func LAN() Profile {
 	}
 }
 
+// Steady is the conservative profile: memberlist's DefaultLANConfig
+// probing (every second, 500 ms timeout) and Lifeguard's suspicion
+// (4 × log10 N probe intervals, stretched up to 6 times until others
+// confirm), with LAN's gossip interval (memberlist gossips only when it has
+// something queued, so assembly stays as fast as LAN's). For crowded hosts
+// and CPU-limited containers, where LAN's 150 ms probe timeout is missed by
+// live members: at 100 agent processes on two CPUs, LAN declared live
+// members failed (docs/benchmarks.md). A killed process is still seen in
+// milliseconds through the watches; a silent host takes about five times
+// longer than with LAN.
+func Steady() Profile {
+	return Profile{
+		Name:                    "steady",
+		ProbeInterval:           time.Second,
+		ProbeTimeout:            500 * time.Millisecond,
+		IndirectChecks:          3,
+		SuspicionMult:           4,
+		SuspicionMaxTimeoutMult: 6,
+		GossipInterval:          20 * time.Millisecond,
+		GossipNodes:             4,
+		RetransmitMult:          4,
+		PushPullInterval:        30 * time.Second,
+		TCPTimeout:              5 * time.Second,
+		AwarenessMaxMultiplier:  8,
+	}
+}
+
 // Local is the profile for processes on one machine (loopback, tests,
 // `cloister demo`), where round trips are microseconds.
 func Local() Profile {
@@ -90,7 +117,7 @@ func WAN() Profile {
 	}
 }
 
-// ProfileByName returns the named preset: "lan", "local" or "wan".
+// ProfileByName returns the named preset: "lan", "steady", "local" or "wan".
 func ProfileByName(name string) (Profile, bool) {
 	switch name {
 	case "lan", "":
@@ -99,6 +126,8 @@ func ProfileByName(name string) (Profile, bool) {
 		return Local(), true
 	case "wan":
 		return WAN(), true
+	case "steady":
+		return Steady(), true
 	}
 	return Profile{}, false
 }
