@@ -9,7 +9,15 @@
 // once, and how many view changes that took (distinct views reported
 // after the kill).
 //
+// The kill comes -kill-after (2 s) after every node is Ready, once the
+// members' watches are open. The default profile, "shared", is what the
+// test harness runs for N nodes in one process
+// (cloistertest.DetectionFor): LAN up to 100 nodes, memberlist's timings
+// beyond, with probes stretched by N/200 from 200 nodes on; -views prints
+// every distinct view when first reported, and its size.
+//
 //	go run ./bench/scale -n 100,500,1000
+//	go run ./bench/scale -n 200 -kill 10 -views
 //	go run ./bench/scale -n 100 -kill 10 -profile local
 package main
 
