@@ -43,6 +43,20 @@ func detectCluster(t *testing.T, n int, d cloister.Detection, seed uint64) (*clo
 	return c, rs
 }
 
+// waitWatches waits until every node watches two members and is watched
+// by two (they open once Ready): four call connections each, in a cluster
+// that has made no calls.
+func waitWatches(c *cloistertest.Cluster) {
+	c.WaitFor("the watches open", func() bool {
+		for _, nd := range c.Nodes() {
+			if nd.Stats().Calls.Conns < 4 {
+				return false
+			}
+		}
+		return true
+	})
+}
+
 // falseDowns lists the MemberDown events a node other than the faulted
 // ones heard about a member other than the faulted ones (the faulted node
 // itself rightly loses the others while it is cut off).
@@ -143,16 +157,7 @@ func TestKilledProcessSeenAtOnce(t *testing.T) {
 		n = v
 	}
 	c, rs := detectCluster(t, n, d, seed())
-	// Each node watches two members and is watched by two once Ready:
-	// four call connections each, in a cluster that has made no calls.
-	c.WaitFor("the watches open", func() bool {
-		for _, nd := range c.Nodes() {
-			if nd.Stats().Calls.Conns < 4 {
-				return false
-			}
-		}
-		return true
-	})
+	waitWatches(c)
 	killed := c.Node(3).Self()
 	c.Kill(3)
 	took := c.WaitFor("every survivor heard the kill", func() bool {
@@ -206,14 +211,7 @@ func TestNeighboursKilledTogether(t *testing.T) {
 	d := cloister.LANDetection()
 	n, k := 12, 5
 	c, rs := detectCluster(t, n, d, seed())
-	c.WaitFor("the watches open", func() bool {
-		for _, nd := range c.Nodes() {
-			if nd.Stats().Calls.Conns < 4 {
-				return false
-			}
-		}
-		return true
-	})
+	waitWatches(c)
 	order := make([]int, n)
 	for i := range order {
 		order[i] = i

@@ -50,6 +50,7 @@ type Node struct {
 	authRefused authBackoff    // addresses that answered with another secret or app
 
 	confirmSlots    chan struct{}         // failures being confirmed (confirm.go)
+	hintSlots       chan struct{}         // hints being checked (watch.go)
 	confirmed       chan confirmedFailure // failures that stand, for the loop
 	hints           hintState             // members checked on a hint, and those found ended (watch.go)
 	watchPoke       chan struct{}         // capacity 1: a member was found ended; re-aim the watches now
@@ -196,6 +197,7 @@ func newNode(ctx context.Context, cfg Config, logger *slog.Logger, secret Secret
 		publish:  make(chan struct{}, 1),
 
 		confirmSlots: make(chan struct{}, maxConfirming),
+		hintSlots:    make(chan struct{}, maxConfirming),
 		confirmed:    make(chan confirmedFailure),
 		watchPoke:    make(chan struct{}, 1),
 		stopReq:      make(chan chan struct{}),

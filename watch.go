@@ -67,6 +67,13 @@ func (h *hintState) begin(id string, now time.Time) bool {
 	return true
 }
 
+// forget drops the note that id was checked: its check did not happen.
+func (h *hintState) forget(id string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.checked, id)
+}
+
 // end records a member incarnation confirmed ended.
 func (h *hintState) end(id string, now time.Time) {
 	h.mu.Lock()
@@ -249,15 +256,21 @@ func (n *Node) hintFrom(m membership.Member, notify bool) {
 	if !n.hints.begin(m.ID, time.Now()) {
 		return
 	}
+	// Slots of their own, not the confirmations' (which can take
+	// seconds each under load): a hint dropped for want of a slot was
+	// still marked as checked, so the next notice about the same member
+	// was ignored too. Without a slot the hint is now forgotten, and a
+	// later one is checked.
 	select {
-	case n.confirmSlots <- struct{}{}:
+	case n.hintSlots <- struct{}{}:
 	default:
+		n.hints.forget(m.ID)
 		return
 	}
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()
-		defer func() { <-n.confirmSlots }()
+		defer func() { <-n.hintSlots }()
 		if !n.portRefuses(n.loopCtx, m) {
 			return
 		}

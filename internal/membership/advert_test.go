@@ -18,11 +18,7 @@ import (
 // With gossip and probes too slow to carry anything during the test, a
 // metadata update can only arrive by the direct copy.
 func TestDirectAdvertArrivesWithoutGossip(t *testing.T) {
-	silent := Local()
-	silent.GossipInterval = time.Hour
-	silent.ProbeInterval, silent.ProbeTimeout = time.Hour, time.Minute
-	silent.PushPullInterval = time.Hour
-	a, b, _, ctx := startPair(t, silent)
+	a, b, _, ctx := startPair(t, silentProfile())
 	waitMeta := func(m *Membership, id, want string) {
 		t.Helper()
 		for {
@@ -202,6 +198,16 @@ func TestDeferredGossipAndNoneAfterLeave(t *testing.T) {
 
 // startMember starts a membership on its own loopback transport, with
 // metadata id+"0", shut down at the end of the test.
+// silentProfile gossips, probes and exchanges state too rarely to carry
+// anything during a test: metadata arrives only by direct copies.
+func silentProfile() Profile {
+	p := Local()
+	p.GossipInterval = time.Hour
+	p.ProbeInterval, p.ProbeTimeout = time.Hour, time.Minute
+	p.PushPullInterval = time.Hour
+	return p
+}
+
 func startMember(t *testing.T, id string, p Profile) (*Membership, netip.AddrPort) {
 	t.Helper()
 	tr, err := transport.Listen(transport.NetConfig{Bind: "127.0.0.1:0"})

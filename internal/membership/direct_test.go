@@ -12,10 +12,7 @@ import (
 // sent a batch at a time, one gossip interval apart; a newer update
 // replaces a round under way, and every member ends with the newest.
 func TestDirectAdvertsArePaced(t *testing.T) {
-	silent := Local()
-	silent.GossipInterval = time.Hour
-	silent.ProbeInterval, silent.ProbeTimeout = time.Hour, time.Minute
-	silent.PushPullInterval = time.Hour
+	silent := silentProfile()
 	a, _ := startMember(t, "a", silent)
 	const peers = 6
 	others := make([]*Membership, peers)
