@@ -250,28 +250,9 @@ func (m *Membership) GossipMeta(meta []byte) error {
 
 // gossipMeta queues the broadcast of the current metadata (the deferred
 // broadcast of SetMeta).
-//
-// In a cluster of more than MaxDirectAdverts live members it sends the
-// direct copies again instead, as the repair of a lost one: gossip costs
-// every member about RetransmitMult × log10 N decodes of every member's
-// alive message (three million at 500 members), a second direct round N,
-// and that load, a few seconds after every member of 500 in one process
-// had advertised its commit, made starved members miss probes and fail
-// healthy ones. memberlist's own copy of the metadata then stays as it
-// was at the join: a member that joins later hears the current one from
-// every member's direct copies, since its join changes their views.
 func (m *Membership) gossipMeta() {
 	m.gossipMu.Lock()
 	defer m.gossipMu.Unlock()
-	if m.left {
-		return
-	}
-	if len(m.d.peers()) > MaxDirectAdverts {
-		if meta := m.meta.Load(); meta != nil {
-			m.startDirectLocked(*meta)
-		}
-		return
-	}
 	m.gossipLocked()
 }
 
