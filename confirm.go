@@ -19,12 +19,13 @@ import (
 //
 // So the node acts on a failure only once it has confirmed it itself: it
 // pings the member directly (confirmPings pings, each waiting the probe
-// timeout). A member that answers is
-// alive: memberlist's record of it comes back when it refutes the death
-// (or, failing that, when the node joins it again), and the failure is
-// never reported. A member that answers no ping is reported failed as
-// before, three probe timeouts later (450 ms with LAN). Leaves are not confirmed (a member that
-// announced it stops has stopped).
+// timeout). A member that answers is alive: memberlist's record of it
+// comes back when it refutes the death (or, failing that, when the node
+// joins it again), and the failure is never reported. A member that
+// answers no ping is reported failed as before, three probe timeouts
+// later (450 ms with LAN), unless nobody else answers this node either
+// (cutOff). Leaves are not confirmed (a member that announced it stops
+// has stopped).
 const (
 	confirmPings  = 3  // direct pings before a failure stands
 	confirmRounds = 3  // rounds of answers without a revival, before the failure stands anyway

@@ -84,8 +84,12 @@ func nextPoll(interval, maxBackoff time.Duration, failures int) time.Duration {
 			break
 		}
 	}
-	jitter := 0.8 + 0.4*rand.Float64()
-	return time.Duration(float64(d) * jitter)
+	return jittered(d)
+}
+
+// jittered is d ±20%, at random.
+func jittered(d time.Duration) time.Duration {
+	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
 }
 
 // discover asks the sentry once. A failure is reported (event, log line

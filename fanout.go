@@ -1,6 +1,7 @@
 package cloister
 
 import (
+	"hash/fnv"
 	"net/netip"
 	"slices"
 	"sync/atomic"
@@ -94,14 +95,7 @@ func (c *viewIndex) chosen(h uint64, k int) bool {
 // fnv64 is FNV-1a of s: stable across processes and versions, so every
 // node places an address and a member at the same point.
 func fnv64(s string) uint64 {
-	const (
-		offset = 14695981039346656037
-		prime  = 1099511628211
-	)
-	h := uint64(offset)
-	for i := 0; i < len(s); i++ {
-		h ^= uint64(s[i])
-		h *= prime
-	}
-	return h
+	h := fnv.New64a()
+	h.Write([]byte(s))
+	return h.Sum64()
 }
