@@ -368,3 +368,32 @@ func names(s cloister.Snapshot) string {
 	}
 	return strings.Join(out, ",")
 }
+
+// A 4|4 split of eight with quorum none (both sides stay Ready, so neither
+// rejoins discovered addresses), longer than memberlist gossips to dead
+// members (30 s), heals with the sentry down by the reconnect loop alone:
+// only three members of each side's view retry a given failed address at
+// the normal pace (fanout.go), and that is enough to merge well before
+// the slow safety net (15 s) would.
+func TestReconnectFanoutHealsLargeSides(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a 32 s partition")
+	}
+	c := cloistertest.New(t, 8, cloistertest.WithMemNet(3), cloistertest.WithConsensus(8),
+		cloistertest.WithConfig(func(_ int, cfg *cloister.Config) {
+			cfg.Quorum = cloister.Quorum{Policy: cloister.QuorumNone}
+		}))
+	left, right := []int{0, 1, 2, 3}, []int{4, 5, 6, 7}
+	c.Partition(left, right)
+	c.WaitFor("each side Ready on its four", func() bool {
+		return inState(c, cloister.Ready, 4, left...) && inState(c, cloister.Ready, 4, right...)
+	})
+	c.SentryDown(true)
+	time.Sleep(32 * time.Second) // the partition itself, past memberlist's gossip to the dead
+	c.Heal()
+	took := c.WaitFor("one view of all eight", func() bool { return c.Agreed() && len(c.Node(0).Members()) == 8 })
+	t.Logf("4|4 healed by reconnects alone after %v", took)
+	if took > 10*time.Second {
+		t.Fatalf("healed after %v: by the slow safety net, not by the chosen members", took)
+	}
+}

@@ -1,7 +1,6 @@
 package cloister
 
 import (
-	"math/rand/v2"
 	"net/netip"
 	"sync"
 	"time"
@@ -35,10 +34,11 @@ type reconnectSet struct {
 }
 
 type reconnectEntry struct {
-	failed  time.Time // when the member was reported failed
-	next    time.Time // when to try next
-	backoff time.Duration
-	trying  bool
+	failed   time.Time // when the member was reported failed
+	next     time.Time // when to try next
+	backoff  time.Duration
+	trying   bool
+	deferred bool // put off once by deferOnce since the last try
 }
 
 // failed records the address of a member that failed.
@@ -86,27 +86,33 @@ func (r *reconnectSet) tried(a netip.AddrPort, now time.Time) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if e, ok := r.addrs[a]; ok {
-		e.trying = false
+		e.trying, e.deferred = false, false
 		e.backoff = min(2*e.backoff, reconnectMax)
-		e.next = now.Add(time.Duration(float64(e.backoff) * (0.8 + 0.4*rand.Float64())))
+		e.next = now.Add(jittered(e.backoff))
 	}
 }
 
-// later schedules the next try of an address after about d, without
-// touching its backoff: it was not this node's turn to try it.
-func (r *reconnectSet) later(a netip.AddrPort, now time.Time, d time.Duration) {
+// deferOnce puts off the try of an address due now by about d, without
+// touching its backoff, and reports true; if it was put off already since
+// its last try, it reports false and the try goes ahead: it was not this
+// node's turn to try it, but it is the safety net's.
+func (r *reconnectSet) deferOnce(a netip.AddrPort, now time.Time, d time.Duration) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if e, ok := r.addrs[a]; ok {
-		e.trying = false
-		e.next = now.Add(time.Duration(float64(d) * (0.8 + 0.4*rand.Float64())))
+	e, ok := r.addrs[a]
+	if !ok || e.deferred {
+		return false
 	}
+	e.trying, e.deferred = false, true
+	e.next = now.Add(jittered(d))
+	return true
 }
 
 // reconnectLoop tries the due addresses of failed members until the node
-// stops, at the normal pace those of which it is one of the
-// reconnectFanout members (fanout.go), the others every reconnectSlow: at most maxConcurrentJoins tries at once, each bounded by the
-// membership's TCP timeout, each in a goroutine this loop waits for.
+// stops: at the normal pace those for which it is one of the
+// reconnectFanout members (fanout.go), the others every reconnectSlow; at
+// most maxConcurrentJoins tries at once, each bounded by the membership's
+// TCP timeout, each in a goroutine this loop waits for.
 func (n *Node) reconnectLoop() {
 	defer n.wg.Done()
 	ctx := n.loopCtx
@@ -129,8 +135,7 @@ func (n *Node) reconnectLoop() {
 				n.reconnect.tried(a, now)
 				continue
 			}
-			if !n.chosen(a, reconnectFanout) {
-				n.reconnect.later(a, now, reconnectSlow)
+			if !n.chosen(a, reconnectFanout) && n.reconnect.deferOnce(a, now, reconnectSlow) {
 				continue
 			}
 			slots <- struct{}{}

@@ -93,3 +93,36 @@ func TestAuthBackoff(t *testing.T) {
 		t.Fatalf("%d addresses remembered, over %d", len(b.addrs), maxAuth)
 	}
 }
+
+// A node that is not one of an address's fan-out members puts its try off
+// by reconnectSlow once, then tries (the safety net), then puts it off
+// again.
+func TestReconnectDeferOnceIsASafetyNet(t *testing.T) {
+	var r reconnectSet
+	a := netip.MustParseAddrPort("198.18.0.1:4747")
+	t0 := time.Unix(1000, 0)
+	none := func(netip.AddrPort) bool { return false }
+	r.failed(a, t0)
+	now := t0.Add(reconnectFirst)
+	if got := r.due(now, time.Hour, none, 8); len(got) != 1 {
+		t.Fatalf("not due: %v", got)
+	}
+	if !r.deferOnce(a, now, reconnectSlow) {
+		t.Fatal("the first due try was not put off")
+	}
+	if got := r.due(now.Add(reconnectSlow/2), time.Hour, none, 8); len(got) != 0 {
+		t.Fatalf("due before the slow pace: %v", got)
+	}
+	now = now.Add(reconnectSlow * 12 / 10)
+	if got := r.due(now, time.Hour, none, 8); len(got) != 1 {
+		t.Fatalf("not due at the slow pace: %v", got)
+	}
+	if r.deferOnce(a, now, reconnectSlow) {
+		t.Fatal("put off twice in a row: the safety net never tries")
+	}
+	r.tried(a, now)
+	now = r.addrs[a].next
+	if got := r.due(now, time.Hour, none, 8); len(got) != 1 || !r.deferOnce(a, now, reconnectSlow) {
+		t.Fatal("after a try, the next due one is not put off again")
+	}
+}
