@@ -2,12 +2,10 @@ package memnet
 
 import (
 	"fmt"
-	"maps"
 	"math"
 	"math/rand/v2"
 	"net"
 	"net/netip"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -49,9 +47,9 @@ const firstEphemeralPort = 49152
 // Its zero value is not usable; call New. All its methods are safe for
 // concurrent use, with each other and with traffic on its transports.
 type Network struct {
-	hostsMu sync.RWMutex
+	hostsMu sync.Mutex // serialises Listen, remove and Close
 	closed  bool
-	hosts   map[netip.AddrPort]*host
+	hosts   sync.Map // netip.AddrPort -> *host; read without hostsMu by every dial and datagram
 
 	faultMu sync.Mutex // serialises fault changes
 	state   atomic.Pointer[faults]
@@ -86,8 +84,7 @@ type counters struct {
 // reproducible given the same sequence of calls.
 func New(seed uint64) *Network {
 	n := &Network{
-		hosts: make(map[netip.AddrPort]*host),
-		rng:   rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
+		rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
 	}
 	n.state.Store(newFaults())
 	return n
@@ -113,7 +110,7 @@ func (n *Network) Listen(addr netip.AddrPort) (transport.Transport, error) {
 		free := false
 		for p := firstEphemeralPort; p <= math.MaxUint16 && !free; p++ {
 			a := netip.AddrPortFrom(addr.Addr(), uint16(p))
-			if _, taken := n.hosts[a]; !taken {
+			if _, taken := n.hosts.Load(a); !taken {
 				addr, free = a, true
 			}
 		}
@@ -121,11 +118,11 @@ func (n *Network) Listen(addr netip.AddrPort) (transport.Transport, error) {
 			return nil, fmt.Errorf("%w: memnet: %s: no free port: %w", transport.ErrBind, addr.Addr(), syscall.EADDRINUSE)
 		}
 	}
-	if _, taken := n.hosts[addr]; taken {
+	if _, taken := n.hosts.Load(addr); taken {
 		return nil, fmt.Errorf("%w: memnet: %s: %w", transport.ErrBind, addr, syscall.EADDRINUSE)
 	}
 	h := newHost(n, addr)
-	n.hosts[addr] = h
+	n.hosts.Store(addr, h)
 	return h, nil
 }
 
@@ -134,7 +131,11 @@ func (n *Network) Listen(addr netip.AddrPort) (transport.Transport, error) {
 func (n *Network) Close() error {
 	n.hostsMu.Lock()
 	n.closed = true
-	hosts := slices.Collect(maps.Values(n.hosts))
+	var hosts []*host
+	n.hosts.Range(func(_, h any) bool {
+		hosts = append(hosts, h.(*host))
+		return true
+	})
 	n.hostsMu.Unlock()
 	for _, h := range hosts {
 		h.Close()
@@ -304,18 +305,16 @@ func (n *Network) change(fn func(f *faults)) {
 
 // lookup returns the open transport at addr, or nil.
 func (n *Network) lookup(addr netip.AddrPort) *host {
-	n.hostsMu.RLock()
-	defer n.hostsMu.RUnlock()
-	return n.hosts[addr]
+	h, _ := n.hosts.Load(addr)
+	dst, _ := h.(*host)
+	return dst
 }
 
 // remove forgets h, which is closing, so that its address is free again.
 func (n *Network) remove(h *host) {
 	n.hostsMu.Lock()
 	defer n.hostsMu.Unlock()
-	if n.hosts[h.addr] == h {
-		delete(n.hosts, h.addr)
-	}
+	n.hosts.CompareAndDelete(h.addr, h)
 }
 
 // lost draws whether a datagram from one address to another is lost.
