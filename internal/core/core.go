@@ -15,6 +15,8 @@ type Core struct {
 	known     map[string]Member // every live member incarnation, including self
 	gone      map[string]Reason // why a member left known, until the view forgets it
 	view      View
+	at        map[string]int      // the position of each member ID in view.Members
+	dirty     map[string]struct{} // members of the view whose advert changed since view.Members was built
 
 	// The quorum protocol (see the package documentation).
 	ref     reference   // the last view committed here; Term 0 before the first
@@ -48,7 +50,7 @@ func New(self Member, consensus int) *Core {
 		gone:      map[string]Reason{},
 	}
 	members := []Member{self}
-	c.view = View{ID: digest(members), Epoch: 1, Members: members}
+	c.setView(View{ID: digest(members), Epoch: 1, Members: members})
 	return c
 }
 
@@ -227,7 +229,8 @@ func (c *Core) recordAlive(m Member) (rebuild, updated bool) {
 			return false, false // the same advert by the other path
 		}
 		c.known[m.ID] = m
-		if c.view.Has(m.ID) {
+		if _, in := c.at[m.ID]; in {
+			c.dirty[m.ID] = struct{}{}
 			return false, true
 		}
 		return true, false
@@ -261,14 +264,34 @@ func (c *Core) departureReason(m Member) Reason {
 	return Failed
 }
 
-// refreshViewMembers copies the newest metadata of known members into a new
-// member slice for the view: slices already handed out are never modified.
+// refreshViewMembers copies the newest metadata of the members whose
+// adverts changed into a new member slice for the view: slices already
+// handed out are never modified. Only those members are looked up: the
+// core runs once per batch of adverts, and a lookup of every member each
+// time made an assembly cost each node the square of the cluster's size.
 func (c *Core) refreshViewMembers() {
-	members := slices.Clone(c.view.Members)
-	for i := range members {
-		members[i] = c.known[members[i].ID]
+	if len(c.dirty) == 0 {
+		return
 	}
+	members := slices.Clone(c.view.Members)
+	for id := range c.dirty {
+		members[c.at[id]] = c.known[id]
+	}
+	clear(c.dirty)
 	c.view.Members = members
+}
+
+// setView makes v the view, with its index of positions.
+func (c *Core) setView(v View) {
+	c.view = v
+	c.at = make(map[string]int, len(v.Members))
+	for i, m := range v.Members {
+		c.at[m.ID] = i
+	}
+	if c.dirty == nil {
+		c.dirty = map[string]struct{}{}
+	}
+	clear(c.dirty)
 }
 
 // Stop moves to Stopping from any state but Stopping and Stopped.
@@ -347,7 +370,7 @@ func (c *Core) rebuild() []Change {
 		changes = append(changes, ViewChanged{Old: old, New: next})
 		c.viewSince = c.now
 	}
-	c.view = next
+	c.setView(next)
 	// Reasons are needed only until the view change that reports them.
 	clear(c.gone)
 	return changes

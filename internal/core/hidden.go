@@ -11,7 +11,7 @@ package core
 // without being part of its view. Call it before Start.
 func (c *Core) SetHidden() {
 	c.hidden = true
-	c.view = View{ID: digest(nil), Epoch: 1}
+	c.setView(View{ID: digest(nil), Epoch: 1})
 }
 
 // Hidden reports whether this core is a hidden member's.
