@@ -213,34 +213,45 @@ func (n *Node) watchTargets(anyState bool) (map[string]Member, bool) {
 	if s.State != Ready && !anyState {
 		return nil, false
 	}
-	self := s.Self.ID
-	var ms []Member
-	for _, m := range s.View.Members {
-		if m.ID != self && !n.hints.isEnded(m.ID) {
-			ms = append(ms, m)
-		}
-	}
-	slices.SortFunc(ms, func(a, b Member) int {
-		// Rotated so that the members above this node come first.
-		if (a.ID > self) != (b.ID > self) {
-			if a.ID > self {
-				return -1
-			}
-			return 1
-		}
-		switch {
-		case a.ID < b.ID:
-			return -1
-		case a.ID > b.ID:
-			return 1
-		}
-		return 0
-	})
-	out := map[string]Member{}
-	for _, m := range ms[:min(watchPeers, len(ms))] {
+	best := followers(s.View.Members, s.Self.ID, watchPeers, n.hints.isEnded)
+	out := make(map[string]Member, len(best))
+	for _, m := range best {
 		out[m.ID] = m
 	}
 	return out, true
+}
+
+// followers returns the k first members in ID order rotated to start
+// just after self, leaving out self and those ended reports, picked in one
+// pass: the watch loop asks on every tick of every node, and copying and
+// sorting the view each time was a third of the CPU of 300 Ready nodes in
+// one process.
+func followers(members []Member, self string, k int, ended func(string) bool) []Member {
+	var best []Member // at most k, in rotated order
+	for _, m := range members {
+		if m.ID == self || ended(m.ID) {
+			continue
+		}
+		i := len(best)
+		for i > 0 && rotatedBefore(m.ID, best[i-1].ID, self) {
+			i--
+		}
+		if i < k {
+			best = slices.Insert(best, i, m)
+			best = best[:min(len(best), k)]
+		}
+	}
+	return best
+}
+
+// rotatedBefore reports whether member a comes before member b in ID
+// order rotated to start just after self: the IDs above self first, in
+// order, then the rest.
+func rotatedBefore(a, b, self string) bool {
+	if (a > self) != (b > self) {
+		return a > self
+	}
+	return a < b
 }
 
 // hint checks a member said to have ended (its watch broke, or a down
