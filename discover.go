@@ -35,11 +35,24 @@ const rejoinGossips = 10
 // that joined through a member with a partial view could miss early
 // members until the next poll, a second later: a state exchange with one
 // of them brings their whole view.
+//
+// Joins are paced by the size of the view (joinpace.go): the cluster as a
+// whole makes a bounded number of state exchanges a second.
 func (n *Node) discoverLoop() {
 	defer n.wg.Done()
 	ctx := n.loopCtx
 	failures := 0
 	var peers []netip.AddrPort // the last answer
+	var pacer joinPacer
+	join := func() {
+		absent := n.absent(peers)
+		now := time.Now()
+		if len(absent) == 0 || pacer.wait(now, n.viewSize()) > 0 {
+			return
+		}
+		pacer.started(now)
+		n.join(ctx, absent)
+	}
 	pollAt := time.Now()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
@@ -50,7 +63,7 @@ func (n *Node) discoverLoop() {
 			return
 		}
 		if time.Now().Before(pollAt) {
-			n.join(ctx, n.absent(peers))
+			join()
 		} else {
 			p, err := n.discover(ctx)
 			switch {
@@ -61,13 +74,13 @@ func (n *Node) discoverLoop() {
 			default:
 				failures = 0
 				peers = p
-				n.join(ctx, n.absent(peers))
+				join()
 			}
 			pollAt = time.Now().Add(nextPoll(n.cfg.DiscoveryInterval, n.cfg.DiscoveryMaxBackoff, failures))
 		}
 		wait := time.Until(pollAt)
 		if s := n.State(); (s == Assembling || s == Rehashing || s == NoQuorum) && len(n.absent(peers)) > 0 {
-			wait = min(wait, rejoinGossips*n.cfg.Detection.GossipInterval)
+			wait = min(wait, max(rejoinGossips*n.cfg.Detection.GossipInterval, pacer.wait(time.Now(), n.viewSize())))
 		}
 		timer.Reset(wait)
 	}
@@ -115,6 +128,9 @@ func (n *Node) discover(ctx context.Context) ([]netip.AddrPort, error) {
 	}
 	return peers, nil
 }
+
+// viewSize is how many members the current view holds.
+func (n *Node) viewSize() int { return len(n.snap.Load().View.Members) }
 
 // absent returns the discovered addresses that no live member holds.
 func (n *Node) absent(peers []netip.AddrPort) []netip.AddrPort {
