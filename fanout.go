@@ -30,24 +30,28 @@ import (
 const reconnectFanout = 3
 
 // viewIndex is what the discovery, rejoin and reconnect loops look up in
-// one snapshot's view, built once per snapshot: each of those loops runs
-// every 100 ms on every node, and rebuilding a set of N addresses each
-// time was an eighth of the CPU of 500 nodes in one process.
+// one view, built once per view (View.ID digests the members' IDs, which
+// hold their addresses): each of those loops runs every 100 ms on every
+// node, and rebuilding a set of N addresses each time was an eighth of the
+// CPU of 500 nodes in one process. It is not rebuilt per snapshot either:
+// every advert of a member makes a new snapshot of the same view, and
+// rebuilding the index for each of them made garbage in proportion to the
+// cube of the cluster's size during an assembly.
 type viewIndex struct {
-	snap   *Snapshot
+	view   ViewID
 	live   map[netip.AddrPort]bool // see liveAddrs; read only
 	hashes []uint64                // the hash circle: the members' IDs, sorted
 	self   uint64                  // this node's place on it
 }
 
-// viewIndexCache holds the index of the last snapshot asked about.
+// viewIndexCache holds the index of the last view asked about.
 type viewIndexCache struct{ last atomic.Pointer[viewIndex] }
 
-// index returns the index of the current snapshot.
+// index returns the index of the current view.
 func (n *Node) index() *viewIndex {
 	s := n.snap.Load()
 	x := n.viewIdx.last.Load()
-	if x == nil || x.snap != s {
+	if x == nil || x.view != s.View.ID {
 		x = newViewIndex(s, n.self.ID)
 		x.live = n.liveAddrs(s)
 		n.viewIdx.last.Store(x)
@@ -58,7 +62,7 @@ func (n *Node) index() *viewIndex {
 // newViewIndex returns the hash circle of s's view as seen by member self
 // (who is on it whether or not the view holds it); live is left empty.
 func newViewIndex(s *Snapshot, self string) *viewIndex {
-	x := &viewIndex{snap: s, self: fnv64(self)}
+	x := &viewIndex{view: s.View.ID, self: fnv64(self)}
 	x.hashes = make([]uint64, 0, len(s.View.Members)+1)
 	x.hashes = append(x.hashes, x.self)
 	for _, m := range s.View.Members {
