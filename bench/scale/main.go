@@ -56,6 +56,7 @@ func main() {
 	probeTimeout := flag.Duration("probe-timeout", 0, "override the profile's probe timeout (0: keep)")
 	gossipInterval := flag.Duration("gossip-interval", 0, "override the profile's gossip interval (0: keep)")
 	suspicionMax := flag.Int("suspicion-max", 0, "override the profile's SuspicionMaxTimeoutMult (0: keep)")
+	retransmitMult := flag.Int("retransmit-mult", 0, "override the profile's RetransmitMult (0: keep)")
 	flag.Parse()
 	if *pprofAddr != "" {
 		go func() { fmt.Fprintln(os.Stderr, "scale: pprof:", http.ListenAndServe(*pprofAddr, nil)) }()
@@ -73,6 +74,9 @@ func main() {
 		}
 		if *suspicionMax > 0 {
 			d.SuspicionMaxTimeoutMult = *suspicionMax
+		}
+		if *retransmitMult > 0 {
+			d.RetransmitMult = *retransmitMult
 		}
 		return d, ok
 	}
@@ -313,15 +317,17 @@ func waitAgreed(nodes []*cloister.Node, want int, timeout time.Duration) (time.D
 	}
 }
 
+// agreed reports whether every node is Ready on one view of want
+// members. It copies one view only (see Node.ViewID).
 func agreed(nodes []*cloister.Node, want int) bool {
-	first := nodes[0].Snapshot().View.ID
+	first := nodes[0].ViewID()
 	for _, nd := range nodes {
-		s := nd.Snapshot()
-		if s.State != cloister.Ready || s.View.ID != first || len(s.View.Members) != want {
+		if nd.State() != cloister.Ready || nd.ViewID() != first {
 			return false
 		}
 	}
-	return true
+	v := nodes[0].View()
+	return v.ID == first && len(v.Members) == want
 }
 
 func summary(nodes []*cloister.Node) string {
@@ -360,7 +366,7 @@ func progress(nodes []*cloister.Node, v *views, net *memnet.Network, start time.
 		// hold, and how many members node 0 sees advertising its own.
 		held := map[cloister.ViewID]int{}
 		for _, nd := range nodes {
-			held[nd.Snapshot().View.ID]++
+			held[nd.ViewID()]++
 		}
 		s0 := nodes[0].Snapshot()
 		same := 0
