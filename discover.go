@@ -47,7 +47,7 @@ func (n *Node) discoverLoop() {
 	join := func() {
 		absent := n.absent(peers)
 		now := time.Now()
-		if len(absent) == 0 || pacer.wait(now, n.viewSize()) > 0 {
+		if len(absent) == 0 || pacer.wait(now, n.viewSize(), len(absent)) > 0 {
 			return
 		}
 		pacer.started(now)
@@ -79,8 +79,10 @@ func (n *Node) discoverLoop() {
 			pollAt = time.Now().Add(nextPoll(n.cfg.DiscoveryInterval, n.cfg.DiscoveryMaxBackoff, failures))
 		}
 		wait := time.Until(pollAt)
-		if s := n.State(); (s == Assembling || s == Rehashing || s == NoQuorum) && len(n.absent(peers)) > 0 {
-			wait = min(wait, max(rejoinGossips*n.cfg.Detection.GossipInterval, pacer.wait(time.Now(), n.viewSize())))
+		if s := n.State(); s == Assembling || s == Rehashing || s == NoQuorum {
+			if missing := len(n.absent(peers)); missing > 0 {
+				wait = min(wait, max(rejoinGossips*n.cfg.Detection.GossipInterval, pacer.wait(time.Now(), n.viewSize(), missing)))
+			}
 		}
 		timer.Reset(wait)
 	}

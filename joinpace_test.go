@@ -6,30 +6,35 @@ import (
 )
 
 // A node alone joins at once and as often as it likes; a member of a view
-// waits joinPerMember per member after each join, so that a cluster of any
-// size makes a bounded number of state exchanges a second.
+// that misses many members waits joinPerMember per member after each join,
+// so that a cluster of any size makes a bounded number of state exchanges
+// a second; one that misses a few waits less.
 func TestJoinPacerSpacesJoinsByViewSize(t *testing.T) {
 	var p joinPacer
 	t0 := time.Unix(1000, 0)
-	if w := p.wait(t0, 500); w != 0 {
+	if w := p.wait(t0, 500, 400); w != 0 {
 		t.Fatalf("first join waits %v, want 0", w)
 	}
 	p.started(t0)
-	if w := p.wait(t0, 1); w != 0 {
+	if w := p.wait(t0, 1, 1); w != 0 {
 		t.Fatalf("a node alone waits %v after a join, want 0", w)
 	}
-	if w, want := p.wait(t0.Add(time.Second), 100), 100*joinPerMember-time.Second; w != want {
+	if w, want := p.wait(t0.Add(time.Second), 100, 50), 100*joinPerMember-time.Second; w != want {
 		t.Fatalf("view of 100, 1 s after a join: waits %v, want %v", w, want)
 	}
-	if w := p.wait(t0.Add(100*joinPerMember), 100); w != 0 {
+	if w := p.wait(t0.Add(100*joinPerMember), 100, 50); w != 0 {
 		t.Fatalf("view of 100, its whole gap after a join: waits %v, want 0", w)
 	}
 	// Cluster-wide: N members each joining once per gap make N/gap =
 	// 1/joinPerMember joins a second, whatever N.
 	for _, n := range []int{10, 100, 1000} {
-		perSecond := float64(n) / joinGap(n).Seconds()
+		perSecond := float64(n) / joinGap(n, n/2).Seconds()
 		if want := 1 / joinPerMember.Seconds(); perSecond != want {
 			t.Fatalf("view of %d: %.1f joins a second cluster-wide, want %.1f", n, perSecond, want)
 		}
+	}
+	// The odd one out: one member missing from a view of 1,000.
+	if w, want := p.wait(t0, 1000, 1), missPace*joinPerMember; w != want {
+		t.Fatalf("view of 1000 missing 1, at the join: waits %v, want %v", w, want)
 	}
 }
