@@ -61,3 +61,23 @@ func TestViewIDIsSixteenHexDigitsInJSON(t *testing.T) {
 		t.Errorf("/whois view_id = %#v, want %q", whois.ViewID, want)
 	}
 }
+
+// Node.ViewID is the current view's ID, read without copying the view: the
+// same as View().ID on every node of a cluster, and it follows a change.
+func TestNodeViewIDFollowsTheView(t *testing.T) {
+	c := cloistertest.New(t, 3)
+	first := c.Node(0).ViewID()
+	for i := range 3 {
+		if got, want := c.Node(i).ViewID(), c.Node(i).View().ID; got != want {
+			t.Fatalf("node %d: ViewID() = %v, View().ID = %v", i, got, want)
+		}
+		if got := c.Node(i).ViewID(); got != first {
+			t.Fatalf("node %d: ViewID() = %v, node 0's = %v", i, got, first)
+		}
+	}
+	c.Kill(2)
+	c.WaitAllReady()
+	if got, want := c.Node(0).ViewID(), c.Node(0).View().ID; got != want || got == first {
+		t.Fatalf("after a kill: ViewID() = %v, View().ID = %v, before the kill %v", got, want, first)
+	}
+}
