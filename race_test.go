@@ -1,0 +1,5 @@
+//go:build race
+
+package cloister_test
+
+const raceEnabled = true
