@@ -43,6 +43,37 @@ func detectCluster(t *testing.T, n int, d cloister.Detection, seed uint64) (*clo
 	return c, rs
 }
 
+// eventMarks returns how many events each recorder holds: the marks from
+// which viewsSince counts.
+func eventMarks(rs []*recorder) []int {
+	marks := make([]int, len(rs))
+	for i, r := range rs {
+		r.mu.Lock()
+		marks[i] = len(r.events)
+		r.mu.Unlock()
+	}
+	return marks
+}
+
+// viewsSince returns the distinct views the recorders' nodes changed to
+// after their marks, leaving out the nodes skipped.
+func viewsSince(rs []*recorder, marks []int, skip []int) map[cloister.ViewID]bool {
+	views := map[cloister.ViewID]bool{}
+	for i, r := range rs {
+		if slices.Contains(skip, i) {
+			continue
+		}
+		r.mu.Lock()
+		for _, e := range r.events[marks[i]:] {
+			if v, ok := e.(*cloister.ViewChanged); ok {
+				views[v.New.ID] = true
+			}
+		}
+		r.mu.Unlock()
+	}
+	return views
+}
+
 // waitWatches waits until every node watches two members and is watched
 // by two (they open once Ready): four call connections each, in a cluster
 // that has made no calls.
@@ -218,12 +249,7 @@ func TestNeighboursKilledTogether(t *testing.T) {
 	}
 	slices.SortFunc(order, func(a, b int) int { return strings.Compare(c.Node(a).Self().ID, c.Node(b).Self().ID) })
 	victims := order[4 : 4+k] // five neighbours in ID order
-	marks := make([]int, n)
-	for i, r := range rs {
-		r.mu.Lock()
-		marks[i] = len(r.events)
-		r.mu.Unlock()
-	}
+	marks := eventMarks(rs)
 	var ids []string
 	for _, v := range victims {
 		ids = append(ids, c.Node(v).Self().ID)
@@ -247,19 +273,7 @@ func TestNeighboursKilledTogether(t *testing.T) {
 		t.Fatalf("seen by all after %v, want under %v: found by probing, not through their neighbours", took, limit)
 	}
 	c.WaitFor("one view without them", func() bool { return c.Agreed() && len(c.Node(order[0]).Members()) == n-k })
-	views := map[cloister.ViewID]bool{}
-	for i, r := range rs {
-		if slices.Contains(victims, i) {
-			continue
-		}
-		r.mu.Lock()
-		for _, e := range r.events[marks[i]:] {
-			if v, ok := e.(*cloister.ViewChanged); ok {
-				views[v.New.ID] = true
-			}
-		}
-		r.mu.Unlock()
-	}
+	views := viewsSince(rs, marks, victims)
 	if len(views) > 2 {
 		t.Fatalf("the survivors went through %d views, want at most 2", len(views))
 	}

@@ -3,7 +3,6 @@ package cloister_test
 import (
 	"cmp"
 	"os"
-	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -83,12 +82,7 @@ func TestSixtyNodesAssembleAndRemoveKillsTogether(t *testing.T) {
 	if f := falseDowns(c, rs); len(f) > 0 {
 		t.Fatalf("declared down while assembling: %v", f)
 	}
-	marks := make([]int, n)
-	for i, r := range rs {
-		r.mu.Lock()
-		marks[i] = len(r.events)
-		r.mu.Unlock()
-	}
+	marks := eventMarks(rs)
 	victims := []int{7, 19, 31, 43, 55}
 	for _, v := range victims {
 		c.Kill(v)
@@ -96,19 +90,7 @@ func TestSixtyNodesAssembleAndRemoveKillsTogether(t *testing.T) {
 	took := c.WaitFor("one view without the killed", func() bool {
 		return c.Agreed() && len(c.Node(0).Members()) == n-len(victims)
 	})
-	views := map[cloister.ViewID]bool{}
-	for i, r := range rs {
-		if slices.Contains(victims, i) {
-			continue
-		}
-		r.mu.Lock()
-		for _, e := range r.events[marks[i]:] {
-			if v, ok := e.(*cloister.ViewChanged); ok {
-				views[v.New.ID] = true
-			}
-		}
-		r.mu.Unlock()
-	}
+	views := viewsSince(rs, marks, victims)
 	t.Logf("%d nodes: %d killed at once, removed after %v in %d view changes", n, len(victims), took, len(views))
 	if len(views) > 2 {
 		t.Fatalf("the survivors went through %d views, want at most 2", len(views))
