@@ -133,30 +133,24 @@ func (n *Node) cutOff(ctx context.Context, accused string) bool {
 }
 
 // askable returns up to isolationPings members of the view, other than
-// this node and the accused, chosen at random. It draws indices instead
-// of copying the view: a node of a large cluster may confirm many
-// accusations at once, and a copy of the view each made the confirmations
-// of 1,000 nodes in one process hold gigabytes.
+// this node and the accused: the first ones from a random place in the
+// view. It walks the view instead of copying it (a node of a large cluster
+// may confirm many accusations at once, and a copy of the view each made
+// the confirmations of 1,000 nodes in one process hold gigabytes); with
+// at most two members to skip, the walk takes a few steps.
 func (n *Node) askable(accused string) []Member {
 	members := n.snap.Load().View.Members
+	if len(members) == 0 {
+		return nil
+	}
 	var out []Member
-	taken := map[int]bool{}
-	for range 4 * isolationPings { // bounded draws; a tiny view may have nobody to ask
-		if len(out) == isolationPings || len(members) == 0 {
+	start := rand.IntN(len(members))
+	for j := range members {
+		if len(out) == isolationPings {
 			break
 		}
-		i := rand.IntN(len(members))
-		if o := members[i]; !taken[i] && o.ID != accused && o.ID != n.self.ID {
-			taken[i] = true
+		if o := members[(start+j)%len(members)]; o.ID != accused && o.ID != n.self.ID {
 			out = append(out, o)
-		}
-	}
-	if len(out) < isolationPings && len(members) <= 4*isolationPings {
-		for i, o := range members { // a small view: take every candidate left
-			if len(out) < isolationPings && !taken[i] && o.ID != accused && o.ID != n.self.ID {
-				taken[i] = true
-				out = append(out, o)
-			}
 		}
 	}
 	return out
