@@ -48,6 +48,7 @@ func New(self Member, consensus int) *Core {
 		consensus: consensus,
 		known:     map[string]Member{self.ID: self},
 		gone:      map[string]Reason{},
+		dirty:     map[string]struct{}{},
 	}
 	members := []Member{self}
 	c.setView(View{ID: digest(members), Epoch: 1, Members: members})
@@ -287,9 +288,6 @@ func (c *Core) setView(v View) {
 	c.at = make(map[string]int, len(v.Members))
 	for i, m := range v.Members {
 		c.at[m.ID] = i
-	}
-	if c.dirty == nil {
-		c.dirty = map[string]struct{}{}
 	}
 	clear(c.dirty)
 }

@@ -40,9 +40,6 @@ type View struct {
 	Members []Member // sorted by Name, then ID
 }
 
-// Has reports whether the view holds the member ID.
-func (v View) Has(id string) bool { return v.index(id) >= 0 }
-
 // index returns the position of the member ID in the view, or -1.
 func (v View) index(id string) int {
 	for i, m := range v.Members {
