@@ -40,16 +40,6 @@ type View struct {
 	Members []Member // sorted by Name, then ID
 }
 
-// index returns the position of the member ID in the view, or -1.
-func (v View) index(id string) int {
-	for i, m := range v.Members {
-		if m.ID == id {
-			return i
-		}
-	}
-	return -1
-}
-
 // sortMembers orders members by name, then ID, so views are deterministic.
 func sortMembers(ms []Member) { slices.SortFunc(ms, compareMembers) }
 
