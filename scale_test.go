@@ -3,6 +3,7 @@ package cloister_test
 import (
 	"cmp"
 	"os"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -62,8 +63,9 @@ func TestHarnessScale(t *testing.T) {
 // only the members whose adverts changed, so this is the smallest cluster
 // that runs all of that. Nobody is declared failed on the way; then five
 // members killed at once are removed in at most two view changes, and
-// nobody else is declared failed.
-func TestSixtyNodesAssembleAndRemoveKillsTogether(t *testing.T) {
+// nobody else is declared failed; then a 35|20 split leaves only the
+// majority Ready, and the heal merges everybody into one view.
+func TestSixtyNodesAssembleLoseFiveAndHealASplit(t *testing.T) {
 	if testing.Short() {
 		t.Skip("60 nodes: not with -short")
 	}
@@ -98,4 +100,28 @@ func TestSixtyNodesAssembleAndRemoveKillsTogether(t *testing.T) {
 	if f := falseDowns(c, rs, victims...); len(f) > 0 {
 		t.Fatalf("others declared down: %v", f)
 	}
+
+	// Then a 35|20 split of the 55 left: the majority carries on at a new
+	// term, the minority has no quorum (keep-majority), and after the heal
+	// the two sides merge through paced joins and reconnects into one view
+	// of all 55.
+	var major, minor []int
+	for i := range n {
+		switch {
+		case slices.Contains(victims, i):
+		case len(major) < 35:
+			major = append(major, i)
+		default:
+			minor = append(minor, i)
+		}
+	}
+	c.Partition(major, minor)
+	c.WaitFor("the majority Ready on its 35, the minority without quorum", func() bool {
+		return inState(c, cloister.Ready, len(major), major...) && inState(c, cloister.NoQuorum, 0, minor...)
+	})
+	c.Heal()
+	healed := c.WaitFor("one view of all 55 after the heal", func() bool {
+		return c.Agreed() && len(c.Node(0).Members()) == n-len(victims)
+	})
+	t.Logf("35|20 split: healed into one view after %v", healed)
 }
