@@ -118,9 +118,7 @@ func (b *bench) launch(sys system, n int, place []string) (*cluster, error) {
 			for sc.Scan() {
 				now := time.Now()
 				evs := sys.parse(sc.Text(), st)
-				if len(evs) > 0 {
-					b.log.line(now, fmt.Sprintf("%s N=%d n%d: %s", sys.name, n, i, sc.Text()))
-				}
+				b.log.line(now, fmt.Sprintf("%s N=%d n%d: %s", sys.name, n, i, sc.Text()))
 				for _, e := range evs {
 					select {
 					case c.events <- stamped{event: e, observer: i, at: now}:
