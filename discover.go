@@ -46,11 +46,11 @@ func (n *Node) discoverLoop() {
 	var pacer joinPacer
 	join := func() {
 		absent := n.absent(peers)
-		now := time.Now()
-		if len(absent) == 0 || pacer.wait(now, n.viewSize(), len(absent)) > 0 {
+		now, members := time.Now(), n.viewSize()
+		if len(absent) == 0 || pacer.wait(now, members, len(absent)) > 0 {
 			return
 		}
-		pacer.started(now)
+		pacer.started(now, members)
 		n.join(ctx, absent)
 	}
 	pollAt := time.Now()

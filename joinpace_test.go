@@ -5,19 +5,29 @@ import (
 	"time"
 )
 
-// A node alone joins at once and as often as it likes; a member of a view
-// that misses many members waits joinPerMember per member after each join,
-// so that a cluster of any size makes a bounded number of state exchanges
-// a second; one that misses a few waits less.
+// A node alone joins at once and as often as it likes, and so does one
+// making its first join with company; after that, a member of a view that
+// misses many members waits joinPerMember per member after each join, so
+// that a cluster of any size makes a bounded number of state exchanges a
+// second; one that misses a few waits less.
 func TestJoinPacerSpacesJoinsByViewSize(t *testing.T) {
 	var p joinPacer
 	t0 := time.Unix(1000, 0)
-	if w := p.wait(t0, 500, 400); w != 0 {
+	if w := p.wait(t0, 1, 49); w != 0 {
 		t.Fatalf("first join waits %v, want 0", w)
 	}
-	p.started(t0)
-	if w := p.wait(t0, 1, 1); w != 0 {
-		t.Fatalf("a node alone waits %v after a join, want 0", w)
+	for range 3 { // alone: refused, or the others are not up yet
+		p.started(t0, 1)
+		if w := p.wait(t0, 1, 49); w != 0 {
+			t.Fatalf("a node alone waits %v after a join, want 0", w)
+		}
+	}
+	if w := p.wait(t0, 42, 8); w != 0 {
+		t.Fatalf("first join with company waits %v, want 0", w)
+	}
+	p.started(t0, 42)
+	if w, want := p.wait(t0.Add(100*time.Millisecond), 42, 8), 42*joinPerMember-100*time.Millisecond; w != want {
+		t.Fatalf("view of 42 missing 8, 100 ms after its second join: waits %v, want %v", w, want)
 	}
 	if w, want := p.wait(t0.Add(time.Second), 100, 50), 100*joinPerMember-time.Second; w != want {
 		t.Fatalf("view of 100, 1 s after a join: waits %v, want %v", w, want)
