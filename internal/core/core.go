@@ -107,6 +107,12 @@ func (c *Core) View() View { return c.view }
 // Consensus returns the number of live members required to be Ready.
 func (c *Core) Consensus() int { return c.consensus }
 
+// InView reports whether the member with this ID is in the current view.
+func (c *Core) InView(id string) bool {
+	_, in := c.at[id]
+	return in
+}
+
 // Start moves Down to Assembling, and on to Ready when nothing needs waiting for.
 func (c *Core) Start() []Change {
 	if c.state != Down {
