@@ -118,9 +118,9 @@ const (
 type settling struct {
 	held        []core.Input
 	change      map[string]bool // while assembling: IDs the held inputs add to the view (true) or take from it (false)
-	first, last time.Time     // when the first input was held; the last change of the member set
-	quiet       time.Duration // the quiet period for the view's size when the first was held
-	bound       time.Duration // and the bound
+	first, last time.Time       // when the first input was held; the last change of the member set
+	quiet       time.Duration   // the quiet period for the view's size when the first was held
+	bound       time.Duration   // and the bound
 }
 
 // settleFor returns the quiet period and the bound for a view of members.
