@@ -70,6 +70,11 @@ type GossipStats struct {
 	// SuppressedLogLines counts memberlist log lines dropped by the rate
 	// limit on its logs.
 	SuppressedLogLines uint64
+	// HandlerQueueFull counts messages memberlist received and dropped
+	// because its handler queue was full: suspicions, and adverts sent
+	// straight to this node, wait there behind alive messages. The
+	// gossiped copy of an advert repairs the loss, later.
+	HandlerQueueFull uint64
 }
 
 // Stats returns a copy of the node's counters.
@@ -109,5 +114,6 @@ func gossipStats(ms membership.Stats) GossipStats {
 		PacketsMalformed:   ms.PacketsMalformed,
 		JoinsAuthFailed:    ms.JoinsAuthFailed,
 		SuppressedLogLines: ms.SuppressedLogLines,
+		HandlerQueueFull:   ms.HandlerQueueFull,
 	}
 }

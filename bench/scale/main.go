@@ -350,13 +350,14 @@ func progress(nodes []*cloister.Node, v *views, net *memnet.Network, start time.
 		case <-stop:
 			return
 		}
-		var notConfirmed, hinted, overLimit uint64
+		var notConfirmed, hinted, overLimit, queueFull uint64
 		health := 0
 		for _, nd := range nodes {
 			st := nd.Stats()
 			notConfirmed += st.FailuresNotConfirmed
 			hinted += st.FailuresHinted
 			overLimit += st.Gossip.StreamsOverLimit
+			queueFull += st.Gossip.HandlerQueueFull
 			health = max(health, st.HealthScore)
 		}
 		v.mu.Lock()
@@ -375,8 +376,8 @@ func progress(nodes []*cloister.Node, v *views, net *memnet.Network, start time.
 				same++
 			}
 		}
-		fmt.Fprintf(os.Stderr, "scale: %5.1fs %s views held=%d node0 sees %d of %d advertising its view downs=%d notConfirmed=%d hinted=%d streamsOverLimit=%d maxHealth=%d goroutines=%d memnet=%+v\n",
-			time.Since(start).Seconds(), summary(nodes), len(held), same, len(s0.View.Members), downs, notConfirmed, hinted, overLimit, health, runtime.NumGoroutine(), net.Stats())
+		fmt.Fprintf(os.Stderr, "scale: %5.1fs %s views held=%d node0 sees %d of %d advertising its view downs=%d notConfirmed=%d hinted=%d streamsOverLimit=%d handlerQueueFull=%d maxHealth=%d goroutines=%d memnet=%+v\n",
+			time.Since(start).Seconds(), summary(nodes), len(held), same, len(s0.View.Members), downs, notConfirmed, hinted, overLimit, queueFull, health, runtime.NumGoroutine(), net.Stats())
 	}
 }
 

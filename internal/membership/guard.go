@@ -71,6 +71,7 @@ const (
 	rejectPacketBad      = "malformed packets"
 	rejectJoinAuth       = "joins refused by peers with another secret or app label"
 	suppressedLogLines   = "other memberlist log lines"
+	dropHandlerFull      = "messages, memberlist's handler queue being full"
 	defaultPrefixTimeout = 2 * time.Second
 )
 

@@ -318,6 +318,7 @@ func TestClassify(t *testing.T) {
 		{`memberlist: discarding packet with unacceptable label "cloister/x": from=10.0.0.1:5`, rejectPacketLabel, "10.0.0.1:5"},
 		{`memberlist: failed to receive: no installed keys could decrypt the message from=[::1]:6000`, rejectStreamAuth, "::1"},
 		{`memberlist: failed to receive: read tcp: i/o timeout from=10.0.0.2:6000`, rejectStreamBad, "10.0.0.2"},
+		{`memberlist: handler queue full, dropping message (8) from=10.0.0.3:4747`, dropHandlerFull, "10.0.0.3:4747"},
 	} {
 		kind, src, ok := classify(tc.line)
 		if !ok || kind != tc.kind || src != tc.source {

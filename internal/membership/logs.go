@@ -289,6 +289,12 @@ func classify(line string) (kind, source string, ok bool) {
 		strings.Contains(line, "not supported from="),
 		strings.Contains(line, "not supported (packet handler)"):
 		kind = rejectPacketBad
+	case strings.Contains(line, "handler queue full, dropping message"):
+		// Not refused but lost: memberlist hands suspect, dead and user
+		// messages (direct adverts) to one queue, and serves alive
+		// messages first; under a storm of alive messages the rest is
+		// dropped beyond HandoffQueueDepth.
+		kind = dropHandlerFull
 	case strings.Contains(line, "memberlist: failed to receive:"):
 		packet = false
 		kind = rejectStreamBad

@@ -387,6 +387,7 @@ type Stats struct {
 	SuppressedLogLines uint64 // memberlist log lines dropped by the rate limit
 
 	PrunedBroadcasts uint64 // service broadcasts dropped from a full queue
+	HandlerQueueFull uint64 // messages (suspicions, direct adverts) memberlist dropped: its handler queue was full
 	OversizedStates  uint64 // state exchanges sent without the services' state (over MaxServiceState)
 	// Gossip traffic: datagrams (and their bytes, as sent: encrypted and
 	// labelled) handed to memberlist and sent by it, and streams it opened.
@@ -415,6 +416,7 @@ func (m *Membership) Stats() Stats {
 		JoinsAuthFailed:    r.total(rejectJoinAuth),
 		SuppressedLogLines: r.total(suppressedLogLines),
 		PrunedBroadcasts:   m.d.prunedBroadcasts.Load(),
+		HandlerQueueFull:   r.total(dropHandlerFull),
 		OversizedStates:    m.d.oversizedStates.Load(),
 		PacketsReceived:    m.tr.packetsIn.Load(),
 		BytesReceived:      m.tr.bytesIn.Load(),

@@ -32,6 +32,7 @@ var (
 	descGossipPacketsRef  = desc("cloister_gossip_packets_refused_total", "Gossip datagrams refused, by reason.", "reason")
 	descGossipJoinRefused = desc("cloister_gossip_joins_refused_total", "Joins this node tried that the peer refused, or whose answer failed authentication: another secret or app.")
 	descSuppressedLogs    = desc("cloister_gossip_log_lines_suppressed_total", "memberlist log lines dropped by the rate limit on its logs.")
+	descHandlerQueueFull  = desc("cloister_gossip_messages_dropped_queue_full_total", "Messages memberlist received and dropped because its handler queue was full (suspicions, direct adverts).")
 
 	descCalls          = desc("cloister_calls_total", "Calls this node made, by handler name (Multicall replies included).", "handler")
 	descCallErrors     = desc("cloister_call_errors_total", "Calls this node made that failed, by handler name (Multicall replies included).", "handler")
@@ -48,7 +49,7 @@ var (
 	descPanics         = desc("cloister_handler_panics_total", "Handlers that panicked.")
 	descTransportRef   = desc("cloister_transport_connections_refused_total", "Connections to the port closed before they said which layer they were for, by reason.", "reason")
 	allDescsNoLabels   = []*prometheus.Desc{descState, descMembers, descQuorate, descTerm, descViewChanges, descTransitions, descMemberUp, descMemberDown, descDiscovery, descDropped, descHealth, descBadAdverts}
-	allDescsTraffic    = []*prometheus.Desc{descGossipPackets, descGossipBytes, descGossipStreams, descGossipStreamsRef, descGossipPacketsRef, descGossipJoinRefused, descSuppressedLogs}
+	allDescsTraffic    = []*prometheus.Desc{descGossipPackets, descGossipBytes, descGossipStreams, descGossipStreamsRef, descGossipPacketsRef, descGossipJoinRefused, descSuppressedLogs, descHandlerQueueFull}
 	allDescsCallLayer  = []*prometheus.Desc{descCalls, descCallErrors, descCasts, descCastErrors, descServed, descServedErrors, descCallConns, descCallConnsRef, descImpersonations, descOverloaded, descTooLarge, descCastsDropped, descPanics, descTransportRef}
 )
 
@@ -154,6 +155,7 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 	counter(descGossipPacketsRef, ms.PacketsMalformed, "malformed")
 	counter(descGossipJoinRefused, ms.JoinsAuthFailed)
 	counter(descSuppressedLogs, ms.SuppressedLogLines)
+	counter(descHandlerQueueFull, ms.HandlerQueueFull)
 
 	cs := st.Calls
 	gauge(descCallConns, float64(cs.Conns))
