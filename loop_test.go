@@ -1,9 +1,11 @@
 package cloister
 
 import (
+	"fmt"
 	"log/slog"
 	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/cloister-go/cloister/internal/core"
 	"github.com/cloister-go/cloister/internal/membership"
@@ -13,9 +15,7 @@ import (
 // can be older than the stopping advert sent straight to us: the member
 // still left.
 func TestDepartureAfterDirectStoppingAdvertIsALeave(t *testing.T) {
-	self := core.Member{ID: "app@127.0.0.1:1#1", Name: "app@127.0.0.1:1", Incarnation: 1, Weight: 1}
-	n := &Node{core: core.New(self, 2), logger: slog.New(slog.DiscardHandler)}
-	n.core.Start()
+	n := loopNode(2)
 	peer := func(st State, seq uint64) membership.Member {
 		return membership.Member{ID: "app@127.0.0.1:2#1", Addr: netip.MustParseAddrPort("127.0.0.1:2"),
 			Meta: encodeMeta(meta{State: st, Weight: 1, Seq: seq})}
@@ -38,4 +38,60 @@ func TestDepartureAfterDirectStoppingAdvertIsALeave(t *testing.T) {
 		}
 	}
 	t.Fatalf("no MemberDown in %v", changes)
+}
+
+// While assembling, joins are held like any burst, except the batch that
+// brings the view to Consensus members: that one is applied at once. Once
+// the node has its Consensus, a join is held again.
+func TestSettlingAppliesTheJoinThatReachesConsensus(t *testing.T) {
+	n := loopNode(4)
+	peer := func(i int) membership.Event {
+		addr := netip.MustParseAddrPort(fmt.Sprintf("127.0.0.1:%d", i))
+		return membership.Event{Kind: membership.Joined, Member: membership.Member{
+			ID: fmt.Sprintf("app@%s#1", addr), Addr: addr, Meta: encodeMeta(meta{State: Assembling, Weight: 1})}}
+	}
+	left := func(e membership.Event) membership.Event { e.Kind = membership.Departed; return e }
+	var s settling
+	now := time.Unix(1000, 0)
+	feed := func(events ...membership.Event) []core.Change {
+		in, set := n.inputs(events, false)
+		now = now.Add(time.Millisecond) // well inside the quiet period
+		return n.feed(&s, in, set, now)
+	}
+	viewSize := func(changes []core.Change) int {
+		for _, c := range changes {
+			if v, ok := c.(core.ViewChanged); ok {
+				return len(v.New.Members)
+			}
+		}
+		return 0
+	}
+	if c := feed(peer(2), peer(3)); c != nil {
+		t.Fatalf("2 joins of a 4-member start applied at once: %v", c)
+	}
+	if c := feed(left(peer(3))); c != nil {
+		t.Fatalf("a departure that leaves 2 of 4 applied at once: %v", c)
+	}
+	if c := feed(peer(4)); c != nil {
+		t.Fatalf("a join that makes 3 of 4 (one joined then left) applied at once: %v", c)
+	}
+	if got := viewSize(feed(peer(3))); got != 4 {
+		t.Fatalf("the join that makes 4 of 4: view of %d applied, want 4", got)
+	}
+	if n.core.State() == core.Assembling {
+		t.Fatalf("still Assembling with 4 of 4")
+	}
+	if c := feed(peer(5)); c != nil {
+		t.Fatalf("a join after the start applied at once: %v", c)
+	}
+}
+
+// loopNode is a node with only what the loop's steps use: a started core
+// of the given Consensus, a logger and an empty snapshot.
+func loopNode(consensus int) *Node {
+	self := core.Member{ID: "app@127.0.0.1:1#1", Name: "app@127.0.0.1:1", Incarnation: 1, Weight: 1}
+	n := &Node{core: core.New(self, consensus), logger: slog.New(slog.DiscardHandler)}
+	n.snap.Store(&Snapshot{})
+	n.core.Start()
+	return n
 }
