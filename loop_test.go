@@ -86,6 +86,19 @@ func TestSettlingAppliesTheJoinThatReachesConsensus(t *testing.T) {
 	}
 }
 
+// The drain gap is nothing below 50 members and grows with the square of
+// the view above: 2 ms at 100 members, 200 ms at 1,000.
+func TestDrainGapGrowsWithTheSquareOfTheView(t *testing.T) {
+	for _, c := range []struct {
+		members int
+		gap     string
+	}{{1, "0s"}, {49, "0s"}, {50, "500µs"}, {100, "2ms"}, {500, "50ms"}, {1000, "200ms"}} {
+		if got := drainGap(c.members).String(); got != c.gap {
+			t.Errorf("drainGap(%d) = %s, want %s", c.members, got, c.gap)
+		}
+	}
+}
+
 // loopNode is a node with only what the loop's steps use: a started core
 // of the given Consensus, a logger and an empty snapshot.
 func loopNode(consensus int) *Node {
