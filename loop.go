@@ -171,15 +171,16 @@ func (n *Node) feed(s *settling, inputs []core.Input, set bool, now time.Time) [
 	return n.core.Apply(held)
 }
 
-// reachesConsensus records how inputs, held, change an Assembling node's
-// member set, and reports whether the held inputs bring it to Consensus
-// members. That batch is applied at once: the node is waiting for exactly
-// that many, its smaller views were never advertised, and the bound of a
-// burst (up to a second at 100 members) is what the last node of a
-// 100-process start waited, after its memberlist knew everyone, before
-// the cluster could agree.
+// reachesConsensus records how inputs, held, change the member set of a
+// node Assembling below Consensus, and reports whether the held inputs
+// bring it to Consensus members. That batch is applied at once: the node
+// is waiting for exactly that many, its smaller views were never
+// advertised, and the bound of a burst (up to a second at 100 members) is
+// what the last node of a 100-process start waited, after its memberlist
+// knew everyone, before the cluster could agree. A node Assembling with
+// its Consensus in view (a member still votes no) settles as usual.
 func (n *Node) reachesConsensus(s *settling, inputs []core.Input) bool {
-	if n.core.State() != core.Assembling {
+	if n.core.State() != core.Assembling || len(n.core.View().Members) >= n.core.Consensus() {
 		return false
 	}
 	for _, in := range inputs {

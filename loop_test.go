@@ -86,6 +86,38 @@ func TestSettlingAppliesTheJoinThatReachesConsensus(t *testing.T) {
 	}
 }
 
+// A node can be Assembling with its Consensus in view: every member
+// advertises its view but one votes no (it does not have its Consensus
+// yet). Joins then settle like any burst: only the batch that crosses to
+// Consensus goes at once.
+func TestSettlingHoldsJoinsOnceConsensusIsInView(t *testing.T) {
+	n := loopNode(2)
+	addr := netip.MustParseAddrPort("127.0.0.1:2")
+	peer := func(kind membership.EventKind, m meta) membership.Event {
+		return membership.Event{Kind: kind, Member: membership.Member{ID: "app@127.0.0.1:2#1", Addr: addr, Meta: encodeMeta(m)}}
+	}
+	var s settling
+	now := time.Unix(1000, 0)
+	feed := func(events ...membership.Event) []core.Change {
+		in, set := n.inputs(events, false)
+		now = now.Add(time.Millisecond)
+		return n.feed(&s, in, set, now)
+	}
+	if c := feed(peer(membership.Joined, meta{State: Assembling, Weight: 1})); c == nil {
+		t.Fatal("the join that makes 2 of 2 was held")
+	}
+	feed(peer(membership.Updated, meta{State: Assembling, Weight: 1, Seq: 1, View: n.core.View().ID, HasQuorum: true}))
+	if st := n.core.State(); st != core.Assembling {
+		t.Fatalf("state %v with a member voting no, want Assembling", st)
+	}
+	third := netip.MustParseAddrPort("127.0.0.1:3")
+	join := membership.Event{Kind: membership.Joined, Member: membership.Member{ID: "app@127.0.0.1:3#1", Addr: third,
+		Meta: encodeMeta(meta{State: Assembling, Weight: 1})}}
+	if c := feed(join); c != nil {
+		t.Fatalf("a join to an Assembling node with its Consensus in view applied at once: %v", c)
+	}
+}
+
 // The drain gap is nothing below 50 members and grows with the square of
 // the view above: 2 ms at 100 members, 200 ms at 1,000.
 func TestDrainGapGrowsWithTheSquareOfTheView(t *testing.T) {
