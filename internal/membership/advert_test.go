@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"testing"
 	"time"
 
@@ -47,7 +48,7 @@ func TestDirectAdvertArrivesWithoutGossip(t *testing.T) {
 }
 
 func TestHeldAdvertsAreBounded(t *testing.T) {
-	d := &delegate{q: newQueue(), self: "a", alive: map[string]netip.AddrPort{}, held: map[string][]byte{}}
+	d := newDelegate(newQueue(), "a")
 	for i := range 10 * maxHeld {
 		d.NotifyMsg(encodeAdvert(fmt.Sprintf("m%d", i), []byte("x")))
 	}
@@ -63,7 +64,7 @@ func TestHeldAdvertsAreBounded(t *testing.T) {
 }
 
 func TestDirectAdvertOnlyFromLiveMembers(t *testing.T) {
-	d := &delegate{q: newQueue(), self: "a", alive: map[string]netip.AddrPort{}, held: map[string][]byte{}}
+	d := newDelegate(newQueue(), "a")
 	b := &memberlist.Node{Name: "b", Addr: net.IPv4(127, 0, 0, 1), Port: 7001, Meta: []byte("b0")}
 
 	d.NotifyMsg(encodeAdvert("b", []byte("b1"))) // not a member yet: held until it joins
@@ -92,6 +93,44 @@ func TestDirectAdvertOnlyFromLiveMembers(t *testing.T) {
 	}
 	if n := d.badAdverts.Load(); n != 1 {
 		t.Fatalf("%d bad adverts counted, want 1", n)
+	}
+}
+
+// An advert arrives twice, sent straight and gossiped: the copy that
+// repeats the member's last metadata is not queued again, while an older
+// one, and the newer one after it, are (the caller orders them), and so
+// is everything after a rejoin.
+func TestRepeatedAdvertsAreNotQueued(t *testing.T) {
+	d := newDelegate(newQueue(), "a")
+	b := &memberlist.Node{Name: "b", Addr: net.IPv4(127, 0, 0, 1), Port: 7001, Meta: []byte("b0")}
+	update := func(meta string) {
+		n := *b
+		n.Meta = []byte(meta)
+		d.NotifyUpdate(&n)
+	}
+
+	d.NotifyJoin(b)
+	update("b0")                                 // nothing new since the join
+	d.NotifyMsg(encodeAdvert("b", []byte("b1"))) // straight
+	update("b1")                                 // gossiped: a repeat
+	d.NotifyMsg(encodeAdvert("b", []byte("b1"))) // a repeat
+	update("b0")                                 // an older one: queued
+	d.NotifyMsg(encodeAdvert("b", []byte("b1"))) // newer than that: queued
+	d.NotifyLeave(b)
+	d.NotifyJoin(b)
+	update("b0") // a repeat of the rejoin's
+	d.NotifyMsg(encodeAdvert("b", []byte("b1")))
+
+	var got []string
+	for _, e := range d.q.drain() {
+		got = append(got, e.Kind.String()+":"+string(e.Member.Meta))
+	}
+	want := []string{"joined:b0", "updated:b1", "updated:b0", "updated:b1", "departed:b0", "joined:b0", "updated:b1"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("events %v, want %v", got, want)
+	}
+	if n := d.dupAdverts.Load(); n != 4 {
+		t.Fatalf("%d repeats counted, want 4", n)
 	}
 }
 

@@ -2,6 +2,7 @@ package membership
 
 import (
 	"encoding/binary"
+	"slices"
 
 	"github.com/hashicorp/memberlist"
 )
@@ -34,9 +35,12 @@ func decodeDown(b []byte) (string, bool) {
 	return string(b[1+k:]), true
 }
 
-// receiveDown queues a DownHint for a member memberlist holds alive; a
-// notice about anybody else (unknown, already gone, or this member) is
-// dropped. d.mu must not be held.
+// receiveDown hands a notice about a member memberlist holds alive to
+// onDown at once, not through the event queue: the receiver's loop may be
+// busy applying a view (at 500 members in one process, notices waited
+// there up to seconds, and members found ended together were applied as
+// several views). A notice about anybody else (unknown, already gone, or
+// this member) is dropped. d.mu must not be held.
 func (d *delegate) receiveDown(b []byte) {
 	id, ok := decodeDown(b)
 	if !ok {
@@ -44,29 +48,38 @@ func (d *delegate) receiveDown(b []byte) {
 		return
 	}
 	d.mu.Lock()
-	defer d.mu.Unlock()
-	if addr, alive := d.alive[id]; alive && id != d.self {
-		d.q.push(Event{Kind: DownHint, Member: Member{ID: id, Addr: addr}})
+	addr, alive := d.alive[id]
+	d.mu.Unlock()
+	if alive && id != d.self && d.onDown != nil {
+		d.onDown(Member{ID: id, Addr: addr})
 	}
 }
 
-// SendDown tells other live members that the member id was seen to end,
-// by one direct message each: every one with fanout 0, else fanout of them
-// at random (those pass it on, so a lost message costs little).
-func (m *Membership) SendDown(id string, fanout int) {
-	msg := encodeDown(id)
+// SendDown tells other live members that the members ids were seen to
+// end, by one direct message per member each: every one with fanout 0,
+// else fanout of them at random (those pass it on, so a lost message
+// costs little). Each receiver gets the notices back to back, so that the
+// members it checks together it applies together.
+func (m *Membership) SendDown(ids []string, fanout int) {
+	msgs := make([][]byte, len(ids))
+	for i, id := range ids {
+		msgs[i] = encodeDown(id)
+	}
 	peers := m.d.peers() // in map order: random enough to pick from
 	sent := 0
 	for _, p := range peers {
-		if p.ID == id {
+		if slices.Contains(ids, p.ID) {
 			continue
 		}
 		if fanout > 0 && sent == fanout {
 			return
 		}
 		sent++
-		if err := m.ml.SendToAddress(memberlist.Address{Addr: p.Addr.String(), Name: p.ID}, msg); err != nil {
-			m.logger.Debug("down notice not sent", "member", p.ID, "err", err)
+		to := memberlist.Address{Addr: p.Addr.String(), Name: p.ID}
+		for _, msg := range msgs {
+			if err := m.ml.SendToAddress(to, msg); err != nil {
+				m.logger.Debug("down notice not sent", "member", p.ID, "err", err)
+			}
 		}
 	}
 }

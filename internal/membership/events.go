@@ -1,6 +1,7 @@
 package membership
 
 import (
+	"hash/maphash"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -16,9 +17,6 @@ const (
 	Joined   EventKind = iota + 1 // a member became alive
 	Updated                       // a member's metadata changed or was sent straight to us (perhaps an older copy)
 	Departed                      // a member left or was declared dead
-	// DownHint: another member says this one's process ended (see
-	// SendDown). memberlist still holds it alive; the receiver checks.
-	DownHint
 )
 
 // String returns the kind's name.
@@ -30,8 +28,6 @@ func (k EventKind) String() string {
 		return "updated"
 	case Departed:
 		return "departed"
-	case DownHint:
-		return "down hint"
 	}
 	return "unknown"
 }
@@ -98,13 +94,28 @@ type delegate struct {
 	mu    sync.Mutex
 	alive map[string]netip.AddrPort // live members but self, by ID
 	held  map[string][]byte         // direct adverts from members not known yet
+	// last: a digest of the metadata last queued for each live member
+	// but self. Each advert arrives twice, sent straight and gossiped,
+	// and the gossiped copy is dropped when it says nothing new (see
+	// queueMeta).
+	last map[string]uint64
+	seed maphash.Seed
 
 	badAdverts atomic.Uint64 // direct adverts dropped as unreadable
+	dupAdverts atomic.Uint64 // adverts not queued: the same as the last one queued
 
+	onDown           func(Member)                     // down notices' receiver, or nil
 	services         ServiceGossip                    // the service channel's receiver, or nil
 	broadcasts       *memberlist.TransmitLimitedQueue // service broadcasts to gossip, or nil
 	prunedBroadcasts atomic.Uint64                    // broadcasts dropped from a full queue
 	oversizedStates  atomic.Uint64                    // state exchanges sent without the services' state
+}
+
+// newDelegate returns a delegate that queues events on q for the member
+// self.
+func newDelegate(q *queue, self string) *delegate {
+	return &delegate{q: q, self: self, alive: map[string]netip.AddrPort{}, held: map[string][]byte{},
+		last: map[string]uint64{}, seed: maphash.MakeSeed()}
 }
 
 // numAlive is how many members the service broadcasts retransmit for.
@@ -131,19 +142,45 @@ func (d *delegate) NotifyLeave(n *memberlist.Node) { d.record(Departed, toMember
 func (d *delegate) record(k EventKind, m Member) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.q.push(Event{Kind: k, Member: m})
 	if m.ID == d.self {
+		d.q.push(Event{Kind: k, Member: m})
 		return
 	}
-	if k == Departed {
+	switch k {
+	case Departed:
+		d.q.push(Event{Kind: k, Member: m})
 		delete(d.alive, m.ID)
+		delete(d.last, m.ID)
 		return
+	case Joined:
+		d.q.push(Event{Kind: k, Member: m})
+		d.last[m.ID] = maphash.Bytes(d.seed, m.Meta)
+	default:
+		d.queueMeta(m)
 	}
 	d.alive[m.ID] = m.Addr
 	if meta, ok := d.held[m.ID]; ok {
 		delete(d.held, m.ID)
-		d.q.push(Event{Kind: Updated, Member: Member{ID: m.ID, Addr: m.Addr, Meta: meta}})
+		d.queueMeta(Member{ID: m.ID, Addr: m.Addr, Meta: meta})
 	}
+}
+
+// queueMeta queues an Updated event for a live member, unless its
+// metadata is what was last queued for it: every advert reaches each
+// member twice, sent straight and then as memberlist's alive message, and
+// at 500 members in one process the gossiped copies of adverts every
+// member already had kept each node's loop recomputing its view's
+// agreement for nothing, a sixth of the CPU. An older advert than the
+// last one is still queued (the caller keeps the newest by its sequence
+// number), and so is the newer one after it. d.mu must be held.
+func (d *delegate) queueMeta(m Member) {
+	h := maphash.Bytes(d.seed, m.Meta)
+	if last, ok := d.last[m.ID]; ok && last == h {
+		d.dupAdverts.Add(1)
+		return
+	}
+	d.last[m.ID] = h
+	d.q.push(Event{Kind: Updated, Member: m})
 }
 
 // hold keeps a direct advert from a member not known yet: its alive message
@@ -206,7 +243,7 @@ func (d *delegate) NotifyMsg(b []byte) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if addr, alive := d.alive[id]; alive {
-		d.q.push(Event{Kind: Updated, Member: Member{ID: id, Addr: addr, Meta: meta}})
+		d.queueMeta(Member{ID: id, Addr: addr, Meta: meta})
 		return
 	}
 	d.hold(id, meta)

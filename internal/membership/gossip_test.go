@@ -3,7 +3,6 @@ package membership
 import (
 	"bytes"
 	"errors"
-	"net/netip"
 	"sync"
 	"testing"
 )
@@ -30,7 +29,7 @@ func (r *recordingServices) MergeState(s []byte) {
 
 func TestServiceChannelDelegate(t *testing.T) {
 	svc := &recordingServices{state: []byte("state")}
-	d := &delegate{q: newQueue(), self: "a", alive: map[string]netip.AddrPort{}, held: map[string][]byte{}, services: svc}
+	d := func() *delegate { d := newDelegate(newQueue(), "a"); d.services = svc; return d }()
 	msg := []byte{serviceKind, 'h', 'i'}
 	d.NotifyMsg(msg)
 	msg[1] = 'X' // the service keeps a copy
@@ -54,7 +53,7 @@ func TestServiceChannelDelegate(t *testing.T) {
 		t.Fatalf("merged %q", svc.merged)
 	}
 	// Without services the channel is inert.
-	bare := &delegate{q: newQueue(), self: "a", alive: map[string]netip.AddrPort{}, held: map[string][]byte{}}
+	bare := newDelegate(newQueue(), "a")
 	bare.NotifyMsg([]byte{serviceKind, 1})
 	if bare.LocalState(true) != nil || bare.GetBroadcasts(0, 1400) != nil {
 		t.Fatal("a node without services answered for them")

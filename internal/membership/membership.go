@@ -51,6 +51,10 @@ type Config struct {
 	// Services receives the service gossip channel's broadcasts and state
 	// exchanges; nil turns the channel off.
 	Services ServiceGossip
+	// OnDown receives the down notices (see SendDown) about live members,
+	// on memberlist's packet goroutine, as they arrive: it must not
+	// block. nil drops them.
+	OnDown func(Member)
 }
 
 // Membership is a running memberlist instance plus its event queue.
@@ -122,8 +126,8 @@ func Start(cfg Config) (*Membership, error) {
 	// the CPU of a 50-member assembly; gossip packets are small and
 	// encrypted anyway.
 	mc.EnableCompression = false
-	d := &delegate{q: m.q, meta: m.currentMeta, self: cfg.ID,
-		alive: map[string]netip.AddrPort{}, held: map[string][]byte{}, services: cfg.Services}
+	d := newDelegate(m.q, cfg.ID)
+	d.meta, d.services, d.onDown = m.currentMeta, cfg.Services, cfg.OnDown
 	m.d = d
 	mc.Delegate = d
 	mc.Events = d
@@ -367,6 +371,10 @@ func authFailure(err error) bool {
 type Stats struct {
 	HealthScore int    // memberlist's Lifeguard awareness: 0 is healthy
 	BadAdverts  uint64 // direct adverts dropped as unreadable
+	// RepeatedAdverts counts metadata updates not passed on because they
+	// repeat the member's last one (its gossiped copy after its direct
+	// one).
+	RepeatedAdverts uint64
 
 	// Gossip streams: accepted (handed to memberlist after their prefix
 	// passed), and refused before memberlist read them.
@@ -402,6 +410,7 @@ func (m *Membership) Stats() Stats {
 	return Stats{
 		HealthScore:        m.ml.GetHealthScore(),
 		BadAdverts:         m.d.badAdverts.Load(),
+		RepeatedAdverts:    m.d.dupAdverts.Load(),
 		StreamsAccepted:    m.tr.accepted.Load(),
 		StreamsWrongLabel:  r.total(rejectStreamLabel),
 		StreamsWrongMode:   r.total(rejectStreamMode),
