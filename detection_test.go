@@ -277,6 +277,18 @@ func TestNeighboursKilledTogether(t *testing.T) {
 	if len(views) > 2 {
 		t.Fatalf("the survivors went through %d views, want at most 2", len(views))
 	}
+	// The ones watched only by other victims are found by the sweep
+	// from the first one found, not one watch step at a time.
+	var swept uint64
+	for i := range n {
+		if !slices.Contains(victims, i) {
+			swept += c.Node(i).Stats().FailuresSwept
+		}
+	}
+	t.Logf("%d findings of the %d victims by a sweep from a neighbour found ended (summed over survivors)", swept, k)
+	if swept == 0 {
+		t.Fatalf("no victim found by a sweep: each was found one watch step at a time")
+	}
 	if f := falseDowns(c, rs, victims...); len(f) > 0 {
 		t.Fatalf("others declared down: %v", f)
 	}

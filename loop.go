@@ -216,10 +216,6 @@ func (n *Node) reachesConsensus(s *settling, inputs []core.Input) bool {
 func (n *Node) inputs(events []membership.Event, confirm bool) (in []core.Input, set bool) {
 	in = make([]core.Input, 0, len(events))
 	for _, e := range events {
-		if e.Kind == membership.DownHint {
-			n.hintFrom(e.Member, false) // checked off the loop (watch.go)
-			continue
-		}
 		m, err := decodeMember(e.Member)
 		if err != nil {
 			n.logger.Warn("unreadable member", "member", e.Member.ID, "err", err)

@@ -49,13 +49,15 @@ type Node struct {
 	viewIdx     viewIndexCache // live addresses and the hash circle of the current view (fanout.go)
 	authRefused authBackoff    // addresses that answered with another secret or app
 
-	confirmSlots    chan struct{}         // failures being confirmed (confirm.go)
-	hintSlots       chan struct{}         // hints being checked (watch.go)
-	confirmed       chan confirmedFailure // failures that stand, for the loop
-	hints           hintState             // members checked on a hint, and those found ended (watch.go)
-	watchPoke       chan struct{}         // capacity 1: a member was found ended; re-aim the watches now
-	failuresRefuted atomic.Uint64         // failures not confirmed: the member answered
-	failuresHinted  atomic.Uint64         // failures reported on a closed connection, confirmed
+	confirmSlots    chan struct{}          // failures being confirmed (confirm.go)
+	hintSlots       chan struct{}          // hints being checked (watch.go)
+	confirmed       chan confirmedFailure  // failures that stand, for the loop
+	hints           hintState              // members checked on a hint, and those found ended (watch.go)
+	watchPoke       chan struct{}          // capacity 1: a member was found ended; re-aim the watches now
+	notices         chan membership.Member // down notices received, for noticeLoop to check
+	failuresRefuted atomic.Uint64          // failures not confirmed: the member answered
+	failuresHinted  atomic.Uint64          // failures reported on a closed connection, confirmed
+	failuresSwept   atomic.Uint64          // of those, found by checking the member after one found ended
 
 	publish chan struct{} // capacity 1: the advert changed
 	// advertised is the advert the publisher was last woken for; owned by
@@ -200,6 +202,7 @@ func newNode(ctx context.Context, cfg Config, logger *slog.Logger, secret Secret
 		hintSlots:    make(chan struct{}, maxConfirming),
 		confirmed:    make(chan confirmedFailure),
 		watchPoke:    make(chan struct{}, 1),
+		notices:      make(chan membership.Member, maxConfirming),
 		stopReq:      make(chan chan struct{}),
 		ready:        make(chan struct{}),
 		changed:      make(chan struct{}),
@@ -281,6 +284,7 @@ func newNode(ctx context.Context, cfg Config, logger *slog.Logger, secret Secret
 		Meta:      n.encodeAdvert(first),
 		Logger:    n.logger,
 		Services:  services,
+		OnDown:    n.noticeDown,
 	})
 	if err != nil {
 		n.abortStart()
@@ -306,8 +310,9 @@ func newNode(ctx context.Context, cfg Config, logger *slog.Logger, secret Secret
 		n.wg.Add(1)
 		go n.reconnectLoop()
 	}
-	n.wg.Add(1)
+	n.wg.Add(2)
 	go n.watchLoop()
+	go n.noticeLoop()
 	started = true
 	return n, nil
 }

@@ -44,6 +44,10 @@ type Stats struct {
 	// FailuresHinted counts members reported failed at once because their
 	// connection to this node closed and their port refused a connection.
 	FailuresHinted uint64
+	// FailuresSwept counts, of those, members this node found ended by
+	// checking the member after one it had found ended itself (neighbours
+	// in ID order killed together), before a watch or a notice named them.
+	FailuresSwept uint64
 }
 
 // GossipStats counts the gossip streams and datagrams refused, by reason.
@@ -92,6 +96,7 @@ func (n *Node) Stats() Stats {
 		ServiceBroadcastsPruned: ms.PrunedBroadcasts,
 		FailuresNotConfirmed:    n.failuresRefuted.Load(),
 		FailuresHinted:          n.failuresHinted.Load(),
+		FailuresSwept:           n.failuresSwept.Load(),
 	}
 	if ts, ok := n.tr.(interface{ Stats() transport.NetStats }); ok {
 		s.Transport = ts.Stats()

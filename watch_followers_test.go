@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"time"
 )
 
 // TestFollowersMatchesSortedOrder checks the one-pass choice of watch
@@ -51,5 +52,56 @@ func TestFollowersMatchesSortedOrder(t *testing.T) {
 		if !slices.Equal(got, want) {
 			t.Fatalf("round %d: self %s, k %d: got %v, want %v", round, self, k, got, want)
 		}
+	}
+}
+
+// TestTargetCacheFollowsViewAndEndings checks that the cached watch
+// targets are picked again when the view changes or a member is found
+// ended, and only then.
+func TestTargetCacheFollowsViewAndEndings(t *testing.T) {
+	n := &Node{}
+	self := Member{ID: "b"}
+	view := func(id ViewID, ids ...string) {
+		v := View{ID: id}
+		for _, s := range ids {
+			v.Members = append(v.Members, Member{ID: s})
+		}
+		n.snap.Store(&Snapshot{Self: self, State: Ready, View: v})
+	}
+	ids := func(m map[string]Member) []string {
+		var out []string
+		for id := range m {
+			out = append(out, id)
+		}
+		slices.Sort(out)
+		return out
+	}
+	var c targetCache
+	view(1, "a", "b", "c", "d", "e")
+	got, ok := c.get(n, false)
+	if !ok || !slices.Equal(ids(got), []string{"c", "d"}) {
+		t.Fatalf("first pick: %v %v, want [c d]", ids(got), ok)
+	}
+	// Same view ID, other members: a stale cache answers as before
+	// (the view ID is what says the members changed).
+	view(1, "a", "b", "x", "y")
+	if got, _ := c.get(n, false); !slices.Equal(ids(got), []string{"c", "d"}) {
+		t.Fatalf("same view ID: picked again: %v", ids(got))
+	}
+	view(2, "a", "b", "c", "d", "e")
+	n.hints.end("c", time.Now())
+	if got, _ := c.get(n, false); !slices.Equal(ids(got), []string{"d", "e"}) {
+		t.Fatalf("after c ended: %v, want [d e]", ids(got))
+	}
+	view(3, "a", "b", "e")
+	if got, _ := c.get(n, false); !slices.Equal(ids(got), []string{"a", "e"}) {
+		t.Fatalf("after a view change: %v, want [a e]", ids(got))
+	}
+	n.snap.Store(&Snapshot{Self: self, State: Rehashing, View: View{ID: 3}})
+	if _, ok := c.get(n, false); ok {
+		t.Fatal("targets while not Ready")
+	}
+	if got, ok := c.get(n, true); !ok || !slices.Equal(ids(got), []string{"a", "e"}) {
+		t.Fatalf("anyState: %v %v", ids(got), ok)
 	}
 }
