@@ -51,7 +51,7 @@ func TestFanoutSelfOutsideTheView(t *testing.T) {
 	}
 }
 
-// The settling quiet period grows with the view from 50 ms to 250 ms, and
+// The settling quiet period grows with the view from 50 ms to 1 s, and
 // the bound with it.
 func TestSettleForGrowsWithTheView(t *testing.T) {
 	for _, c := range []struct {
@@ -59,7 +59,8 @@ func TestSettleForGrowsWithTheView(t *testing.T) {
 		quiet, bound string
 	}{
 		{1, "50ms", "500ms"}, {10, "50ms", "500ms"}, {50, "50ms", "500ms"},
-		{120, "120ms", "1.2s"}, {250, "250ms", "2.5s"}, {1000, "250ms", "2.5s"},
+		{120, "120ms", "1.2s"}, {250, "250ms", "2.5s"}, {500, "500ms", "5s"},
+		{1000, "1s", "10s"}, {2000, "1s", "10s"},
 	} {
 		q, b := settleFor(c.members)
 		if q.String() != c.quiet || b.String() != c.bound {

@@ -111,11 +111,13 @@ func drainGap(members int) time.Duration {
 // quiet periods, at least settleMax): news of a burst takes longer to
 // reach every member of a larger cluster (ten members killed at once in a
 // cluster of 200 were found by the survivors over 350 ms, and a 50 ms
-// quiet period cut that into up to 20 distinct views), while a kill in a
-// small cluster is still applied within about 50 ms.
+// quiet period cut that into up to 20 distinct views; at 500 members in
+// one process the notices reached each survivor over 300 ms to seconds,
+// and a 250 ms cap cut them into 30 to 50), while a kill in a small
+// cluster is still applied within about 50 ms.
 const (
 	settleQuiet     = 50 * time.Millisecond
-	maxSettleQuiet  = 250 * time.Millisecond
+	maxSettleQuiet  = time.Second
 	settleMax       = 500 * time.Millisecond
 	settleMaxQuiets = 10
 )
