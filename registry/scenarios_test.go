@@ -137,6 +137,12 @@ func TestPartitionMinorityRefuses(t *testing.T) {
 	if !errors.Is(err, cloister.ErrNoQuorum) || !errors.Is(err, cloister.ErrNotReady) {
 		t.Fatalf("minority registration: %v", err)
 	}
+	// The registry hears of NoQuorum from its listener, a moment after
+	// the node's state shows it.
+	c.WaitFor("the minority's lookups stale", func() bool {
+		reg, ok := c.reg(1).Lookup("on-majority")
+		return ok && reg.Stale
+	})
 	if reg, ok := c.reg(1).Lookup("on-majority"); !ok || !reg.Stale || reg.Holder.ID != r3.Holder.ID {
 		t.Fatalf("minority lookup: %+v %v", reg, ok)
 	}
