@@ -48,3 +48,22 @@ func TestJoinPacerSpacesJoinsByViewSize(t *testing.T) {
 		t.Fatalf("view of 1000 missing 1, at the join: waits %v, want %v", w, want)
 	}
 }
+
+// A node that is not Ready rejoins the addresses it misses one gossip
+// interval per member of its view after its last join started, at most
+// rejoinGossips of them: the last of ten processes to start, which joined
+// one that knew two others, rejoins after 60 ms with LAN, not 200.
+func TestRejoinAfterGrowsWithTheView(t *testing.T) {
+	gossip := 20 * time.Millisecond
+	for _, c := range []struct {
+		members int
+		want    time.Duration
+	}{
+		{0, 20 * time.Millisecond}, {1, 20 * time.Millisecond}, {3, 60 * time.Millisecond},
+		{10, 200 * time.Millisecond}, {500, 200 * time.Millisecond},
+	} {
+		if got := rejoinAfter(c.members, gossip); got != c.want {
+			t.Errorf("rejoinAfter(%d) = %v, want %v", c.members, got, c.want)
+		}
+	}
+}
