@@ -62,7 +62,7 @@ type conn struct {
 	serving map[uint64]context.CancelFunc // accepted: the peer's requests being handled
 
 	inFlight atomic.Int64  // handlers running for this connection
-	written  atomic.Uint64 // bytes written to the connection so far (see writeQueue.queued)
+	written  atomic.Uint64 // bytes handed to the connection's Write so far, counted before it returns (see writeQueue.queued)
 	lastUsed atomic.Int64  // when a call last used this dialled connection, in Unix nanoseconds
 
 	// Accepted: the handler the reader runs inline (see watch.go).

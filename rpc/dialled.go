@@ -58,10 +58,9 @@ func (c *conn) call(ctx context.Context, name string, body []byte) ([]byte, erro
 	c.mu.Unlock()
 	c.lastUsed.Store(c.e.now().UnixNano())
 
-	end, err := c.sendAt(ctx.Done(), false, func(b []byte) []byte {
+	err := c.sendAt(ctx.Done(), false, func(b []byte) []byte {
 		return appendRequest(b, id, name, timeout, body)
-	})
-	cl.end.Store(end)
+	}, func(end uint64) { cl.end.Store(end) })
 	if err != nil {
 		if c.forget(id) {
 			putCall(cl)

@@ -201,33 +201,42 @@ func (q *writeQueue) close() {
 // writes it at once on the calling goroutine. See writeQueue.send for stop
 // and control.
 func (c *conn) send(stop <-chan struct{}, control bool, build func([]byte) []byte) error {
-	_, err := c.sendAt(stop, control, build)
-	return err
+	return c.sendAt(stop, control, build, nil)
 }
 
-// sendAt is send that also returns where the frame ends in the stream of
-// bytes queued on the connection (see conn.sent).
-func (c *conn) sendAt(stop <-chan struct{}, control bool, build func([]byte) []byte) (uint64, error) {
+// sendAt is send that also hands queued, once the frame is queued and
+// before it is written, where it ends in the stream of bytes queued on the
+// connection (see conn.sent). Told only after the write, a caller whose
+// request was written inline could see its call failed as not sent while
+// the peer already ran it.
+func (c *conn) sendAt(stop <-chan struct{}, control bool, build func([]byte) []byte, queued func(end uint64)) error {
 	b, end, err := c.w.sendAt(stop, c.done, control, !control && !c.busy(), build)
+	if err == nil && queued != nil {
+		queued(end)
+	}
 	if b != nil {
 		c.write(b)
 	}
-	return end, err
+	return err
 }
 
 // write writes b, which the calling goroutine holds the writing role for,
-// and ends the role. A failed write fails the connection.
+// and ends the role. A failed write fails the connection. The bytes count
+// as written before the write: the peer may receive them and act on them
+// before Write returns here.
 func (c *conn) write(b []byte) {
-	n, err := c.nc.Write(b)
-	c.written.Add(uint64(n))
+	c.written.Add(uint64(len(b)))
+	_, err := c.nc.Write(b)
 	if err != nil {
 		c.fail(err)
 	}
 	c.w.finish(b)
 }
 
-// sent reports whether the frame ending at end was written to the
-// connection in full: its peer may have received it.
+// sent reports whether the frame ending at end was handed to the
+// connection in full: its peer may have received it. A frame whose write
+// failed part way counts as sent: a call is said not sent only when it
+// certainly did not run.
 func (c *conn) sent(end uint64) bool { return end > 0 && end <= c.written.Load() }
 
 func (c *conn) writeLoop() {
