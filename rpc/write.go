@@ -64,13 +64,16 @@ func (q *writeQueue) init() { q.signal = make(chan struct{}, 1) }
 // writing role: it must write them and then call finish. Otherwise the
 // frame waits for the write in progress or wakes the writer goroutine.
 func (q *writeQueue) send(stop, done <-chan struct{}, control, inline bool, build func([]byte) []byte) ([]byte, error) {
-	b, _, err := q.sendAt(stop, done, control, inline, build)
-	return b, err
+	return q.sendAt(stop, done, control, inline, build, nil)
 }
 
-// sendAt is send that also returns where the frame ends in the stream of
-// bytes queued on the connection.
-func (q *writeQueue) sendAt(stop, done <-chan struct{}, control, inline bool, build func([]byte) []byte) ([]byte, uint64, error) {
+// sendAt is send that also hands queued, under the queue's lock (before
+// any writer can take the frame), where the frame ends in the stream of
+// bytes queued on the connection (see conn.sent). Told after the frame
+// was queued, a caller could see its call failed as not sent while the
+// peer already ran it: the frame may be written inline, by the writer
+// goroutine, or after the write in progress, before sendAt returns.
+func (q *writeQueue) sendAt(stop, done <-chan struct{}, control, inline bool, build func([]byte) []byte, queued func(end uint64)) ([]byte, error) {
 	q.mu.Lock()
 	for !control && !q.closed && len(q.buf) >= writeHighWater {
 		if q.room == nil {
@@ -81,24 +84,26 @@ func (q *writeQueue) sendAt(stop, done <-chan struct{}, control, inline bool, bu
 		select {
 		case <-room:
 		case <-done:
-			return nil, 0, errQueueClosed
+			return nil, errQueueClosed
 		case <-stop:
-			return nil, 0, errGaveUp
+			return nil, errGaveUp
 		}
 		q.mu.Lock()
 	}
 	if q.closed {
 		q.mu.Unlock()
-		return nil, 0, errQueueClosed
+		return nil, errQueueClosed
 	}
 	if control && len(q.buf) >= controlLimit {
 		q.mu.Unlock()
-		return nil, 0, errNotReading
+		return nil, errNotReading
 	}
 	before := len(q.buf)
 	q.buf = build(q.buf)
 	q.queued += uint64(len(q.buf) - before)
-	end := q.queued
+	if queued != nil {
+		queued(q.queued)
+	}
 	var (
 		mine []byte
 		wake bool
@@ -116,7 +121,7 @@ func (q *writeQueue) sendAt(stop, done <-chan struct{}, control, inline bool, bu
 	if wake {
 		q.signal <- struct{}{} // never blocks: one token at most, see signaled
 	}
-	return mine, end, nil
+	return mine, nil
 }
 
 // wakeLocked reports whether the caller must send the writer goroutine its
@@ -204,16 +209,11 @@ func (c *conn) send(stop <-chan struct{}, control bool, build func([]byte) []byt
 	return c.sendAt(stop, control, build, nil)
 }
 
-// sendAt is send that also hands queued, once the frame is queued and
-// before it is written, where it ends in the stream of bytes queued on the
-// connection (see conn.sent). Told only after the write, a caller whose
-// request was written inline could see its call failed as not sent while
-// the peer already ran it.
+// sendAt is send that also hands queued where the frame ends in the
+// stream of bytes queued on the connection, before it can be written (see
+// writeQueue.sendAt).
 func (c *conn) sendAt(stop <-chan struct{}, control bool, build func([]byte) []byte, queued func(end uint64)) error {
-	b, end, err := c.w.sendAt(stop, c.done, control, !control && !c.busy(), build)
-	if err == nil && queued != nil {
-		queued(end)
-	}
+	b, err := c.w.sendAt(stop, c.done, control, !control && !c.busy(), build, queued)
 	if b != nil {
 		c.write(b)
 	}
