@@ -22,7 +22,7 @@ const (
 // rejoinGossips is how many gossip intervals a node that is not Ready
 // waits before rejoining discovered addresses that are still not members.
 // With a view smaller than that, it waits one interval per member of its
-// view, counted from when its last join started (rejoinAfter): gossip in
+// view, counted from when its last join started (rejoinWait): gossip in
 // a view that small brings the rest that soon or not at all. The flat ten
 // intervals (200 ms with LAN, from the end of the join) were the whole
 // difference between the fast and the slow 10-process starts: the last
@@ -32,11 +32,14 @@ const (
 // exchanges while the views grow), so larger views keep the ten.
 const rejoinGossips = 10
 
-// rejoinAfter is how long after its last join started a node with a view
-// of members members (fewer than rejoinGossips) rejoins the discovered
-// addresses it misses.
-func rejoinAfter(members int, gossip time.Duration) time.Duration {
-	return time.Duration(min(rejoinGossips, max(1, members))) * gossip
+// rejoinWait is how long from now a node with a view of members members,
+// whose last join started at lastJoin, waits before rejoining the
+// discovered addresses it misses (the join pacer may ask for longer).
+func rejoinWait(now, lastJoin time.Time, members int, gossip time.Duration) time.Duration {
+	if members >= rejoinGossips {
+		return rejoinGossips * gossip
+	}
+	return max(0, lastJoin.Add(time.Duration(max(1, members))*gossip).Sub(now))
 }
 
 // discoverLoop polls the sentry until the node stops. Each round joins
@@ -45,7 +48,7 @@ func rejoinAfter(members int, gossip time.Duration) time.Duration {
 // exponentially, capped, and are reported.
 //
 // While the node is not Ready and addresses of the last answer are still
-// not members, it also rejoins those (see rejoinAfter),
+// not members, it also rejoins those (see rejoinWait),
 // without asking the sentry again. A member's alive message is regossiped
 // only a few times, mostly while the cluster is still small, so a node
 // that joined through a member with a partial view could miss early
@@ -98,10 +101,7 @@ func (n *Node) discoverLoop() {
 		if s := n.State(); s == Assembling || s == Rehashing || s == NoQuorum {
 			if missing := len(n.absent(peers)); missing > 0 {
 				now, members := time.Now(), n.viewSize()
-				rejoin := rejoinGossips * n.cfg.Detection.GossipInterval
-				if members < rejoinGossips {
-					rejoin = max(0, pacer.last.Add(rejoinAfter(members, n.cfg.Detection.GossipInterval)).Sub(now))
-				}
+				rejoin := rejoinWait(now, pacer.last, members, n.cfg.Detection.GossipInterval)
 				wait = min(wait, max(rejoin, pacer.wait(now, members, missing)))
 			}
 		}

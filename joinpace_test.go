@@ -50,20 +50,32 @@ func TestJoinPacerSpacesJoinsByViewSize(t *testing.T) {
 }
 
 // A node that is not Ready rejoins the addresses it misses one gossip
-// interval per member of its view after its last join started, at most
-// rejoinGossips of them: the last of ten processes to start, which joined
-// one that knew two others, rejoins after 60 ms with LAN, not 200.
-func TestRejoinAfterGrowsWithTheView(t *testing.T) {
+// interval per member of its view after its last join started, while its
+// view has fewer than rejoinGossips members: the last of ten processes to
+// start, which joined one that knew two others, rejoins as soon as 60 ms
+// (with LAN) have passed since that join started, not 200 ms after it
+// ended. A larger view waits the ten intervals from now, however long ago
+// its last join started.
+func TestRejoinWaitGrowsWithTheView(t *testing.T) {
 	gossip := 20 * time.Millisecond
+	last := time.Unix(1000, 0)
 	for _, c := range []struct {
 		members int
+		since   time.Duration // since the last join started
 		want    time.Duration
 	}{
-		{0, 20 * time.Millisecond}, {1, 20 * time.Millisecond}, {3, 60 * time.Millisecond},
-		{10, 200 * time.Millisecond}, {500, 200 * time.Millisecond},
+		{0, 0, 20 * time.Millisecond},
+		{1, 5 * time.Millisecond, 15 * time.Millisecond},
+		{3, 0, 60 * time.Millisecond},
+		{3, 40 * time.Millisecond, 20 * time.Millisecond},
+		{3, 82 * time.Millisecond, 0}, // the join took longer than the wait: at once
+		{9, 0, 180 * time.Millisecond},
+		{10, 0, 200 * time.Millisecond},
+		{10, time.Second, 200 * time.Millisecond},
+		{500, time.Second, 200 * time.Millisecond},
 	} {
-		if got := rejoinAfter(c.members, gossip); got != c.want {
-			t.Errorf("rejoinAfter(%d) = %v, want %v", c.members, got, c.want)
+		if got := rejoinWait(last.Add(c.since), last, c.members, gossip); got != c.want {
+			t.Errorf("rejoinWait(%d members, %v after the last join) = %v, want %v", c.members, c.since, got, c.want)
 		}
 	}
 }
