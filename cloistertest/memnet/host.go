@@ -345,15 +345,7 @@ func (h *host) accept(ctx context.Context, k transport.Kind, c *conn, dialerClos
 // Listen. It is idempotent and always returns nil.
 func (h *host) Close() error {
 	h.closeOnce.Do(func() {
-		h.mu.Lock()
-		h.isClosed = true
-		conns := h.conns
-		h.conns = nil
-		dropped := len(h.pending)
-		h.pending = nil
-		h.mu.Unlock()
-		h.net.stats.droppedNoListener.Add(uint64(dropped))
-		close(h.closed)
+		conns := h.halt()
 		h.net.remove(h)
 		for c := range conns {
 			c.Close()
@@ -374,6 +366,24 @@ func (h *host) Close() error {
 	})
 	h.wg.Wait()
 	return nil
+}
+
+// halt stops the host at once: it sends and receives nothing more, its
+// held datagrams are dropped, and it returns the streams to close (nil
+// after the first call). Close and Network.Crash call it.
+func (h *host) halt() map[*conn]struct{} {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.isClosed {
+		return nil
+	}
+	h.isClosed = true
+	conns := h.conns
+	h.conns = nil
+	h.net.stats.droppedNoListener.Add(uint64(len(h.pending)))
+	h.pending = nil
+	close(h.closed)
+	return conns
 }
 
 // pendingPacket is a datagram waiting for its delay or for its receiver

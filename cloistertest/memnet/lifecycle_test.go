@@ -137,3 +137,39 @@ func TestCloseEndsGoroutines(t *testing.T) {
 	}
 	settleGoroutines(t, before)
 }
+
+func TestCrashClosesTogether(t *testing.T) {
+	n := newNetwork(t, 1)
+	watcher := listen(t, n, addr(1))
+	victims := []transport.Transport{listen(t, n, addr(2)), listen(t, n, addr(3))}
+	bystander := listen(t, n, addr(4))
+	var streams []net.Conn
+	for _, v := range victims {
+		s, _ := pair(t, watcher, v)
+		streams = append(streams, s)
+	}
+	if got := n.Crash(addr(2), addr(3), addr(9)); got != 2 {
+		t.Fatalf("Crash closed %d transports, want 2 (addr(9) has none)", got)
+	}
+	for i, v := range victims {
+		// Refused at once, not after a timeout.
+		ctx, cancel := context.WithTimeout(context.Background(), quiet)
+		_, err := watcher.Dial(ctx, v.Addr(), transport.KindGossip)
+		cancel()
+		if !errors.Is(err, syscall.ECONNREFUSED) {
+			t.Fatalf("Dial to crashed %s: %v, want ECONNREFUSED", v.Addr(), err)
+		}
+		streams[i].SetReadDeadline(time.Now().Add(wait))
+		if _, err := streams[i].Read(make([]byte, 1)); err != io.EOF {
+			t.Fatalf("Read from a stream to crashed %s: %v, want EOF", v.Addr(), err)
+		}
+		if _, err := v.Dial(context.Background(), bystander.Addr(), transport.KindCall); !errors.Is(err, transport.ErrClosed) {
+			t.Fatalf("Dial from crashed %s: %v, want ErrClosed", v.Addr(), err)
+		}
+		if err := v.Close(); err != nil {
+			t.Fatalf("Close after Crash: %v", err)
+		}
+	}
+	pair(t, watcher, bystander) // the others are untouched
+	listen(t, n, addr(2))       // and a crashed address can be listened on again
+}
