@@ -2,7 +2,6 @@ package membership
 
 import (
 	"encoding/binary"
-	"slices"
 
 	"github.com/hashicorp/memberlist"
 )
@@ -65,16 +64,7 @@ func (m *Membership) SendDown(ids []string, fanout int) {
 	for i, id := range ids {
 		msgs[i] = encodeDown(id)
 	}
-	peers := m.d.peers() // in map order: random enough to pick from
-	sent := 0
-	for _, p := range peers {
-		if slices.Contains(ids, p.ID) {
-			continue
-		}
-		if fanout > 0 && sent == fanout {
-			return
-		}
-		sent++
+	for _, p := range m.d.somePeers(fanout, ids) {
 		to := memberlist.Address{Addr: p.Addr.String(), Name: p.ID}
 		for _, msg := range msgs {
 			if err := m.ml.SendToAddress(to, msg); err != nil {
