@@ -39,6 +39,11 @@ func (n *Node) loop() {
 			}
 		case <-settle.C:
 			n.apply(n.feed(&s, nil, false, time.Now()))
+		case <-n.checksDone:
+			// The last check under way ended: held inputs may be due.
+			if now := time.Now(); len(s.held) > 0 && !now.Before(s.due(false)) {
+				n.apply(n.feed(&s, nil, false, now))
+			}
 		case <-wake.C:
 			n.apply(n.core.Tick(time.Now()))
 		case ack := <-n.stopReq:
@@ -64,7 +69,7 @@ func (n *Node) loop() {
 			wake.Reset(time.Until(at))
 		}
 		settle.Stop()
-		if at := s.due(); !at.IsZero() {
+		if at := s.due(n.checksUnderWay()); !at.IsZero() {
 			settle.Reset(time.Until(at))
 		}
 	}
@@ -139,12 +144,15 @@ func settleFor(members int) (quiet, bound time.Duration) {
 }
 
 // due is when the held inputs are applied, or zero when none are held.
-func (s *settling) due() time.Time {
+// While endings are being checked (checking), the quiet period does not
+// end: the bound alone does, or the end of the checks (the loop asks
+// again then).
+func (s *settling) due(checking bool) time.Time {
 	if len(s.held) == 0 {
 		return time.Time{}
 	}
 	quiet, limit := s.last.Add(s.quiet), s.first.Add(s.bound)
-	if quiet.Before(limit) {
+	if !checking && quiet.Before(limit) {
 		return quiet
 	}
 	return limit
@@ -165,7 +173,7 @@ func (n *Node) feed(s *settling, inputs []core.Input, set bool, now time.Time) [
 		s.last = now
 	}
 	s.held = append(s.held, inputs...)
-	if now.Before(s.due()) && !n.reachesConsensus(s, inputs) {
+	if now.Before(s.due(n.checksUnderWay())) && !n.reachesConsensus(s, inputs) {
 		return nil
 	}
 	held := s.held

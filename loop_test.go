@@ -118,6 +118,74 @@ func TestSettlingHoldsJoinsOnceConsensusIsInView(t *testing.T) {
 	}
 }
 
+// A burst of departures is not applied while this node is still checking
+// endings (a down notice waiting, a check under way): they are news of the
+// same burst. The bound still holds, and the end of the checks wakes the
+// loop to apply what is due.
+func TestSettlingWaitsForChecksUnderWay(t *testing.T) {
+	n := loopNode(2)
+	n.checksDone = make(chan struct{}, 1)
+	peer := func(kind membership.EventKind, i int) membership.Event {
+		addr := netip.MustParseAddrPort(fmt.Sprintf("127.0.0.1:%d", i))
+		return membership.Event{Kind: kind, Member: membership.Member{
+			ID: fmt.Sprintf("app@%s#1", addr), Addr: addr, Meta: encodeMeta(meta{State: Assembling, Weight: 1})}}
+	}
+	var s settling
+	now := time.Unix(1000, 0)
+	feed := func(events ...membership.Event) []core.Change {
+		in, set := n.inputs(events, false)
+		return n.feed(&s, in, set, now)
+	}
+	removes := func(changes []core.Change, id string) bool {
+		for _, c := range changes {
+			if d, ok := c.(core.MemberDown); ok && d.Member.ID == id {
+				return true
+			}
+		}
+		return false
+	}
+	feed(peer(membership.Joined, 2), peer(membership.Joined, 3))
+	if !n.core.InView(peer(0, 3).Member.ID) {
+		t.Fatal("the joins that reach Consensus were held")
+	}
+	quiet, bound := settleFor(0) // the test node's snapshot holds no view
+
+	n.checkBegun()
+	if c := feed(peer(membership.Departed, 3)); c != nil {
+		t.Fatalf("a departure applied at once: %v", c)
+	}
+	first := now
+	now = now.Add(2 * quiet)
+	if c := feed(); c != nil {
+		t.Fatalf("applied after its quiet period while a check was under way: %v", c)
+	}
+	if got := s.due(n.checksUnderWay()); !got.Equal(first.Add(bound)) {
+		t.Fatalf("due %v while checking, want the bound %v", got.Sub(first), bound)
+	}
+	n.checkEnded()
+	select {
+	case <-n.checksDone:
+	default:
+		t.Fatal("the end of the last check did not wake the loop")
+	}
+	if c := feed(); !removes(c, peer(0, 3).Member.ID) {
+		t.Fatalf("checks over, quiet period passed: %v, want the departure applied", c)
+	}
+
+	// A check that never ends holds a burst up to its bound only.
+	n.checkBegun()
+	defer n.checkEnded()
+	feed(peer(membership.Departed, 2))
+	now = now.Add(bound - time.Millisecond)
+	if c := feed(); c != nil {
+		t.Fatalf("applied before the bound with a check under way: %v", c)
+	}
+	now = now.Add(time.Millisecond)
+	if c := feed(); !removes(c, peer(0, 2).Member.ID) {
+		t.Fatalf("at the bound: %v, want the departure applied", c)
+	}
+}
+
 // The drain gap is nothing below 50 members and grows with the square of
 // the view above: 2 ms at 100 members, 200 ms at 1,000.
 func TestDrainGapGrowsWithTheSquareOfTheView(t *testing.T) {

@@ -55,6 +55,8 @@ type Node struct {
 	hints           hintState              // members checked on a hint, and those found ended (watch.go)
 	watchPoke       chan struct{}          // capacity 1: a member was found ended; re-aim the watches now
 	notices         chan membership.Member // down notices received, for noticeLoop to check
+	checking        atomic.Int64           // endings being checked (notices queued, hints under way): settling waits for them
+	checksDone      chan struct{}          // capacity 1: checking fell to zero
 	failuresRefuted atomic.Uint64          // failures not confirmed: the member answered
 	failuresHinted  atomic.Uint64          // failures reported on a closed connection, confirmed
 	failuresSwept   atomic.Uint64          // of those, found by checking the member after one found ended
@@ -203,6 +205,7 @@ func newNode(ctx context.Context, cfg Config, logger *slog.Logger, secret Secret
 		confirmed:    make(chan confirmedFailure),
 		watchPoke:    make(chan struct{}, 1),
 		notices:      make(chan membership.Member, maxConfirming),
+		checksDone:   make(chan struct{}, 1),
 		stopReq:      make(chan chan struct{}),
 		ready:        make(chan struct{}),
 		changed:      make(chan struct{}),

@@ -314,9 +314,11 @@ func (n *Node) hintFrom(m membership.Member, watched bool) {
 		n.hints.forget(m.ID)
 		return
 	}
+	n.checkBegun()
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()
+		defer n.checkEnded() // after its finding reached the loop
 		defer func() { <-n.hintSlots }()
 		if !n.portRefuses(n.loopCtx, m) || !n.hints.end(m.ID, time.Now()) {
 			return
@@ -358,11 +360,36 @@ func (n *Node) hintFrom(m membership.Member, watched bool) {
 // goroutine: it never blocks, and a notice that finds the queue full is
 // dropped (a lost datagram: the relays and probing stand in).
 func (n *Node) noticeDown(m membership.Member) {
+	n.checkBegun()
 	select {
 	case n.notices <- m:
 	default:
+		n.checkEnded()
 	}
 }
+
+// checkBegun and checkEnded count the endings this node is checking: a
+// down notice from its arrival until its check starts (or is skipped),
+// and a check until its finding reached the loop. While any is under
+// way, settling holds a burst of departures past its quiet period (up to
+// its bound): the checks are news of the same burst. At 500 members in
+// one process, the notices of ten members killed together reached a
+// survivor over a second or more, and each check took its turn on a busy
+// scheduler; applied after a fixed quiet period, the burst was cut into
+// 30 to 70 distinct views.
+func (n *Node) checkBegun() { n.checking.Add(1) }
+
+func (n *Node) checkEnded() {
+	if n.checking.Add(-1) == 0 {
+		select {
+		case n.checksDone <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// checksUnderWay reports whether this node is checking an ending.
+func (n *Node) checksUnderWay() bool { return n.checking.Load() > 0 }
 
 // noticeLoop checks the members the down notices name, until the node
 // stops.
@@ -372,6 +399,7 @@ func (n *Node) noticeLoop() {
 		select {
 		case m := <-n.notices:
 			n.hintFrom(m, false)
+			n.checkEnded()
 		case <-n.loopCtx.Done():
 			return
 		}
