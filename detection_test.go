@@ -253,8 +253,8 @@ func TestNeighboursKilledTogether(t *testing.T) {
 	var ids []string
 	for _, v := range victims {
 		ids = append(ids, c.Node(v).Self().ID)
-		c.Kill(v)
 	}
+	c.Kill(victims...)
 	took := c.WaitFor("every survivor heard every kill", func() bool {
 		for i, r := range rs {
 			if slices.Contains(victims, i) {

@@ -90,9 +90,7 @@ func TestSixtyNodesAssembleLoseFiveAndHealASplit(t *testing.T) {
 	waitWatches(c)
 	marks := eventMarks(rs)
 	victims := []int{7, 19, 31, 43, 55}
-	for _, v := range victims {
-		c.Kill(v)
-	}
+	c.Kill(victims...)
 	took := c.WaitFor("one view without the killed", func() bool {
 		return c.Agreed() && len(c.Node(0).Members()) == n-len(victims)
 	})

@@ -272,24 +272,44 @@ func (c *Cluster) Stop(i int) {
 	}
 }
 
-// Kill crashes node i: its sockets close at once and it sends no leave,
-// so the others find out through the failure detector.
-func (c *Cluster) Kill(i int) {
+// Kill crashes the given nodes together: their sockets close at once
+// (on the in-memory network at one instant, memnet.Network.Crash; on
+// loopback concurrently) and they send no leave, so the others find out
+// through the failure detector.
+func (c *Cluster) Kill(nodes ...int) {
 	c.t.Helper()
 	c.mu.Lock()
-	tr := c.slots[i].tr
+	trs := make([]transport.Transport, len(nodes))
+	addrs := make([]netip.AddrPort, len(nodes))
+	for k, i := range nodes {
+		trs[k], addrs[k] = c.slots[i].tr, c.slots[i].tr.Addr()
+	}
 	c.mu.Unlock()
-	tr.Close()
-	n := c.take(i)
-	// Release the node's goroutines in the background: with its sockets
-	// closed nothing it does reaches the others any more.
-	c.reaping.Add(1)
-	go func() {
-		defer c.reaping.Done()
-		ctx, cancel := context.WithTimeout(context.Background(), c.opts.timeout)
-		defer cancel()
-		_ = n.Stop(ctx)
-	}()
+	if c.net != nil {
+		c.net.Crash(addrs...)
+	} else {
+		var wg sync.WaitGroup
+		for _, tr := range trs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				tr.Close()
+			}()
+		}
+		wg.Wait()
+	}
+	for _, i := range nodes {
+		n := c.take(i)
+		// Release the node's goroutines in the background: with its
+		// sockets closed nothing it does reaches the others any more.
+		c.reaping.Add(1)
+		go func() {
+			defer c.reaping.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), c.opts.timeout)
+			defer cancel()
+			_ = n.Stop(ctx)
+		}()
+	}
 }
 
 // Restart starts a new incarnation of node i at the same address. Node i
