@@ -51,16 +51,16 @@ func TestFanoutSelfOutsideTheView(t *testing.T) {
 	}
 }
 
-// The settling quiet period grows with the view from 50 ms to 1 s, and
-// the bound with it.
+// The settling quiet period grows with the view, 2 ms a member from 50 ms
+// to 2 s, and the bound with it.
 func TestSettleForGrowsWithTheView(t *testing.T) {
 	for _, c := range []struct {
 		members      int
 		quiet, bound string
 	}{
-		{1, "50ms", "500ms"}, {10, "50ms", "500ms"}, {50, "50ms", "500ms"},
-		{120, "120ms", "1.2s"}, {250, "250ms", "2.5s"}, {500, "500ms", "5s"},
-		{1000, "1s", "10s"}, {2000, "1s", "10s"},
+		{1, "50ms", "500ms"}, {10, "50ms", "500ms"}, {25, "50ms", "500ms"},
+		{50, "100ms", "1s"}, {120, "240ms", "2.4s"}, {500, "1s", "10s"},
+		{1000, "2s", "20s"}, {2000, "2s", "20s"},
 	} {
 		q, b := settleFor(c.members)
 		if q.String() != c.quiet || b.String() != c.bound {

@@ -111,18 +111,22 @@ func drainGap(members int) time.Duration {
 // updates that arrive meanwhile are held with them, in order. The core is
 // unchanged: it sees fewer, larger batches.
 //
-// The quiet period grows with the view, one millisecond per member from
-// settleQuiet up to maxSettleQuiet, and the bound with it (settleMaxQuiets
-// quiet periods, at least settleMax): news of a burst takes longer to
-// reach every member of a larger cluster (ten members killed at once in a
+// The quiet period grows with the view, settlePerMember from settleQuiet
+// up to maxSettleQuiet, and the bound with it (settleMaxQuiets quiet
+// periods, at least settleMax): news of a burst takes longer to reach
+// every member of a larger cluster. Ten members killed at once in a
 // cluster of 200 were found by the survivors over 350 ms, and a 50 ms
-// quiet period cut that into up to 20 distinct views; at 500 members in
-// one process the notices reached each survivor over 300 ms to seconds,
-// and a 250 ms cap cut them into 30 to 50), while a kill in a small
-// cluster is still applied within about 50 ms.
+// quiet period cut that into up to 20 distinct views. At 500 members in
+// one process the notices reached a tenth of the survivors only after a
+// second: a quiet period of 1 ms a member (500 ms) cut the kill into 4-6
+// views in three runs even while the checks under way held it (see due),
+// 2 ms a member (1 s) made it one view in three of three. A kill in a
+// cluster of up to 25 is still applied within about 50 ms, at 100
+// members within about 200 ms.
 const (
 	settleQuiet     = 50 * time.Millisecond
-	maxSettleQuiet  = time.Second
+	settlePerMember = 2 * time.Millisecond
+	maxSettleQuiet  = 2 * time.Second
 	settleMax       = 500 * time.Millisecond
 	settleMaxQuiets = 10
 )
@@ -139,7 +143,7 @@ type settling struct {
 
 // settleFor returns the quiet period and the bound for a view of members.
 func settleFor(members int) (quiet, bound time.Duration) {
-	quiet = min(maxSettleQuiet, max(settleQuiet, time.Duration(members)*time.Millisecond))
+	quiet = min(maxSettleQuiet, max(settleQuiet, time.Duration(members)*settlePerMember))
 	return quiet, max(settleMax, settleMaxQuiets*quiet)
 }
 
