@@ -60,3 +60,38 @@ func FuzzDecodeDown(f *testing.F) {
 		}
 	})
 }
+
+// A notice passed on goes to a few live members, never to the members it
+// is about; the watcher's goes to every other live member.
+func TestDownNoticeReceivers(t *testing.T) {
+	d := newDelegate(newQueue(), "self")
+	ids := make([]string, 20)
+	for i := range ids {
+		ids[i] = string(rune('a' + i))
+		d.NotifyJoin(&memberlist.Node{Name: ids[i], Addr: net.IPv4(127, 0, 0, 1), Port: uint16(7000 + i)})
+	}
+	about := []string{"a", "b", "c"}
+	for range 50 { // map order varies: the ones left out must be left out every time
+		some := d.somePeers(3, about)
+		if len(some) != 3 {
+			t.Fatalf("somePeers(3) gave %d members, want 3", len(some))
+		}
+		for _, m := range some {
+			if slices.Contains(about, m.ID) || m.ID == "self" {
+				t.Fatalf("a notice about %v passed on to %s", about, m.ID)
+			}
+		}
+	}
+	all := d.somePeers(0, about)
+	got := make([]string, 0, len(all))
+	for _, m := range all {
+		got = append(got, m.ID)
+	}
+	slices.Sort(got)
+	if want := ids[3:]; !slices.Equal(got, want) {
+		t.Fatalf("every receiver: %v, want %v", got, want)
+	}
+	if n := len(d.somePeers(100, nil)); n != len(ids) {
+		t.Fatalf("somePeers(100) of %d live members gave %d", len(ids), n)
+	}
+}
