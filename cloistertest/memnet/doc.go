@@ -41,6 +41,12 @@
 // address keeps that address's faults. After Close, Dial and WritePacket
 // return transport.ErrClosed.
 //
+// Network.Crash closes several transports at one instant, as when their
+// processes are killed together: from that instant every one of them
+// refuses dials and neither sends nor receives, then their streams are
+// closed. Closing them one by one spreads the kills over the time each
+// Close waits for its goroutine, long in a busy process.
+//
 // The model is simpler than TCP in one way: only the direction of the
 // bytes matters to a stream, so a one-way Block holds the bytes it cuts
 // but lets the reverse direction flow (there are no acknowledgements to
