@@ -345,7 +345,11 @@ func (h *host) accept(ctx context.Context, k transport.Kind, c *conn, dialerClos
 // Listen. It is idempotent and always returns nil.
 func (h *host) Close() error {
 	h.closeOnce.Do(func() {
-		conns := h.halt()
+		h.halt()
+		h.mu.Lock()
+		conns := h.conns
+		h.conns = nil
+		h.mu.Unlock()
 		h.net.remove(h)
 		for c := range conns {
 			c.Close()
@@ -368,22 +372,19 @@ func (h *host) Close() error {
 	return nil
 }
 
-// halt stops the host at once: it sends and receives nothing more, its
-// held datagrams are dropped, and it returns the streams to close (nil
-// after the first call). Close and Network.Crash call it.
-func (h *host) halt() map[*conn]struct{} {
+// halt stops the host at once: it sends and receives nothing more, new
+// streams to or from it are refused, and its held datagrams are dropped.
+// Close and Network.Crash call it; Close then closes its streams.
+func (h *host) halt() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.isClosed {
-		return nil
+		return
 	}
 	h.isClosed = true
-	conns := h.conns
-	h.conns = nil
 	h.net.stats.droppedNoListener.Add(uint64(len(h.pending)))
 	h.pending = nil
 	close(h.closed)
-	return conns
 }
 
 // pendingPacket is a datagram waiting for its delay or for its receiver

@@ -152,28 +152,22 @@ func (n *Network) Close() error {
 // nodes, and the survivors saw ten failures, not one. It returns once all
 // are closed, with how many addresses had an open transport.
 func (n *Network) Crash(addrs ...netip.AddrPort) int {
-	type halted struct {
-		h     *host
-		conns map[*conn]struct{}
-	}
-	var hosts []halted
+	var hosts []*host
 	n.hostsMu.Lock()
 	for _, a := range addrs {
 		if h := n.lookup(unmap(a)); h != nil {
 			n.hosts.CompareAndDelete(h.addr, h)
-			hosts = append(hosts, halted{h, h.halt()})
+			h.halt()
+			hosts = append(hosts, h)
 		}
 	}
 	n.hostsMu.Unlock()
 	var wg sync.WaitGroup
-	for _, c := range hosts {
+	for _, h := range hosts {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for s := range c.conns {
-				s.Close()
-			}
-			c.h.Close()
+			h.Close()
 		}()
 	}
 	wg.Wait()
