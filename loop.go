@@ -40,8 +40,9 @@ func (n *Node) loop() {
 		case <-settle.C:
 			n.apply(n.feed(&s, nil, false, time.Now()))
 		case <-n.checksDone:
-			// The last check under way ended: held inputs may be due.
-			if now := time.Now(); len(s.held) > 0 && !now.Before(s.due(false)) {
+			// The last check under way ended (unless another began
+			// since): held inputs may be due.
+			if now := time.Now(); len(s.held) > 0 && !now.Before(s.due(n.checksUnderWay())) {
 				n.apply(n.feed(&s, nil, false, now))
 			}
 		case <-wake.C:
