@@ -20,17 +20,24 @@ var errBadAdvert = errors.New("membership: unreadable advert")
 // carried in single packets too).
 const maxIDLen = 512
 
-func encodeAdvert(id string, meta []byte) []byte {
+func encodeAdvert(id string, meta []byte) []byte { return encodeOwn(advertKind, id, meta) }
+
+// encodeRelay is a member's advert sent to a relay (relay.go).
+func encodeRelay(id string, meta []byte) []byte { return encodeOwn(relayKind, id, meta) }
+
+// encodeOwn is a member's own advert as a message of the given kind.
+func encodeOwn(kind byte, id string, meta []byte) []byte {
 	b := make([]byte, 0, 1+binary.MaxVarintLen64+len(id)+len(meta))
-	b = append(b, advertKind)
+	b = append(b, kind)
 	b = binary.AppendUvarint(b, uint64(len(id)))
 	b = append(b, id...)
 	return append(b, meta...)
 }
 
-// decodeAdvert returns the sender's ID and a copy of its metadata.
+// decodeAdvert returns the sender's ID and a copy of its metadata, from a
+// direct advert or a request to relay one.
 func decodeAdvert(b []byte) (id string, meta []byte, err error) {
-	if len(b) < 1 || b[0] != advertKind {
+	if len(b) < 1 || (b[0] != advertKind && b[0] != relayKind) {
 		return "", nil, fmt.Errorf("%w: unknown kind", errBadAdvert)
 	}
 	n, k := binary.Uvarint(b[1:])

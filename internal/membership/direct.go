@@ -30,10 +30,14 @@ type directRound struct {
 
 // startDirectLocked starts sending meta to every live member, replacing a
 // round under way, and returns how long the round will take; gossipMu
-// must be held.
+// must be held. From RelayFrom live members on, meta goes to its relays
+// instead (relay.go).
 func (m *Membership) startDirectLocked(meta []byte) time.Duration {
 	m.direct.stopLocked()
 	peers := m.d.peers()
+	if len(peers) >= m.relayFrom {
+		return m.sendToRelays(meta, peers)
+	}
 	rand.Shuffle(len(peers), func(i, j int) { peers[i], peers[j] = peers[j], peers[i] })
 	m.direct.msg = encodeAdvert(m.d.self, meta)
 	m.direct.rest = peers
@@ -48,9 +52,7 @@ func (m *Membership) sendBatchLocked() {
 	r := &m.direct
 	n := min(len(r.rest), m.directBatch)
 	for _, p := range r.rest[:n] {
-		if err := m.ml.SendToAddress(memberlist.Address{Addr: p.Addr.String(), Name: p.ID}, r.msg); err != nil {
-			m.logger.Debug("direct advert not sent", "member", p.ID, "err", err)
-		}
+		m.sendTo(p, r.msg)
 	}
 	r.rest = r.rest[n:]
 	if len(r.rest) > 0 {
@@ -78,4 +80,27 @@ func (r *directRound) stopLocked() {
 	}
 	r.timer, r.msg, r.rest = nil, nil, nil
 	r.gen++
+}
+
+// sendToRelays sends meta to this member's relays (relaying it itself when
+// it is one of them) and returns how long their batch takes to reach
+// every member.
+func (m *Membership) sendToRelays(meta []byte, peers []Member) time.Duration {
+	relays, viaSelf := pickRelays(m.d.self, peers)
+	msg := encodeRelay(m.d.self, meta)
+	for _, p := range relays {
+		m.sendTo(p, msg)
+	}
+	if viaSelf {
+		m.relay.add(m.d.self, append([]byte(nil), meta...))
+	}
+	return m.relay.duration(len(peers))
+}
+
+// sendTo sends one datagram to a member; a send that fails is left to
+// gossip.
+func (m *Membership) sendTo(p Member, msg []byte) {
+	if err := m.ml.SendToAddress(memberlist.Address{Addr: p.Addr.String(), Name: p.ID}, msg); err != nil {
+		m.logger.Debug("direct message not sent", "member", p.ID, "err", err)
+	}
 }

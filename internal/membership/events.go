@@ -95,6 +95,9 @@ type delegate struct {
 	mu    sync.Mutex
 	alive map[string]netip.AddrPort // live members but self, by ID
 	held  map[string][]byte         // direct adverts from members not known yet
+	// revived: channels closed when the member is next held alive
+	// (WaitAlive), by ID.
+	revived map[string][]chan struct{}
 	// last: a digest of the metadata last queued for each live member
 	// but self. Each advert arrives twice, sent straight and gossiped,
 	// and the gossiped copy is dropped when it says nothing new (see
@@ -106,6 +109,7 @@ type delegate struct {
 	dupAdverts atomic.Uint64 // adverts not queued: the same as the last one queued
 
 	onDown           func(Member)                     // down notices' receiver, or nil
+	relay            *relayer                         // passes on adverts sent to relay, or nil
 	services         ServiceGossip                    // the service channel's receiver, or nil
 	broadcasts       *memberlist.TransmitLimitedQueue // service broadcasts to gossip, or nil
 	prunedBroadcasts atomic.Uint64                    // broadcasts dropped from a full queue
@@ -116,7 +120,8 @@ type delegate struct {
 // self.
 func newDelegate(q *queue, self string) *delegate {
 	return &delegate{q: q, self: self, alive: map[string]netip.AddrPort{}, held: map[string][]byte{},
-		last: map[string]uint64{}, seed: maphash.MakeSeed()}
+		revived: map[string][]chan struct{}{},
+		last:    map[string]uint64{}, seed: maphash.MakeSeed()}
 }
 
 // numAlive is how many members the service broadcasts retransmit for.
@@ -160,6 +165,12 @@ func (d *delegate) record(k EventKind, m Member) {
 		d.queueMeta(m)
 	}
 	d.alive[m.ID] = m.Addr
+	if ws, ok := d.revived[m.ID]; ok {
+		delete(d.revived, m.ID)
+		for _, w := range ws {
+			close(w)
+		}
+	}
 	if meta, ok := d.held[m.ID]; ok {
 		delete(d.held, m.ID)
 		d.queueMeta(Member{ID: m.ID, Addr: m.Addr, Meta: meta})
@@ -240,7 +251,9 @@ func (d *delegate) NodeMeta(limit int) []byte {
 // sender alive: a message cannot make anyone a member, nor bring back one
 // that left or failed. From a member not known yet it is held until that
 // member joins (its sender already knows it; gossip of its alive message
-// can take longer than the direct packet).
+// can take longer than the direct packet). A batch from a relay is the
+// adverts of several members, each taken the same way; a member's advert
+// sent to this member as its relay is also passed on (relay.go).
 func (d *delegate) NotifyMsg(b []byte) {
 	if len(b) > 0 && b[0] == serviceKind {
 		d.receiveService(b)
@@ -250,19 +263,35 @@ func (d *delegate) NotifyMsg(b []byte) {
 		d.receiveDown(b)
 		return
 	}
+	if len(b) > 0 && b[0] == batchKind {
+		if err := decodeBatch(b, func(id string, meta []byte) { d.receiveAdvert(id, meta) }); err != nil {
+			d.badAdverts.Add(1)
+		}
+		return
+	}
 	id, meta, err := decodeAdvert(b)
 	if err != nil {
 		d.badAdverts.Add(1)
 		return
 	}
+	if d.receiveAdvert(id, meta) && b[0] == relayKind && d.relay != nil {
+		d.relay.add(id, meta)
+	}
+}
+
+// receiveAdvert queues a member's advert, or holds it when the member is
+// not known yet, and reports whether the member is live (only their
+// adverts are relayed: a relay can neither admit nor revive anybody).
+func (d *delegate) receiveAdvert(id string, meta []byte) (live bool) {
 	if id == d.self {
-		return
+		return false
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if addr, alive := d.alive[id]; alive {
 		d.queueMeta(Member{ID: id, Addr: addr, Meta: meta})
-		return
+		return true
 	}
 	d.hold(id, meta)
+	return false
 }

@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -76,6 +77,8 @@ type Membership struct {
 	direct      directRound   // the direct copies of the current metadata still to send (direct.go)
 	directBatch int           // copies sent at once: MaxDirectAdverts
 	pace        time.Duration // between two batches: the gossip interval
+	relay       *relayer      // passes members' adverts on in batches (relay.go)
+	relayFrom   int           // live members from which adverts go through relays: RelayFrom
 }
 
 // Start creates the memberlist instance on cfg.Transport.
@@ -92,7 +95,7 @@ func Start(cfg Config) (*Membership, error) {
 	}
 	rep := newReporter(logger, cfg.LogInterval)
 	m := &Membership{q: newQueue(), logger: logger, tcpTO: cfg.Profile.TCPTimeout, probeTO: cfg.Profile.ProbeTimeout,
-		rep: rep, pace: cfg.Profile.GossipInterval, directBatch: MaxDirectAdverts}
+		rep: rep, pace: cfg.Profile.GossipInterval, directBatch: MaxDirectAdverts, relayFrom: RelayFrom}
 	meta := append([]byte(nil), cfg.Meta...)
 	m.meta.Store(&meta)
 
@@ -128,6 +131,8 @@ func Start(cfg Config) (*Membership, error) {
 	mc.EnableCompression = false
 	d := newDelegate(m.q, cfg.ID)
 	d.meta, d.services, d.onDown = m.currentMeta, cfg.Services, cfg.OnDown
+	m.relay = newRelayer(m.sendTo, d.peers, cfg.Profile.GossipInterval)
+	d.relay = m.relay
 	m.d = d
 	mc.Delegate = d
 	mc.Events = d
@@ -296,6 +301,7 @@ func (m *Membership) stopGossip() {
 	m.left = true
 	m.cancelDeferredLocked()
 	m.direct.stopLocked()
+	m.relay.stop()
 }
 
 // SetMetaAndWait replaces this member's metadata, sends it straight to
@@ -371,6 +377,10 @@ func authFailure(err error) bool {
 type Stats struct {
 	HealthScore int    // memberlist's Lifeguard awareness: 0 is healthy
 	BadAdverts  uint64 // direct adverts dropped as unreadable
+	// AdvertsRelayed counts other members' adverts (and its own) this
+	// member passed on as a relay, in RelayBatches datagrams;
+	// RelayOverflow the requests it dropped, its next batch full.
+	AdvertsRelayed, RelayBatches, RelayOverflow uint64
 	// RepeatedAdverts counts metadata updates not passed on because they
 	// repeat the member's last one (its gossiped copy after its direct
 	// one).
@@ -410,6 +420,9 @@ func (m *Membership) Stats() Stats {
 	return Stats{
 		HealthScore:        m.ml.GetHealthScore(),
 		BadAdverts:         m.d.badAdverts.Load(),
+		AdvertsRelayed:     m.relay.relayed.Load(),
+		RelayBatches:       m.relay.batches.Load(),
+		RelayOverflow:      m.relay.overflow.Load(),
 		RepeatedAdverts:    m.d.dupAdverts.Load(),
 		StreamsAccepted:    m.tr.accepted.Load(),
 		StreamsWrongLabel:  r.total(rejectStreamLabel),
@@ -485,6 +498,43 @@ func (m *Membership) Ping(ctx context.Context, id string, addr netip.AddrPort, t
 		}
 	}
 	return false
+}
+
+// WaitAlive reports whether memberlist holds the member incarnation id
+// alive (or suspect), waiting up to d for it to be revived (its refutation
+// of a death heard, or a join). It ends early, with false, when ctx ends.
+// Waiting costs nothing while nothing happens: many members may wait at
+// once on a busy host, and polling them was a load of its own.
+func (m *Membership) WaitAlive(ctx context.Context, id string, d time.Duration) bool {
+	m.d.mu.Lock()
+	if _, ok := m.d.alive[id]; ok {
+		m.d.mu.Unlock()
+		return true
+	}
+	w := make(chan struct{})
+	m.d.revived[id] = append(m.d.revived[id], w)
+	m.d.mu.Unlock()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-w:
+		return true
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	m.d.mu.Lock()
+	defer m.d.mu.Unlock()
+	ws := m.d.revived[id]
+	if i := slices.Index(ws, w); i >= 0 {
+		ws = slices.Delete(ws, i, i+1)
+		if len(ws) == 0 {
+			delete(m.d.revived, id)
+		} else {
+			m.d.revived[id] = ws
+		}
+		return false
+	}
+	return ctx.Err() == nil // revived as the wait ended
 }
 
 // Alive reports whether memberlist holds the member incarnation id alive

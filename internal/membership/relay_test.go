@@ -1,0 +1,291 @@
+package membership
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"slices"
+	"testing"
+	"time"
+)
+
+func TestBatchesRoundTrip(t *testing.T) {
+	in := map[string][]byte{}
+	for i := range 100 {
+		in[fmt.Sprintf("app@10.0.%d.%d:7946#%016x", i/250, i%250, rand.Uint64())] = []byte(fmt.Sprintf("meta-%d-%s", i, "0123456789abcdef"))
+	}
+	in["empty-meta"] = nil
+	batches := encodeBatches(in)
+	if len(batches) < 2 {
+		t.Fatalf("100 adverts in %d batch(es): expected several", len(batches))
+	}
+	out := map[string][]byte{}
+	for _, b := range batches {
+		if len(b) > maxBatchBytes {
+			t.Fatalf("batch of %d bytes, limit %d", len(b), maxBatchBytes)
+		}
+		if err := decodeBatch(b, func(id string, meta []byte) { out[id] = meta }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(out) != len(in) {
+		t.Fatalf("%d adverts decoded of %d", len(out), len(in))
+	}
+	for id, meta := range in {
+		if string(out[id]) != string(meta) {
+			t.Fatalf("%s: %q, want %q", id, out[id], meta)
+		}
+	}
+	for _, bad := range [][]byte{nil, {advertKind}, {batchKind, 0}, {batchKind, 3, 'a'}, {batchKind, 1, 'a', 5, 'x'}} {
+		if err := decodeBatch(bad, func(string, []byte) {}); err == nil {
+			t.Fatalf("%v decoded", bad)
+		}
+	}
+}
+
+func FuzzDecodeBatch(f *testing.F) {
+	f.Add(encodeBatches(map[string][]byte{"a": []byte("x"), "b": nil})[0])
+	f.Add([]byte{batchKind, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		_ = decodeBatch(b, func(id string, meta []byte) {
+			if id == "" || len(id) > maxIDLen || len(meta) > MaxMetaSize {
+				t.Fatalf("entry %q with %d bytes of metadata passed", id, len(meta))
+			}
+		})
+	})
+}
+
+// Every member of a group picks the same relays, whatever order it knows
+// the members in; the relays of 1,000 members are about relayCopies per
+// group, and no member carries much more than its share.
+func TestRelaysAreSharedByGroup(t *testing.T) {
+	const n = 1000
+	all := make([]Member, n)
+	for i := range all {
+		all[i] = Member{ID: fmt.Sprintf("app@10.1.%d.%d:7946#%016x", i/250, i%250, rand.Uint64())}
+	}
+	others := func(i int) []Member {
+		o := slices.Concat(all[:i], all[i+1:])
+		rand.Shuffle(len(o), func(a, b int) { o[a], o[b] = o[b], o[a] })
+		return o
+	}
+	load := map[string]int{}       // senders per relay
+	bySet := map[string][]int{}    // senders per relay set
+	groups := max(1, n/relayGroup) // as pickRelays computes it
+	for i := range all {
+		relays, viaSelf := pickRelays(all[i].ID, others(i))
+		ids := []string{}
+		for _, r := range relays {
+			ids = append(ids, r.ID)
+		}
+		if viaSelf {
+			ids = append(ids, all[i].ID)
+		}
+		if len(ids) != relayCopies {
+			t.Fatalf("%d relays, want %d", len(ids), relayCopies)
+		}
+		again, _ := pickRelays(all[i].ID, others(i))
+		if len(again) != len(relays) || (len(relays) > 0 && !slices.ContainsFunc(again, func(m Member) bool { return m.ID == relays[0].ID })) {
+			t.Fatal("relays depend on the order the members are known in")
+		}
+		slices.Sort(ids)
+		for _, id := range ids {
+			load[id]++
+		}
+		key := fmt.Sprint(ids)
+		bySet[key] = append(bySet[key], i)
+	}
+	if len(bySet) > groups {
+		t.Fatalf("%d relay sets for %d groups", len(bySet), groups)
+	}
+	busiest := 0
+	for _, l := range load {
+		busiest = max(busiest, l)
+	}
+	t.Logf("%d members: %d relay sets, %d relays, the busiest relays for %d members", n, len(bySet), len(load), busiest)
+	if busiest > 6*relayGroup {
+		t.Fatalf("a relay serves %d members (groups of about %d)", busiest, relayGroup)
+	}
+}
+
+// With relays on and gossip silent, every member's new metadata reaches
+// every other member through the relays: each member sends its advert
+// to relayCopies members, not to all, and the relays pass several adverts
+// on per datagram.
+func TestAdvertsGoThroughRelays(t *testing.T) {
+	const size = 7
+	members := make([]*Membership, size)
+	addrs := make([]netip.AddrPort, size)
+	for i := range members {
+		members[i], addrs[i] = startMember(t, fmt.Sprintf("m%d", i), silentProfile())
+		m := members[i]
+		m.gossipMu.Lock()
+		m.relayFrom = 1
+		m.gossipMu.Unlock()
+		m.relay.mu.Lock()
+		m.relay.pace = 30 * time.Millisecond
+		m.relay.mu.Unlock()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for i, m := range members { // everybody knows everybody: gossip is silent
+		if _, err := m.Join(ctx, slices.Concat(addrs[:i], addrs[i+1:])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, m := range members {
+		for _, e := range m.Drain() {
+			_ = e
+		}
+		if err := m.SetMeta([]byte(fmt.Sprintf("m%d-new", i)), time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+	heard := make([]map[string]bool, size)
+	for i := range heard {
+		heard[i] = map[string]bool{}
+	}
+	for {
+		missing := 0
+		for i, m := range members {
+			for _, e := range m.Drain() {
+				if string(e.Member.Meta) == e.Member.ID+"-new" {
+					heard[i][e.Member.ID] = true
+				}
+			}
+			missing += size - 1 - len(heard[i])
+		}
+		if missing == 0 {
+			break
+		}
+		select {
+		case <-time.After(5 * time.Millisecond):
+		case <-ctx.Done():
+			t.Fatalf("%d adverts never arrived: %v", missing, heard)
+		}
+	}
+	var relayed, batches, relays uint64
+	for _, m := range members {
+		s := m.Stats()
+		relayed += s.AdvertsRelayed
+		batches += s.RelayBatches
+		if s.AdvertsRelayed > 0 {
+			relays++
+		}
+		m.gossipMu.Lock()
+		direct := len(m.direct.rest)
+		m.gossipMu.Unlock()
+		if direct != 0 {
+			t.Fatalf("%d direct copies pending: adverts went straight", direct)
+		}
+	}
+	t.Logf("%d adverts relayed by %d relays in %d datagrams", relayed, relays, batches)
+	if relayed != size*relayCopies {
+		t.Fatalf("%d adverts relayed, want %d (each to %d relays)", relayed, size*relayCopies, relayCopies)
+	}
+	// Sent one by one, every relayed advert would be size-1 datagrams.
+	if batches >= relayed*(size-1) {
+		t.Fatalf("%d batches for %d adverts to %d members: nothing batched", batches, relayed, size-1)
+	}
+}
+
+// A relay passes on only the adverts of members it holds alive, and a
+// batch is taken entry by entry like direct adverts: from this member,
+// ignored; from a member not known yet, held; unreadable, counted.
+func TestBatchesAndRelayRequests(t *testing.T) {
+	d := newDelegate(newQueue(), "a")
+	var passed []string
+	d.relay = newRelayer(func(to Member, _ []byte) { passed = append(passed, to.ID) }, d.peers, time.Hour)
+	d.record(Joined, Member{ID: "b", Meta: []byte("b0")})
+	d.q.drain()
+
+	d.NotifyMsg(encodeRelay("c", []byte("c1"))) // not a member yet
+	d.NotifyMsg(encodeRelay("b", []byte("b1")))
+	d.NotifyMsg(encodeRelay("a", []byte("a9"))) // this member's own name
+	d.relay.mu.Lock()
+	pending := slices.Sorted(func(yield func(string) bool) {
+		for id := range d.relay.pending {
+			if !yield(id) {
+				return
+			}
+		}
+	})
+	d.relay.mu.Unlock()
+	if !slices.Equal(pending, []string{"b"}) {
+		t.Fatalf("pending relays %v, want [b]", pending)
+	}
+	if _, ok := d.held["c"]; !ok {
+		t.Fatal("an advert of a member not known yet was not held")
+	}
+
+	d.NotifyMsg(encodeBatches(map[string][]byte{"b": []byte("b2"), "a": []byte("a9"), "e": []byte("e1")})[0])
+	var got []string
+	for _, e := range d.q.drain() {
+		got = append(got, e.Member.ID+":"+string(e.Member.Meta))
+	}
+	if !slices.Equal(got, []string{"b:b1", "b:b2"}) {
+		t.Fatalf("events %v, want [b:b1 b:b2]", got)
+	}
+	if _, ok := d.held["e"]; !ok {
+		t.Fatal("a batched advert of a member not known yet was not held")
+	}
+	before := d.badAdverts.Load()
+	d.NotifyMsg([]byte{batchKind, 1, 'b', 9})
+	if d.badAdverts.Load() != before+1 {
+		t.Fatal("an unreadable batch was not counted")
+	}
+	d.relay.stop()
+	d.relay.add("b", []byte("b3"))
+	if len(d.relay.pending) != 0 || len(passed) != 0 {
+		t.Fatal("a stopped relay took an advert")
+	}
+}
+
+// WaitAlive returns as soon as the member is held alive again, false at
+// its deadline or when ctx ends, and leaves no waiter behind.
+func TestWaitAlive(t *testing.T) {
+	m := &Membership{d: newDelegate(newQueue(), "a")}
+	ctx := context.Background()
+	if m.WaitAlive(ctx, "b", time.Millisecond) {
+		t.Fatal("an unknown member is alive")
+	}
+	done := make(chan bool)
+	go func() { done <- m.WaitAlive(ctx, "b", time.Minute) }()
+	for { // the waiter is registered before b joins
+		m.d.mu.Lock()
+		n := len(m.d.revived["b"])
+		m.d.mu.Unlock()
+		if n == 1 {
+			break
+		}
+		select {
+		case <-time.After(time.Millisecond):
+		case <-done:
+			t.Fatal("WaitAlive returned before b joined")
+		}
+	}
+	m.d.record(Joined, Member{ID: "b"})
+	select {
+	case ok := <-done:
+		if !ok {
+			t.Fatal("b joined but WaitAlive said no")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("WaitAlive did not return when b joined")
+	}
+	if !m.WaitAlive(ctx, "b", 0) {
+		t.Fatal("a live member is not alive")
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	go func() { done <- m.WaitAlive(cctx, "c", time.Minute) }()
+	cancel()
+	if <-done {
+		t.Fatal("WaitAlive said yes when its context ended")
+	}
+	m.d.mu.Lock()
+	defer m.d.mu.Unlock()
+	if len(m.d.revived) != 0 {
+		t.Fatalf("waiters left behind: %v", m.d.revived)
+	}
+}
