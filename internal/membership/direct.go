@@ -31,19 +31,19 @@ type directRound struct {
 // startDirectLocked starts sending meta to every live member, replacing a
 // round under way, and returns how long the round will take; gossipMu
 // must be held. From RelayFrom live members on, meta goes to its relays
-// instead (relay.go).
-func (m *Membership) startDirectLocked(meta []byte) time.Duration {
+// instead (relay.go), and relayed says so.
+func (m *Membership) startDirectLocked(meta []byte) (took time.Duration, relayed bool) {
 	m.direct.stopLocked()
 	peers := m.d.peers()
 	if len(peers) >= m.relayFrom {
-		return m.sendToRelays(meta, peers)
+		return m.sendToRelays(meta, peers), true
 	}
 	rand.Shuffle(len(peers), func(i, j int) { peers[i], peers[j] = peers[j], peers[i] })
 	m.direct.msg = encodeAdvert(m.d.self, meta)
 	m.direct.rest = peers
 	m.sendBatchLocked()
 	batches := (len(m.direct.rest) + m.directBatch - 1) / m.directBatch
-	return time.Duration(batches) * m.pace
+	return time.Duration(batches) * m.pace, false
 }
 
 // sendBatchLocked sends the next directBatch copies and schedules the next

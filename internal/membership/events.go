@@ -94,7 +94,7 @@ type delegate struct {
 
 	mu    sync.Mutex
 	alive map[string]netip.AddrPort // live members but self, by ID
-	held  map[string][]byte         // direct adverts from members not known yet
+	held  map[string]heldAdvert     // direct adverts from members not known yet
 	// revived: channels closed when the member is next held alive
 	// (WaitAlive), by ID.
 	revived map[string][]chan struct{}
@@ -119,7 +119,7 @@ type delegate struct {
 // newDelegate returns a delegate that queues events on q for the member
 // self.
 func newDelegate(q *queue, self string) *delegate {
-	return &delegate{q: q, self: self, alive: map[string]netip.AddrPort{}, held: map[string][]byte{},
+	return &delegate{q: q, self: self, alive: map[string]netip.AddrPort{}, held: map[string]heldAdvert{},
 		revived: map[string][]chan struct{}{},
 		last:    map[string]uint64{}, seed: maphash.MakeSeed()}
 }
@@ -171,9 +171,12 @@ func (d *delegate) record(k EventKind, m Member) {
 			close(w)
 		}
 	}
-	if meta, ok := d.held[m.ID]; ok {
+	if h, ok := d.held[m.ID]; ok {
 		delete(d.held, m.ID)
-		d.queueMeta(Member{ID: m.ID, Addr: m.Addr, Meta: meta})
+		d.queueMeta(Member{ID: m.ID, Addr: m.Addr, Meta: h.meta})
+		if h.relay && d.relay != nil {
+			d.relay.add(m.ID, h.meta)
+		}
 	}
 }
 
@@ -198,14 +201,15 @@ func (d *delegate) queueMeta(m Member) {
 // hold keeps a direct advert from a member not known yet: its alive message
 // is usually on its way. At most maxHeld are kept; when full, an arbitrary
 // older one makes room (gossip still carries what a dropped one said).
-func (d *delegate) hold(id string, meta []byte) {
-	if _, ok := d.held[id]; !ok && len(d.held) >= maxHeld {
+func (d *delegate) hold(id string, meta []byte, relay bool) {
+	old, ok := d.held[id]
+	if !ok && len(d.held) >= maxHeld {
 		for old := range d.held {
 			delete(d.held, old)
 			break
 		}
 	}
-	d.held[id] = meta
+	d.held[id] = heldAdvert{meta: meta, relay: relay || old.relay}
 }
 
 // peers returns the live members but self.
@@ -264,7 +268,7 @@ func (d *delegate) NotifyMsg(b []byte) {
 		return
 	}
 	if len(b) > 0 && b[0] == batchKind {
-		if err := decodeBatch(b, func(id string, meta []byte) { d.receiveAdvert(id, meta) }); err != nil {
+		if err := decodeBatch(b, func(id string, meta []byte) { d.receiveAdvert(id, meta, false) }); err != nil {
 			d.badAdverts.Add(1)
 		}
 		return
@@ -274,24 +278,35 @@ func (d *delegate) NotifyMsg(b []byte) {
 		d.badAdverts.Add(1)
 		return
 	}
-	if d.receiveAdvert(id, meta) && b[0] == relayKind && d.relay != nil {
-		d.relay.add(id, meta)
-	}
+	d.receiveAdvert(id, meta, b[0] == relayKind)
 }
 
 // receiveAdvert queues a member's advert, or holds it when the member is
-// not known yet, and reports whether the member is live (only their
-// adverts are relayed: a relay can neither admit nor revive anybody).
-func (d *delegate) receiveAdvert(id string, meta []byte) (live bool) {
+// not known yet; with relay, this member is its relay and passes it on,
+// once the member is known: a relay passes on only the adverts of members
+// memberlist holds alive, so it can neither admit nor revive anybody. (At
+// the start of a large cluster a member advertises as soon as it knows
+// enough members, often before its relays know it: passing on only the
+// adverts of members known at arrival left hundreds to the repairs, and
+// 500 nodes took twice as long to agree.)
+func (d *delegate) receiveAdvert(id string, meta []byte, relay bool) {
 	if id == d.self {
-		return false
+		return
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if addr, alive := d.alive[id]; alive {
 		d.queueMeta(Member{ID: id, Addr: addr, Meta: meta})
-		return true
+		if relay && d.relay != nil {
+			d.relay.add(id, meta)
+		}
+		return
 	}
-	d.hold(id, meta)
-	return false
+	d.hold(id, meta, relay)
+}
+
+// heldAdvert is an advert from a member not known yet.
+type heldAdvert struct {
+	meta  []byte
+	relay bool // sent to this member as its relay: passed on once the member joins
 }

@@ -79,6 +79,7 @@ type Membership struct {
 	pace        time.Duration // between two batches: the gossip interval
 	relay       *relayer      // passes members' adverts on in batches (relay.go)
 	relayFrom   int           // live members from which adverts go through relays: RelayFrom
+	repairGen   uint64        // counts relayed SetMetas: a repair of an older one does nothing
 }
 
 // Start creates the memberlist instance on cfg.Transport.
@@ -217,7 +218,10 @@ func (m *Membership) Join(ctx context.Context, peers []netip.AddrPort) (int, err
 // every member advertises at once (it was a sixth of a 50-member
 // assembly's time). Both copies arrive as Updated events, in either order,
 // so the metadata must carry its own sequence number for the caller to
-// keep the newest.
+// keep the newest. From RelayFrom live members on, the advert goes through
+// relays (relay.go), and instead of gossip it goes through them again, up
+// to maxRepairs times (see repair): a member that joins later changes the
+// view, and every member advertises again then.
 //
 // It does not wait because memberlist's completion signal can be lost (it
 // is a non-blocking send on an unbuffered channel): a waiting publisher
@@ -231,16 +235,52 @@ func (m *Membership) SetMeta(meta []byte, gossipAfter time.Duration) error {
 	defer m.gossipMu.Unlock()
 	m.cancelDeferredLocked()
 	if !m.left {
-		rest := m.startDirectLocked(meta)
+		rest, relayed := m.startDirectLocked(meta)
 		// Spread over gossipAfter to three times that: every member
 		// re-advertises after a view change, and their gossip at the same
 		// moment (each member decoding every member's alive message
 		// RetransmitMult × log10 N times) was a load spike that made
 		// 500 members in one process miss their probes.
 		jitter := time.Duration(rand.Int64N(int64(2*gossipAfter) + 1))
-		m.gossipTimer = time.AfterFunc(rest+gossipAfter+jitter, m.gossipMeta)
+		if relayed {
+			m.repairGen++
+			gen, wait := m.repairGen, rest+gossipAfter+jitter
+			m.gossipTimer = time.AfterFunc(wait, func() { m.repair(gen, 1, wait) })
+		} else {
+			m.gossipTimer = time.AfterFunc(rest+gossipAfter+jitter, m.gossipMeta)
+		}
 	}
 	return nil
+}
+
+// maxRepairs is how many times an advert that went through relays is sent
+// through them again, in place of its gossiped copy.
+const maxRepairs = 2
+
+// repair sends the current metadata through the relays again, the
+// attempt-th time, unless a newer SetMeta came since (gen), and schedules
+// the next attempt twice as late. In a view with relays, the gossiped copy
+// is this instead: gossiping every member's advert after every view change
+// costs each member about N × RetransmitMult × log10 N alive messages to
+// decode (at 1,000 members in one process they overflowed memberlist's
+// handler queues and starved the acceptance round for minutes), while a
+// relayed copy costs about N / relayGroup datagrams.
+func (m *Membership) repair(gen uint64, attempt int, wait time.Duration) {
+	m.gossipMu.Lock()
+	defer m.gossipMu.Unlock()
+	if m.left || m.repairGen != gen {
+		return
+	}
+	m.gossipTimer = nil
+	peers := m.d.peers()
+	if len(peers) < m.relayFrom {
+		m.gossipLocked() // the view shrank: gossip as below RelayFrom
+		return
+	}
+	m.sendToRelays(m.currentMeta(), peers)
+	if attempt < maxRepairs {
+		m.gossipTimer = time.AfterFunc(2*wait, func() { m.repair(gen, attempt+1, 2*wait) })
+	}
 }
 
 // GossipMeta replaces this member's metadata and queues its broadcast at
@@ -320,6 +360,7 @@ func (m *Membership) SetMetaAndWait(meta []byte, timeout time.Duration) error {
 	}
 	m.startDirectLocked(meta)
 	m.cancelDeferredLocked() // this broadcast carries the newest metadata
+	m.repairGen++
 	m.gossipMu.Unlock()
 	// The wait runs without gossipMu, so SetMeta, GossipMeta and the
 	// deferred broadcast never wait for it. memberlist itself drops an

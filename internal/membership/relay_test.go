@@ -203,6 +203,7 @@ func TestBatchesAndRelayRequests(t *testing.T) {
 	d.NotifyMsg(encodeRelay("c", []byte("c1"))) // not a member yet
 	d.NotifyMsg(encodeRelay("b", []byte("b1")))
 	d.NotifyMsg(encodeRelay("a", []byte("a9"))) // this member's own name
+	d.q.drain()
 	d.relay.mu.Lock()
 	pending := slices.Sorted(func(yield func(string) bool) {
 		for id := range d.relay.pending {
@@ -219,13 +220,22 @@ func TestBatchesAndRelayRequests(t *testing.T) {
 		t.Fatal("an advert of a member not known yet was not held")
 	}
 
+	d.record(Joined, Member{ID: "c", Meta: []byte("c0")}) // c's held request is passed on now
+	d.relay.mu.Lock()
+	_, cPending := d.relay.pending["c"]
+	d.relay.mu.Unlock()
+	if !cPending {
+		t.Fatal("a relay request held until its member joined was not passed on")
+	}
+	d.q.drain()
+
 	d.NotifyMsg(encodeBatches(map[string][]byte{"b": []byte("b2"), "a": []byte("a9"), "e": []byte("e1")})[0])
 	var got []string
 	for _, e := range d.q.drain() {
 		got = append(got, e.Member.ID+":"+string(e.Member.Meta))
 	}
-	if !slices.Equal(got, []string{"b:b1", "b:b2"}) {
-		t.Fatalf("events %v, want [b:b1 b:b2]", got)
+	if !slices.Equal(got, []string{"b:b2"}) {
+		t.Fatalf("events %v, want [b:b2]", got)
 	}
 	if _, ok := d.held["e"]; !ok {
 		t.Fatal("a batched advert of a member not known yet was not held")
@@ -287,5 +297,57 @@ func TestWaitAlive(t *testing.T) {
 	defer m.d.mu.Unlock()
 	if len(m.d.revived) != 0 {
 		t.Fatalf("waiters left behind: %v", m.d.revived)
+	}
+}
+
+// In a view with relays, an advert is not gossiped: it goes through the
+// relays again, maxRepairs times, and a newer advert stops the repairs of
+// the older one.
+func TestRelayedAdvertsAreRepairedNotGossiped(t *testing.T) {
+	const size = 3
+	members := make([]*Membership, size)
+	addrs := make([]netip.AddrPort, size)
+	for i := range members {
+		members[i], addrs[i] = startMember(t, fmt.Sprintf("m%d", i), silentProfile())
+		members[i].gossipMu.Lock()
+		members[i].relayFrom = 1
+		members[i].gossipMu.Unlock()
+		members[i].relay.mu.Lock()
+		members[i].relay.pace = 5 * time.Millisecond
+		members[i].relay.mu.Unlock()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for i, m := range members {
+		if _, err := m.Join(ctx, slices.Concat(addrs[:i], addrs[i+1:])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	relayed := func() (n uint64) {
+		for _, m := range members {
+			n += m.Stats().AdvertsRelayed
+		}
+		return n
+	}
+	a := members[0]
+	if err := a.SetMeta([]byte("m0-1"), 10*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	want := uint64(relayCopies * (1 + maxRepairs))
+	for relayed() < want {
+		select {
+		case <-time.After(5 * time.Millisecond):
+		case <-ctx.Done():
+			t.Fatalf("%d adverts relayed, want %d: the repairs did not go", relayed(), want)
+		}
+	}
+	if got := string(a.ml.LocalNode().Meta); got != "m00" {
+		t.Fatalf("memberlist gossiped %q: a relayed advert was gossiped", got)
+	}
+	a.gossipMu.Lock()
+	pending := a.gossipTimer != nil
+	a.gossipMu.Unlock()
+	if pending {
+		t.Fatal("a repair is still scheduled after the last one")
 	}
 }
