@@ -12,14 +12,24 @@ import (
 const (
 	sharedHostMembers = 100
 	sharedHostProbes  = 200
+	// sharedHostSquare is the cluster size beyond which the probes slow
+	// with the square of the nodes in the process.
+	sharedHostSquare = 500
 )
 
 // DetectionFor returns the failure-detection timing for n nodes that
 // share one machine's CPUs (this harness, or bench/scale): the LAN profile
 // up to 100 nodes; beyond, memberlist's own DefaultLANConfig timings
 // (MemberlistDetection), with the probe interval and timeout stretched by
-// n/200 from 200 nodes on (2.5 times at 500, 5 times at 1,000), so that
-// the process as a whole sends at most about 200 probes a second.
+// n/200 from 200 nodes on (2.5 times at 500), so that the process as a
+// whole sends at most about 200 probes a second, and beyond 500 nodes by
+// n²/100,000 (10 times at 1,000: 100 probes a second). Beyond 500 nodes,
+// everything else a node does in one process grows with the square of the
+// nodes too (every alive message and every advert is decoded by every
+// node): at 1,000 nodes with probes every 5 s (2.5 s timeouts) acks came
+// late during the start and healthy nodes were declared failed 90 s in,
+// and with probes every 10 s (5 s timeouts) every node was Ready on one
+// view with no failure reported (docs/benchmarks.md).
 //
 // A deployed node's probing costs it the same whatever the cluster's
 // size: one probe per probe interval. A process that runs n nodes pays n
@@ -40,8 +50,13 @@ func DetectionFor(n int) cloister.Detection {
 	d := MemberlistDetection()
 	d.Name = "shared-host"
 	if n > sharedHostProbes {
-		d.ProbeInterval = d.ProbeInterval * time.Duration(n) / sharedHostProbes
-		d.ProbeTimeout = d.ProbeTimeout * time.Duration(n) / sharedHostProbes
+		// n/200, or n²/100,000 once that is more (beyond 500 nodes).
+		num, den := time.Duration(n), time.Duration(sharedHostProbes)
+		if n > sharedHostSquare {
+			num, den = time.Duration(n*n), time.Duration(sharedHostProbes*sharedHostSquare)
+		}
+		d.ProbeInterval = d.ProbeInterval * num / den
+		d.ProbeTimeout = d.ProbeTimeout * num / den
 	}
 	return d
 }

@@ -22,7 +22,8 @@ func TestDetectionForCrowdedProcess(t *testing.T) {
 		{101, time.Second, 500 * time.Millisecond},
 		{200, time.Second, 500 * time.Millisecond},
 		{500, 2500 * time.Millisecond, 1250 * time.Millisecond},
-		{1000, 5 * time.Second, 2500 * time.Millisecond},
+		{800, 6400 * time.Millisecond, 3200 * time.Millisecond},
+		{1000, 10 * time.Second, 5 * time.Second},
 	} {
 		d := DetectionFor(c.n)
 		if d.ProbeInterval != c.probe || d.ProbeTimeout != c.timeout || d.GossipInterval != ml.GossipInterval || d.Name != "shared-host" {

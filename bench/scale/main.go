@@ -13,7 +13,8 @@
 // members' watches are open. The default profile, "shared", is what the
 // test harness runs for N nodes in one process
 // (cloistertest.DetectionFor): LAN up to 100 nodes, memberlist's timings
-// beyond, with probes stretched by N/200 from 200 nodes on; -views prints
+// beyond, with probes stretched by N/200 from 200 nodes on and by
+// N²/100,000 beyond 500 (10 times at 1,000); -views prints
 // every distinct view when first reported, and its size.
 //
 //	go run ./bench/scale -n 100,500,1000
@@ -48,7 +49,7 @@ func main() {
 	kill := flag.Int("kill", 10, "members killed at once after the start (0: none)")
 	flag.BoolVar(&showViews, "views", false, "print each distinct view reported (when first, and its size) to stderr")
 	flag.DurationVar(&killAfter, "kill-after", 2*time.Second, "how long the cluster runs Ready before the kill (its members' watches open once Ready)")
-	profile := flag.String("profile", "shared", "detection profile: shared (cloistertest.DetectionFor(N): LAN up to 100 nodes, memberlist's timings beyond, probes stretched by N/200 from 200), lan, local, wan, or memberlist (memberlist's DefaultLANConfig timings)")
+	profile := flag.String("profile", "shared", "detection profile: shared (cloistertest.DetectionFor(N): LAN up to 100 nodes, memberlist's timings beyond, probes stretched by N/200 from 200, N²/100,000 beyond 500), lan, local, wan, or memberlist (memberlist's DefaultLANConfig timings)")
 	timeout := flag.Duration("timeout", 10*time.Minute, "bound on each wait")
 	pprofAddr := flag.String("pprof", "", "serve net/http/pprof on this loopback address (e.g. 127.0.0.1:6060)")
 	flag.DurationVar(&progressEvery, "progress", 0, "print the nodes' states, failure reports and counters to stderr this often (0: never)")
