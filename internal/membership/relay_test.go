@@ -115,25 +115,7 @@ func TestRelaysAreSharedByGroup(t *testing.T) {
 // on per datagram.
 func TestAdvertsGoThroughRelays(t *testing.T) {
 	const size = 7
-	members := make([]*Membership, size)
-	addrs := make([]netip.AddrPort, size)
-	for i := range members {
-		members[i], addrs[i] = startMember(t, fmt.Sprintf("m%d", i), silentProfile())
-		m := members[i]
-		m.gossipMu.Lock()
-		m.relayFrom = 1
-		m.gossipMu.Unlock()
-		m.relay.mu.Lock()
-		m.relay.pace = 30 * time.Millisecond
-		m.relay.mu.Unlock()
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	for i, m := range members { // everybody knows everybody: gossip is silent
-		if _, err := m.Join(ctx, slices.Concat(addrs[:i], addrs[i+1:])); err != nil {
-			t.Fatal(err)
-		}
-	}
+	members, ctx := startRelaying(t, size, 30*time.Millisecond)
 	for i, m := range members {
 		for _, e := range m.Drain() {
 			_ = e
@@ -305,24 +287,7 @@ func TestWaitAlive(t *testing.T) {
 // the older one.
 func TestRelayedAdvertsAreRepairedNotGossiped(t *testing.T) {
 	const size = 3
-	members := make([]*Membership, size)
-	addrs := make([]netip.AddrPort, size)
-	for i := range members {
-		members[i], addrs[i] = startMember(t, fmt.Sprintf("m%d", i), silentProfile())
-		members[i].gossipMu.Lock()
-		members[i].relayFrom = 1
-		members[i].gossipMu.Unlock()
-		members[i].relay.mu.Lock()
-		members[i].relay.pace = 5 * time.Millisecond
-		members[i].relay.mu.Unlock()
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	for i, m := range members {
-		if _, err := m.Join(ctx, slices.Concat(addrs[:i], addrs[i+1:])); err != nil {
-			t.Fatal(err)
-		}
-	}
+	members, ctx := startRelaying(t, size, 5*time.Millisecond)
 	relayed := func() (n uint64) {
 		for _, m := range members {
 			n += m.Stats().AdvertsRelayed
@@ -350,4 +315,32 @@ func TestRelayedAdvertsAreRepairedNotGossiped(t *testing.T) {
 	if pending {
 		t.Fatal("a repair is still scheduled after the last one")
 	}
+}
+
+// startRelaying starts size members with silent gossip and relays on
+// whatever the view's size (each relay waiting pace), every one joined to
+// every other, and returns them with a context that bounds the test's
+// waits.
+func startRelaying(t *testing.T, size int, pace time.Duration) ([]*Membership, context.Context) {
+	t.Helper()
+	members := make([]*Membership, size)
+	addrs := make([]netip.AddrPort, size)
+	for i := range members {
+		m, addr := startMember(t, fmt.Sprintf("m%d", i), silentProfile())
+		m.gossipMu.Lock()
+		m.relayFrom = 1
+		m.gossipMu.Unlock()
+		m.relay.mu.Lock()
+		m.relay.pace = pace
+		m.relay.mu.Unlock()
+		members[i], addrs[i] = m, addr
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	for i, m := range members { // everybody knows everybody: gossip is silent
+		if _, err := m.Join(ctx, slices.Concat(addrs[:i], addrs[i+1:])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return members, ctx
 }
