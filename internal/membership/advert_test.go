@@ -137,6 +137,7 @@ func TestRepeatedAdvertsAreNotQueued(t *testing.T) {
 func FuzzDecodeAdvert(f *testing.F) {
 	f.Add(encodeAdvert("app@127.0.0.1:7000#1", []byte(`{"v":1}`)))
 	f.Add([]byte{advertKind, 0})
+	f.Add(encodeRelay("app@127.0.0.1:7001#2", []byte("x")))
 	f.Add([]byte{advertKind, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		id, meta, err := decodeAdvert(b)
@@ -149,7 +150,7 @@ func FuzzDecodeAdvert(f *testing.F) {
 		if id == "" || len(id) > maxIDLen || len(meta) > MaxMetaSize {
 			t.Fatalf("accepted id %q (%d bytes of metadata)", id, len(meta))
 		}
-		if again := encodeAdvert(id, meta); !bytes.Equal(again, b) && len(b) > 0 && b[1] < 0x80 {
+		if again := encodeOwn(b[0], id, meta); !bytes.Equal(again, b) && len(b) > 0 && b[1] < 0x80 {
 			t.Fatalf("round trip changed %x into %x", b, again)
 		}
 	})
