@@ -250,13 +250,20 @@ func silentProfile() Profile {
 
 func startMember(t *testing.T, id string, p Profile) (*Membership, netip.AddrPort) {
 	t.Helper()
+	return startMemberWire(t, id, p, false)
+}
+
+// startMemberWire is startMember; with olderWire, the member behaves as
+// one from before relays.
+func startMemberWire(t *testing.T, id string, p Profile, olderWire bool) (*Membership, netip.AddrPort) {
+	t.Helper()
 	tr, err := transport.Listen(transport.NetConfig{Bind: "127.0.0.1:0"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { tr.Close() })
 	m, err := Start(Config{ID: id, Advertise: tr.Addr(), Transport: tr, Key: bytes.Repeat([]byte{7}, 32),
-		Label: "test", Profile: p, Meta: []byte(id + "0")})
+		Label: "test", Profile: p, Meta: []byte(id + "0"), olderWire: olderWire})
 	if err != nil {
 		t.Fatal(err)
 	}

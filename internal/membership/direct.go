@@ -91,6 +91,15 @@ func (m *Membership) sendToRelays(meta []byte, peers []Member) time.Duration {
 	for _, p := range relays {
 		m.sendTo(p, msg)
 	}
+	var straight []byte // members from before relays read neither requests nor batches
+	for _, p := range peers {
+		if p.older {
+			if straight == nil {
+				straight = encodeAdvert(m.d.self, meta)
+			}
+			m.sendTo(p, straight)
+		}
+	}
 	if viaSelf {
 		m.relay.add(m.d.self, append([]byte(nil), meta...))
 	}

@@ -38,6 +38,8 @@ type Member struct {
 	ID   string         // the memberlist node name: unique per incarnation
 	Addr netip.AddrPort // where it gossips
 	Meta []byte         // its metadata, owned by the receiver
+
+	older bool // from before relays: reads neither relay requests nor batches (relayWire)
 }
 
 // Event is one membership change.
@@ -80,6 +82,8 @@ func toMember(n *memberlist.Node) Member {
 		ID:   n.Name,
 		Addr: netip.AddrPortFrom(addr.Unmap(), n.Port),
 		Meta: append([]byte(nil), n.Meta...),
+
+		older: n.DMax < relayWire,
 	}
 }
 
@@ -94,6 +98,7 @@ type delegate struct {
 
 	mu    sync.Mutex
 	alive map[string]netip.AddrPort // live members but self, by ID
+	older map[string]struct{}       // live members from before relays (relayWire), by ID
 	held  map[string]heldAdvert     // direct adverts from members not known yet
 	// revived: channels closed when the member is next held alive
 	// (WaitAlive), by ID.
@@ -110,6 +115,7 @@ type delegate struct {
 
 	onDown           func(Member)                     // down notices' receiver, or nil
 	relay            *relayer                         // passes on adverts sent to relay, or nil
+	olderWire        bool                             // tests: behave as a node from before relays
 	services         ServiceGossip                    // the service channel's receiver, or nil
 	broadcasts       *memberlist.TransmitLimitedQueue // service broadcasts to gossip, or nil
 	prunedBroadcasts atomic.Uint64                    // broadcasts dropped from a full queue
@@ -120,8 +126,8 @@ type delegate struct {
 // self.
 func newDelegate(q *queue, self string) *delegate {
 	return &delegate{q: q, self: self, alive: map[string]netip.AddrPort{}, held: map[string]heldAdvert{},
-		revived: map[string][]chan struct{}{},
-		last:    map[string]uint64{}, seed: maphash.MakeSeed()}
+		revived: map[string][]chan struct{}{}, older: map[string]struct{}{},
+		last: map[string]uint64{}, seed: maphash.MakeSeed()}
 }
 
 // numAlive is how many members the service broadcasts retransmit for.
@@ -156,6 +162,7 @@ func (d *delegate) record(k EventKind, m Member) {
 	case Departed:
 		d.q.push(Event{Kind: k, Member: m})
 		delete(d.alive, m.ID)
+		delete(d.older, m.ID)
 		delete(d.last, m.ID)
 		return
 	case Joined:
@@ -165,6 +172,11 @@ func (d *delegate) record(k EventKind, m Member) {
 		d.queueMeta(m)
 	}
 	d.alive[m.ID] = m.Addr
+	if m.older {
+		d.older[m.ID] = struct{}{}
+	} else {
+		delete(d.older, m.ID)
+	}
 	if ws, ok := d.revived[m.ID]; ok {
 		delete(d.revived, m.ID)
 		for _, w := range ws {
@@ -234,7 +246,8 @@ func (d *delegate) somePeers(limit int, except []string) []Member {
 			break
 		}
 		if !slices.Contains(except, id) {
-			out = append(out, Member{ID: id, Addr: addr})
+			_, older := d.older[id]
+			out = append(out, Member{ID: id, Addr: addr, older: older})
 		}
 	}
 	return out
@@ -259,6 +272,10 @@ func (d *delegate) NodeMeta(limit int) []byte {
 // adverts of several members, each taken the same way; a member's advert
 // sent to this member as its relay is also passed on (relay.go).
 func (d *delegate) NotifyMsg(b []byte) {
+	if d.olderWire && len(b) > 0 && (b[0] == relayKind || b[0] == batchKind) {
+		d.badAdverts.Add(1) // what a node from before relays does with them
+		return
+	}
 	if len(b) > 0 && b[0] == serviceKind {
 		d.receiveService(b)
 		return

@@ -56,6 +56,8 @@ type Config struct {
 	// on memberlist's packet goroutine, as they arrive: it must not
 	// block. nil drops them.
 	OnDown func(Member)
+
+	olderWire bool // tests: a node from before relays (advertises no relayWire, refuses kinds 4 and 5)
 }
 
 // Membership is a running memberlist instance plus its event queue.
@@ -126,12 +128,15 @@ func Start(cfg Config) (*Membership, error) {
 		return nil, errors.New("membership: accepted keys without a primary key")
 	}
 	applyProfile(mc, cfg.Profile)
+	if !cfg.olderWire {
+		mc.DelegateProtocolMax = relayWire
+	}
 	// LZW on every compound message and state exchange cost a tenth of
 	// the CPU of a 50-member assembly; gossip packets are small and
 	// encrypted anyway.
 	mc.EnableCompression = false
 	d := newDelegate(m.q, cfg.ID)
-	d.meta, d.services, d.onDown = m.currentMeta, cfg.Services, cfg.OnDown
+	d.meta, d.services, d.onDown, d.olderWire = m.currentMeta, cfg.Services, cfg.OnDown, cfg.olderWire
 	m.relay = newRelayer(m.sendTo, d.peers, cfg.Profile.GossipInterval)
 	d.relay = m.relay
 	m.d = d

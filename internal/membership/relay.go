@@ -3,8 +3,8 @@ package membership
 import (
 	"encoding/binary"
 	"fmt"
-	"hash/fnv"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -48,6 +48,13 @@ const (
 	// maxRelayRounds bounds the batches being passed on at once; beyond,
 	// the next batch waits another gossip interval.
 	maxRelayRounds = 8
+
+	// relayWire is the highest memberlist delegate protocol version a node
+	// that reads relay requests and batches advertises (DelegateProtocolMax;
+	// the version it speaks stays 0, so older nodes still accept it). A
+	// node from before relays advertises 0: it is never picked as a relay,
+	// gets no batch, and gets every advert straight instead.
+	relayWire = 1
 )
 
 // relayer passes the adverts it is asked to relay on to every live member,
@@ -109,7 +116,7 @@ func (r *relayer) flushPending() {
 	clear(r.pending)
 	r.rounds++
 	r.mu.Unlock()
-	to := r.peers()
+	to := slices.DeleteFunc(r.peers(), func(p Member) bool { return p.older })
 	rand.Shuffle(len(to), func(i, j int) { to[i], to[j] = to[j], to[i] })
 	r.pass(batches, to)
 }
@@ -206,7 +213,8 @@ func decodeBatch(b []byte, each func(id string, meta []byte)) error {
 
 // pickRelays returns the relays of member self among the live members
 // peers (self excluded): the relayCopies members, self among the
-// candidates, that score highest for self's group. viaSelf reports that
+// candidates, that score highest for self's group; members from before
+// relays are never picked. viaSelf reports that
 // self is one of them (it then relays its own advert).
 func pickRelays(self string, peers []Member) (relays []Member, viaSelf bool) {
 	groups := max(1, (len(peers)+1)/relayGroup)
@@ -231,7 +239,9 @@ func pickRelays(self string, peers []Member) (relays []Member, viaSelf bool) {
 	}
 	consider(self, -1)
 	for i, p := range peers {
-		consider(p.ID, i)
+		if !p.older {
+			consider(p.ID, i)
+		}
 	}
 	for _, b := range best {
 		switch {
@@ -244,11 +254,14 @@ func pickRelays(self string, peers []Member) (relays []Member, viaSelf bool) {
 	return relays, viaSelf
 }
 
-// hashID is FNV-1a of a member ID: the same on every member.
+// hashID is FNV-1a of a member ID: the same on every member. Written out:
+// hash/fnv allocated twice per member, and every advert hashes the view.
 func hashID(id string) uint64 {
-	h := fnv.New64a()
-	h.Write([]byte(id))
-	return h.Sum64()
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(id); i++ {
+		h = (h ^ uint64(id[i])) * 1099511628211
+	}
+	return h
 }
 
 // mix64 is SplitMix64's finalizer: FNV's low bits alone group poorly.

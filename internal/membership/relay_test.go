@@ -336,13 +336,23 @@ func TestRelayedAdvertsAreRepairedNotGossiped(t *testing.T) {
 // waits.
 func startRelaying(t *testing.T, size int, pace time.Duration) ([]*Membership, context.Context) {
 	t.Helper()
+	return startRelayingWith(t, size, 0, pace)
+}
+
+// startRelayingWith is startRelaying, the last older of the members
+// behaving as nodes from before relays.
+func startRelayingWith(t *testing.T, size, older int, pace time.Duration) ([]*Membership, context.Context) {
+	t.Helper()
 	members := make([]*Membership, size)
 	addrs := make([]netip.AddrPort, size)
 	for i := range members {
-		m, addr := startMember(t, fmt.Sprintf("m%d", i), silentProfile())
-		m.gossipMu.Lock()
-		m.relayFrom = 1
-		m.gossipMu.Unlock()
+		isOlder := i >= size-older
+		m, addr := startMemberWire(t, fmt.Sprintf("m%d", i), silentProfile(), isOlder)
+		if !isOlder { // an older node sends its adverts straight, as before relays
+			m.gossipMu.Lock()
+			m.relayFrom = 1
+			m.gossipMu.Unlock()
+		}
 		m.relay.mu.Lock()
 		m.relay.pace = pace
 		m.relay.mu.Unlock()
@@ -356,4 +366,48 @@ func startRelaying(t *testing.T, size int, pace time.Duration) ([]*Membership, c
 		}
 	}
 	return members, ctx
+}
+
+// A node from before relays reads neither relay requests nor batches: it
+// is never picked as a relay, gets no batch, and gets every advert
+// straight, so a cluster above RelayFrom with such nodes still agrees.
+func TestOlderNodesGetAdvertsStraight(t *testing.T) {
+	const size, older = 6, 2
+	members, ctx := startRelayingWith(t, size, older, 10*time.Millisecond)
+	for _, m := range members {
+		m.Drain()
+	}
+	for i, m := range members {
+		if err := m.SetMeta([]byte(fmt.Sprintf("m%d-new", i)), time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+	heard := make([]map[string]bool, size)
+	for i := range heard {
+		heard[i] = map[string]bool{}
+	}
+	for {
+		missing := 0
+		for i, m := range members {
+			for _, e := range m.Drain() {
+				if string(e.Member.Meta) == e.Member.ID+"-new" {
+					heard[i][e.Member.ID] = true
+				}
+			}
+			missing += size - 1 - len(heard[i])
+		}
+		if missing == 0 {
+			break
+		}
+		select {
+		case <-time.After(5 * time.Millisecond):
+		case <-ctx.Done():
+			t.Fatalf("%d adverts never arrived: %v", missing, heard)
+		}
+	}
+	for _, m := range members[size-older:] {
+		if s := m.Stats(); s.BadAdverts != 0 || s.AdvertsRelayed != 0 {
+			t.Fatalf("%s, from before relays, got %d messages it cannot read and relayed %d adverts", m.d.self, s.BadAdverts, s.AdvertsRelayed)
+		}
+	}
 }
