@@ -17,7 +17,8 @@ func TestParsers(t *testing.T) {
 		want []event
 	}{
 		{`{"event":"state","from":"assembling","to":"rehashing","members":2}`, []event{{kind: "partial"}}},
-		{`{"event":"up","member":"bench@127.0.0.1:7002"}`, []event{{kind: "up", subject: 1}}},
+		{`{"event":"up","member":"bench@127.0.0.1:7002"}`, []event{{kind: "joined", subject: 1}}}, // first seen
+		{`{"event":"up","member":"bench@127.0.0.1:7002"}`, []event{{kind: "up", subject: 1}}},     // again
 		{`{"event":"state","from":"rehashing","to":"ready","members":2}`, []event{{kind: "whole"}, {kind: "ready"}}},
 		{`{"event":"state","from":"rehashing","to":"ready","members":2}`, []event{{kind: "whole"}}}, // ready once
 		{`{"event":"down","member":"bench@127.0.0.1:7002","reason":"failed"}`, []event{{kind: "failed", subject: 1}}},

@@ -88,7 +88,14 @@ func cloisterSystem(profile string) system {
 			case "down":
 				return []event{{kind: ev.Reason, subject: st.index(strings.TrimPrefix(ev.Member, "bench@"))}}
 			case "up":
-				return []event{{kind: "up", subject: st.index(strings.TrimPrefix(ev.Member, "bench@"))}}
+				// Ready comes from the state event; the first "up" of
+				// a member is its join (counted in a timeout's report).
+				i := st.index(strings.TrimPrefix(ev.Member, "bench@"))
+				if i >= 0 && !st.seen[i] {
+					st.seen[i] = true
+					return []event{{kind: "joined", subject: i}}
+				}
+				return []event{{kind: "up", subject: i}}
 			}
 			return nil
 		},
