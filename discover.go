@@ -207,7 +207,8 @@ func held(alive map[netip.AddrPort]bool, p netip.AddrPort) bool {
 func (n *Node) join(ctx context.Context, addrs []netip.AddrPort) {
 	rand.Shuffle(len(addrs), func(i, j int) { addrs[i], addrs[j] = addrs[j], addrs[i] })
 	member := func(a netip.AddrPort) bool {
-		return held(n.index().live, a) || n.authRefused.skip(a, time.Now())
+		now := time.Now()
+		return held(n.index().live, a) || n.authRefused.skip(a, now) || n.deadAddrs.skip(a, now)
 	}
 	errs := joinFirst(ctx, addrs, joinStagger, member, n.joinOne)
 	if len(errs) > 0 {
@@ -216,12 +217,15 @@ func (n *Node) join(ctx context.Context, addrs []netip.AddrPort) {
 }
 
 // joinOne joins through one address. An address that answers with another
-// secret or app is paused with backoff: membership has counted it and
-// named it in its log summary.
+// secret or app is paused with backoff (membership has counted it and
+// named it in its log summary), and so is one that refuses the connection.
 func (n *Node) joinOne(ctx context.Context, a netip.AddrPort) error {
 	_, err := n.ml.Join(ctx, []netip.AddrPort{a})
-	if errors.Is(err, membership.ErrAuth) {
+	switch {
+	case errors.Is(err, membership.ErrAuth):
 		n.authRefused.refused(a, time.Now())
+	case errors.Is(err, membership.ErrRefused):
+		n.deadAddrs.refused(a, time.Now())
 	}
 	return err
 }

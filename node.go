@@ -47,7 +47,8 @@ type Node struct {
 	counters    counters       // the services' counters
 	reconnect   reconnectSet   // addresses of failed members, rejoined by reconnectLoop
 	viewIdx     viewIndexCache // live addresses and the hash circle of the current view (fanout.go)
-	authRefused authBackoff    // addresses that answered with another secret or app
+	authRefused addrBackoff    // addresses that answered with another secret or app
+	deadAddrs   addrBackoff    // addresses that refused the connection
 
 	confirmSlots    chan struct{}          // failures being confirmed (confirm.go)
 	hintSlots       chan struct{}          // hints being checked (watch.go)

@@ -131,7 +131,7 @@ func (n *Node) reconnectLoop() {
 		member := func(a netip.AddrPort) bool { return held(alive, a) }
 		now := time.Now()
 		for _, a := range n.reconnect.due(now, n.cfg.ReconnectTimeout, member, cap(slots)-len(slots)) {
-			if n.authRefused.skip(a, now) {
+			if n.authRefused.skip(a, now) || n.deadAddrs.skip(a, now) {
 				n.reconnect.tried(a, now)
 				continue
 			}

@@ -68,29 +68,29 @@ func TestReconnectSetIsBounded(t *testing.T) {
 	}
 }
 
-func TestAuthBackoff(t *testing.T) {
-	var b authBackoff
+func TestAddrBackoff(t *testing.T) {
+	var b addrBackoff
 	a := netip.MustParseAddrPort("198.18.0.9:4747")
 	t0 := time.Unix(1000, 0)
 	if b.skip(a, t0) {
 		t.Fatal("an address never refused is skipped")
 	}
 	b.refused(a, t0)
-	if !b.skip(a, t0.Add(authFirst/2)) || b.skip(a, t0.Add(authFirst)) {
-		t.Fatal("the first pause is not authFirst")
+	if !b.skip(a, t0.Add(backoffFirst/2)) || b.skip(a, t0.Add(backoffFirst)) {
+		t.Fatal("the first pause is not backoffFirst")
 	}
 	now := t0
 	for range 20 {
 		b.refused(a, now)
 	}
-	if got := b.addrs[a].backoff; got != authMax {
-		t.Fatalf("backoff %v, want the cap %v", got, authMax)
+	if got := b.addrs[a].backoff; got != backoffMax {
+		t.Fatalf("backoff %v, want the cap %v", got, backoffMax)
 	}
-	for i := range maxAuth + 5 {
+	for i := range maxBackoffAddrs + 5 {
 		b.refused(netip.AddrPortFrom(netip.AddrFrom4([4]byte{198, 19, byte(i >> 8), byte(i)}), 1), now)
 	}
-	if len(b.addrs) > maxAuth {
-		t.Fatalf("%d addresses remembered, over %d", len(b.addrs), maxAuth)
+	if len(b.addrs) > maxBackoffAddrs {
+		t.Fatalf("%d addresses remembered, over %d", len(b.addrs), maxBackoffAddrs)
 	}
 }
 

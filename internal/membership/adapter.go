@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/hashicorp/memberlist"
@@ -43,6 +44,38 @@ type mlTransport struct {
 	packetsIn, bytesIn   atomic.Uint64 // datagrams handed to memberlist
 	packetsOut, bytesOut atomic.Uint64 // datagrams memberlist sent
 	dialled              atomic.Uint64 // streams memberlist opened
+
+	// refused: addresses whose last dial was refused (nobody listens
+	// there), for Join to tell a dead address from other failures:
+	// memberlist's join error does not wrap the dial's.
+	refusedMu sync.Mutex
+	refused   map[netip.AddrPort]struct{}
+}
+
+// maxRefused bounds the refused addresses remembered between a dial and
+// the Join that asked for it; past it, the record starts again.
+const maxRefused = 1024
+
+// noteDial records whether a dial of to was refused.
+func (a *mlTransport) noteDial(to netip.AddrPort, err error) {
+	a.refusedMu.Lock()
+	defer a.refusedMu.Unlock()
+	if !errors.Is(err, syscall.ECONNREFUSED) {
+		delete(a.refused, to)
+		return
+	}
+	if a.refused == nil || len(a.refused) >= maxRefused {
+		a.refused = map[netip.AddrPort]struct{}{}
+	}
+	a.refused[to] = struct{}{}
+}
+
+// wasRefused reports whether the last dial of to was refused.
+func (a *mlTransport) wasRefused(to netip.AddrPort) bool {
+	a.refusedMu.Lock()
+	defer a.refusedMu.Unlock()
+	_, ok := a.refused[to]
+	return ok
 }
 
 var _ memberlist.Transport = (*mlTransport)(nil)
@@ -181,6 +214,7 @@ func (a *mlTransport) DialTimeout(addr string, timeout time.Duration) (net.Conn,
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	c, err := a.t.Dial(ctx, to, transport.KindGossip)
+	a.noteDial(to, err)
 	if err != nil {
 		return nil, err
 	}

@@ -301,13 +301,20 @@ func TestJoinWrongSecret(t *testing.T) {
 	}
 }
 
-// A peer that is down is not an authentication failure.
+// A peer that is down is not an authentication failure: its address
+// refused the connection (ErrRefused); a peer with another secret is not
+// refused.
 func TestJoinDownIsNotAuth(t *testing.T) {
 	m, _, _ := startLogged(t, "a", "cloister/app", bytes.Repeat([]byte{1}, 32), time.Minute)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if _, err := m.Join(ctx, []netip.AddrPort{netip.MustParseAddrPort("127.0.0.1:1")}); err == nil || errors.Is(err, ErrAuth) {
+	_, err := m.Join(ctx, []netip.AddrPort{netip.MustParseAddrPort("127.0.0.1:1")})
+	if err == nil || errors.Is(err, ErrAuth) || !errors.Is(err, ErrRefused) || !errors.Is(err, ErrJoin) {
 		t.Fatalf("join to a closed port: %v", err)
+	}
+	_, other, _ := startLogged(t, "b", "cloister/app", bytes.Repeat([]byte{2}, 32), time.Minute)
+	if _, err := m.Join(ctx, []netip.AddrPort{other}); !errors.Is(err, ErrAuth) || errors.Is(err, ErrRefused) {
+		t.Fatalf("join to a peer with another secret: %v", err)
 	}
 }
 

@@ -32,6 +32,11 @@ var ErrJoin = errors.New("membership: join failed")
 // different label) or another security mode. Retrying soon will not help.
 var ErrAuth = errors.New("membership: peer failed authentication (another secret or app label)")
 
+// ErrRefused is returned by Join, along with ErrJoin, when a peer's
+// address refused the connection: nobody listens there (a process that
+// ended, or has not started yet).
+var ErrRefused = errors.New("membership: connection refused (nobody listens at the address)")
+
 // Config configures a Membership.
 type Config struct {
 	ID        string              // unique member id for this incarnation
@@ -192,9 +197,12 @@ func (m *Membership) Join(ctx context.Context, peers []netip.AddrPort) (int, err
 		}
 		n, err := m.ml.Join([]string{p.String()})
 		if err != nil {
-			if authFailure(err) {
+			switch {
+			case authFailure(err):
 				m.rep.note(rejectJoinAuth, p.String())
 				err = fmt.Errorf("%w: %s: %w", ErrAuth, p, err)
+			case m.tr.wasRefused(p):
+				err = fmt.Errorf("%w: %s: %w", ErrRefused, p, err)
 			}
 			errs = append(errs, err)
 			continue
