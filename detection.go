@@ -52,8 +52,13 @@ type Detection struct {
 	AwarenessMaxMultiplier  int           // Lifeguard: how far a slow node stretches its own timeouts
 }
 
-// LANDetection is the default: hosts or containers on one network. On a
-// 10-node cluster a crash is declared about 1 s after it happens.
+// LANDetection is the fast preset, for hosts or containers on one network
+// whose CPUs are not crowded: a silent host on a 10-node cluster is
+// declared failed about 1 s after it went silent. It waits at most three
+// 150 ms probe timeouts for a member's answer, which a member starved of
+// CPU misses: with 100 agent processes on two CPUs (load average 60) it
+// declared live members failed thousands of times and the churn kept the
+// cluster from assembling (docs/benchmarks.md). Choose it explicitly.
 func LANDetection() Detection { return Detection(membership.LAN()) }
 
 // LocalDetection is for processes on one machine: `cloister demo`. It
@@ -62,11 +67,12 @@ func LANDetection() Detection { return Detection(membership.LAN()) }
 // settled with it (cloistertest uses LAN).
 func LocalDetection() Detection { return Detection(membership.Local()) }
 
-// SteadyDetection is the conservative preset, for crowded hosts and
-// CPU-limited containers: memberlist's LAN probing (1 s, 500 ms timeout)
-// and Lifeguard-stretched suspicion, with LAN's gossip. A killed process
-// is seen as fast as with LAN (through the watches); a silent host about
-// five times later.
+// SteadyDetection is the default, built to be never wrong on crowded hosts
+// and CPU-limited containers: memberlist's LAN probing (1 s, 500 ms
+// timeout) and Lifeguard-stretched suspicion, with LAN's gossip. A killed
+// process is seen as fast as with LAN (through the watches: hundreds of
+// milliseconds at 100 members); a silent host about five times later
+// (about 11 s at 100 members).
 func SteadyDetection() Detection { return Detection(membership.Steady()) }
 
 // WANDetection is memberlist's WAN timing, for members across regions.

@@ -20,7 +20,7 @@ const (
 	EnvInsecure          = "CLOISTER_INSECURE"           // "true" allows a sentry without a secret
 	EnvBind              = "CLOISTER_BIND"               // Config.Bind
 	EnvAdvertise         = "CLOISTER_ADVERTISE"          // Config.Advertise
-	EnvDetection         = "CLOISTER_DETECTION"          // "lan", "steady", "local" or "wan"
+	EnvDetection         = "CLOISTER_DETECTION"          // "steady" (the default), "lan", "local" or "wan"
 	EnvDiscoveryInterval = "CLOISTER_DISCOVERY_INTERVAL" // a Go duration, e.g. "500ms"
 	EnvRoles             = "CLOISTER_ROLES"              // comma-separated roles
 	EnvQuorum            = "CLOISTER_QUORUM"             // keep-majority, static-quorum:SIZE, keep-oldest, down-all or none

@@ -184,11 +184,13 @@ func (c *Cluster) configure(i int) (transport.Transport, cloister.Config, error)
 		return nil, cloister.Config{}, err
 	}
 	cfg := cloister.LocalConfig()
-	// The LAN (default) profile, not the local one: the local profile's
-	// 50 ms probe timeout is missed by a hundred nodes sharing a few
-	// CPUs, and their false failures kept 100 nodes from agreeing for
-	// 35-144 s (LAN: under 4 s). Tests run what deployments run; beyond
-	// 100 nodes, slowed down in proportion (DetectionFor).
+	// The LAN profile, not the local one: the local profile's 50 ms
+	// probe timeout is missed by a hundred nodes sharing a few CPUs, and
+	// their false failures kept 100 nodes from agreeing for 35-144 s
+	// (LAN: under 4 s). Nor the default (Steady), whose silent-host
+	// detection of about 10 s would slow the tests that wait for one;
+	// beyond 100 nodes, memberlist's timings slowed down in proportion
+	// (DetectionFor).
 	cfg.Detection = DetectionFor(len(c.slots))
 	cfg.App = "cloistertest"
 	cfg.Secret = Secret()

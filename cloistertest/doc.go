@@ -2,9 +2,10 @@
 // the way net/http/httptest runs real servers.
 //
 // New(t, n) starts n nodes on loopback, each with its own port,
-// LocalConfig's settings with the LAN (default) detection profile, and a
-// shared secret, finding each other through a
-// sentry that lists every node of the cluster. By default New returns once
+// LocalConfig's settings with the LAN detection profile (not the default,
+// Steady: a test wants a silent node found in about a second), and a
+// shared secret, finding each other through a sentry that lists every node
+// of the cluster. By default New returns once
 // every node is Ready. Nodes can then be stopped (a graceful leave), killed
 // (sockets closed at once, no leave: what kill -9 looks like to the others),
 // restarted (a new incarnation at the same address) and added.
