@@ -289,6 +289,7 @@ func newNode(ctx context.Context, cfg Config, logger *slog.Logger, secret Secret
 		Logger:    n.logger,
 		Services:  services,
 		OnDown:    n.noticeDown,
+		Settled:   n.settled,
 	})
 	if err != nil {
 		n.abortStart()

@@ -122,3 +122,20 @@ func (n *Node) quietPeriod() time.Duration {
 	members := len(n.snap.Load().View.Members)
 	return n.cfg.Detection.GossipInterval * time.Duration(min(maxQuietGossips, max(1, (members+9)/10)))
 }
+
+// settled reports whether this node is Ready and every other member of its
+// view advertises that view, Ready: until then, membership keeps repairing
+// a relayed advert (membership.Config.Settled), since a member that missed
+// this node's last advert may be waiting for it.
+func (n *Node) settled() bool {
+	s := n.snap.Load()
+	if s.State != Ready {
+		return false
+	}
+	for _, m := range s.View.Members {
+		if m.ID != n.self.ID && (m.ViewID != s.View.ID || m.State != Ready) {
+			return false
+		}
+	}
+	return true
+}

@@ -62,6 +62,11 @@ type Config struct {
 	// block. nil drops them.
 	OnDown func(Member)
 
+	// Settled reports whether the caller's cluster has settled (all
+	// Ready on one view): until it has, a relayed advert keeps being
+	// repaired past maxRepairs (see repair). nil: settled.
+	Settled func() bool
+
 	olderWire bool // tests: a node from before relays (advertises no relayWire, refuses kinds 4 and 5)
 }
 
@@ -86,6 +91,7 @@ type Membership struct {
 	pace        time.Duration // between two batches: the gossip interval
 	relay       *relayer      // passes members' adverts on in batches (relay.go)
 	relayFrom   int           // live members from which adverts go through relays: RelayFrom
+	settled     func() bool   // Config.Settled, or nil
 	repairGen   uint64        // counts relayed SetMetas: a repair of an older one does nothing
 }
 
@@ -103,7 +109,8 @@ func Start(cfg Config) (*Membership, error) {
 	}
 	rep := newReporter(logger, cfg.LogInterval)
 	m := &Membership{q: newQueue(), logger: logger, tcpTO: cfg.Profile.TCPTimeout, probeTO: cfg.Profile.ProbeTimeout,
-		rep: rep, pace: cfg.Profile.GossipInterval, directBatch: MaxDirectAdverts, relayFrom: RelayFrom}
+		rep: rep, pace: cfg.Profile.GossipInterval, directBatch: MaxDirectAdverts, relayFrom: RelayFrom,
+		settled: cfg.Settled}
 	meta := append([]byte(nil), cfg.Meta...)
 	m.meta.Store(&meta)
 
@@ -273,12 +280,21 @@ func (m *Membership) SetMeta(meta []byte, gossipAfter time.Duration) error {
 }
 
 // maxRepairs is how many times an advert that went through relays is sent
-// through them again, in place of its gossiped copy.
-const maxRepairs = 2
+// through them again, in place of its gossiped copy, once the cluster has
+// settled; until it has (Config.Settled), the repairs go on, each twice as
+// late as the one before, at most maxRepairWait apart.
+const (
+	maxRepairs    = 2
+	maxRepairWait = time.Minute
+)
 
 // repair sends the current metadata through the relays again, the
 // attempt-th time, unless a newer SetMeta came since (gen), and schedules
-// the next attempt twice as late. In a view with relays, the gossiped copy
+// the next attempt twice as late (see maxRepairs): a member that missed an
+// advert and both of its repairs waited for it until some member's next
+// change (in a 1,000-member start the cluster stayed Rehashing on one
+// agreed view for about 150 s, in the acceptance round, where every member
+// waits for every other's acceptance). In a view with relays, the gossiped copy
 // is this instead: gossiping every member's advert after every view change
 // costs each member about N × RetransmitMult × log10 N alive messages to
 // decode (at 1,000 members in one process they overflowed memberlist's
@@ -297,8 +313,9 @@ func (m *Membership) repair(gen uint64, attempt int, wait time.Duration) {
 		return
 	}
 	m.sendToRelays(m.currentMeta(), peers)
-	if attempt < maxRepairs {
-		m.gossipTimer = time.AfterFunc(2*wait, func() { m.repair(gen, attempt+1, 2*wait) })
+	if attempt < maxRepairs || m.settled != nil && !m.settled() {
+		next := min(2*wait, maxRepairWait)
+		m.gossipTimer = time.AfterFunc(next, func() { m.repair(gen, attempt+1, next) })
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -327,6 +328,49 @@ func TestRelayedAdvertsAreRepairedNotGossiped(t *testing.T) {
 	a.gossipMu.Unlock()
 	if pending {
 		t.Fatal("a repair is still scheduled after the last one")
+	}
+}
+
+// Until the cluster has settled (Config.Settled), a relayed advert keeps
+// being repaired past maxRepairs, each repair twice as late as the one
+// before; once it has, the repairs stop.
+func TestRelayedAdvertsRepairedUntilSettled(t *testing.T) {
+	members, ctx := startRelaying(t, 3, 5*time.Millisecond)
+	var settled atomic.Bool
+	a := members[0]
+	a.gossipMu.Lock()
+	a.settled = settled.Load
+	a.gossipMu.Unlock()
+	relayed := func() (n uint64) {
+		for _, m := range members {
+			n += m.Stats().AdvertsRelayed
+		}
+		return n
+	}
+	if err := a.SetMeta([]byte("m0-1"), 5*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	want := uint64(relayCopies * (1 + maxRepairs + 2)) // two repairs past maxRepairs
+	for relayed() < want {
+		select {
+		case <-time.After(5 * time.Millisecond):
+		case <-ctx.Done():
+			t.Fatalf("%d adverts relayed, want %d: the repairs stopped before the cluster settled", relayed(), want)
+		}
+	}
+	settled.Store(true)
+	for {
+		a.gossipMu.Lock()
+		pending := a.gossipTimer != nil
+		a.gossipMu.Unlock()
+		if !pending {
+			break
+		}
+		select {
+		case <-time.After(5 * time.Millisecond):
+		case <-ctx.Done():
+			t.Fatal("the repairs went on after the cluster settled")
+		}
 	}
 }
 
