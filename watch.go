@@ -23,8 +23,8 @@ import (
 // or a dial that times out, proves nothing, and probing stays in charge).
 // The node then reports the member failed at once and sends every other
 // member a down notice; each of them checks the member the same way before
-// it acts, and the watcher and every member that confirmed it gossip the
-// notice (a datagram lost on the way costs little). A hint alone, from a connection or from a notice, never makes
+// it acts, and once confirmed passes the notice on to downFanout others
+// (a datagram lost on the way costs little). A hint alone, from a connection or from a notice, never makes
 // a member fail: only the refused connection does, and a member that
 // passed a check is not checked again on a hint for hintCooldown, so a
 // peer sending notices costs at most one dial per member per cooldown.
@@ -35,6 +35,7 @@ const (
 	watchSettle   = 20 * time.Millisecond  // after a snapshot change, how long before they are
 	hintCooldown  = time.Second            // a member that passed a check is not checked on a hint again before this
 	maxHintMemory = 1024                   // members remembered as ended or recently checked
+	downFanout    = 3                      // members a member told of an ending passes it on to
 )
 
 // hintState remembers, for the hints, which member incarnations were
@@ -297,7 +298,7 @@ func (n *Node) hint(m membership.Member) {
 
 // hintFrom checks a member said to have ended: by a broken watch of this
 // node's (watched), or by a down notice from another member, which it
-// gossips once confirmed.
+// passes on to downFanout others once confirmed.
 func (n *Node) hintFrom(m membership.Member, watched bool) {
 	if !n.hints.begin(m.ID, time.Now()) {
 		return
@@ -337,14 +338,14 @@ func (n *Node) hintFrom(m membership.Member, watched bool) {
 			ids[i] = e.ID
 			n.logger.Info("member's process ended: its connection closed and its port refuses", "member", e.ID)
 		}
-		// The watcher tells everybody at once; it and every member that
-		// finds the notice true gossip it, so a lost datagram does not
-		// leave a member to its own probing (membership.GossipDown).
+		// The watcher tells everybody; a member told passes it on to a
+		// few others once, so one lost datagram does not leave a member
+		// to its own probing.
+		fanout := downFanout
 		if watched {
-			n.ml.SendDown(ids)
-		} else {
-			n.ml.GossipDown(ids)
+			fanout = 0
 		}
+		n.ml.SendDown(ids, fanout)
 		for _, e := range ended {
 			select {
 			case n.confirmed <- confirmedFailure{event: membership.Event{Kind: membership.Departed, Member: e}, ended: true}:

@@ -54,16 +54,17 @@ func (d *delegate) receiveDown(b []byte) {
 	}
 }
 
-// SendDown tells every other live member, by one direct message each,
-// that the members ids were seen to end, and queues the same notices for
-// gossip (GossipDown). Each receiver gets the notices back to back, so
-// that the members it checks together it applies together.
-func (m *Membership) SendDown(ids []string) {
+// SendDown tells other live members that the members ids were seen to
+// end, by one direct message per member each: every one with fanout 0,
+// else fanout of them at random (those pass it on, so a lost message
+// costs little). Each receiver gets the notices back to back, so that the
+// members it checks together it applies together.
+func (m *Membership) SendDown(ids []string, fanout int) {
 	msgs := make([][]byte, len(ids))
 	for i, id := range ids {
 		msgs[i] = encodeDown(id)
 	}
-	for _, p := range m.d.somePeers(0, ids) {
+	for _, p := range m.d.somePeers(fanout, ids) {
 		to := memberlist.Address{Addr: p.Addr.String(), Name: p.ID}
 		for _, msg := range msgs {
 			if err := m.ml.SendToAddress(to, msg); err != nil {
@@ -71,44 +72,4 @@ func (m *Membership) SendDown(ids []string) {
 			}
 		}
 	}
-	m.GossipDown(ids)
 }
-
-// GossipDown queues down notices about the members ids for memberlist's
-// gossip, which piggybacks them on its packets to random members and
-// retransmits each RetransmitMult × log10 N times. A member that checks a
-// notice and finds the member ended gossips it too (the caller's part), so
-// a notice spreads as memberlist's own dead messages do: a member whose
-// direct copy was lost (a full handler queue; at 1,000 members in one
-// process one survivor of ten kills missed two notices and held the
-// cluster out of agreement for minutes) hears it from several others
-// within a few gossip intervals. Passed on before from each receiver to
-// three random members once, a notice left about one member in twenty
-// uncovered where the direct copy was lost.
-func (m *Membership) GossipDown(ids []string) {
-	for _, id := range ids {
-		m.d.downs.QueueBroadcast(downBroadcast{id: id, msg: encodeDown(id)})
-	}
-	if n := m.d.downs.NumQueued(); n > maxQueuedDowns {
-		m.d.downs.Prune(maxQueuedDowns)
-	}
-}
-
-// maxQueuedDowns bounds the down notices waiting to be gossiped; past it
-// the oldest are dropped (the direct copies and probing stand in).
-const maxQueuedDowns = 256
-
-// downBroadcast is a down notice queued for gossip; a newer notice about
-// the same member replaces it.
-type downBroadcast struct {
-	id  string
-	msg []byte
-}
-
-func (b downBroadcast) Invalidates(o memberlist.Broadcast) bool {
-	other, ok := o.(downBroadcast)
-	return ok && other.id == b.id
-}
-
-func (b downBroadcast) Message() []byte { return b.msg }
-func (b downBroadcast) Finished()       {}

@@ -117,7 +117,6 @@ type delegate struct {
 	relay            *relayer                         // passes on adverts sent to relay, or nil
 	olderWire        bool                             // tests: behave as a node from before relays
 	services         ServiceGossip                    // the service channel's receiver, or nil
-	downs            *memberlist.TransmitLimitedQueue // down notices to gossip
 	broadcasts       *memberlist.TransmitLimitedQueue // service broadcasts to gossip, or nil
 	prunedBroadcasts atomic.Uint64                    // broadcasts dropped from a full queue
 	oversizedStates  atomic.Uint64                    // state exchanges sent without the services' state
@@ -126,19 +125,12 @@ type delegate struct {
 // newDelegate returns a delegate that queues events on q for the member
 // self.
 func newDelegate(q *queue, self string) *delegate {
-	d := &delegate{q: q, self: self, alive: map[string]netip.AddrPort{}, held: map[string]heldAdvert{},
+	return &delegate{q: q, self: self, alive: map[string]netip.AddrPort{}, held: map[string]heldAdvert{},
 		revived: map[string][]chan struct{}{}, older: map[string]struct{}{},
 		last: map[string]uint64{}, seed: maphash.MakeSeed()}
-	d.downs = &memberlist.TransmitLimitedQueue{RetransmitMult: defaultRetransmitMult, NumNodes: d.numAlive}
-	return d
 }
 
-// defaultRetransmitMult is the down notices' retransmit factor until Start
-// sets the profile's.
-const defaultRetransmitMult = 4
-
-// numAlive is how many members the gossiped notices and service
-// broadcasts retransmit for.
+// numAlive is how many members the service broadcasts retransmit for.
 func (d *delegate) numAlive() int {
 	d.mu.Lock()
 	defer d.mu.Unlock()

@@ -76,17 +76,12 @@ func (m *Membership) Broadcast(payload []byte) error {
 	return nil
 }
 
-// GetBroadcasts hands memberlist the queued down notices (down.go) and
-// then the service broadcasts that fit.
+// GetBroadcasts hands memberlist the queued service broadcasts that fit.
 func (d *delegate) GetBroadcasts(overhead, limit int) [][]byte {
-	out := d.downs.GetBroadcasts(overhead, limit)
 	if d.broadcasts == nil {
-		return out
+		return nil
 	}
-	for _, b := range out {
-		limit -= overhead + len(b)
-	}
-	return append(out, d.broadcasts.GetBroadcasts(overhead, limit)...)
+	return d.broadcasts.GetBroadcasts(overhead, limit)
 }
 
 // LocalState is this member's service state for a state exchange.

@@ -156,7 +156,6 @@ func Start(cfg Config) (*Membership, error) {
 	mc.Events = d
 	mc.Logger = log.New(&logWriter{logger: logger, rep: rep}, "", 0)
 
-	d.downs.RetransmitMult = mc.RetransmitMult
 	if cfg.Services != nil {
 		d.broadcasts = &memberlist.TransmitLimitedQueue{RetransmitMult: mc.RetransmitMult, NumNodes: d.numAlive}
 	}
