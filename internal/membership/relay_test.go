@@ -120,34 +120,7 @@ func TestAdvertsGoThroughRelays(t *testing.T) {
 	for _, m := range members { // the joins' events; none of the new adverts may be among them
 		m.Drain()
 	}
-	for i, m := range members {
-		if err := m.SetMeta([]byte(fmt.Sprintf("m%d-new", i)), time.Hour); err != nil {
-			t.Fatal(err)
-		}
-	}
-	heard := make([]map[string]bool, size)
-	for i := range heard {
-		heard[i] = map[string]bool{}
-	}
-	for {
-		missing := 0
-		for i, m := range members {
-			for _, e := range m.Drain() {
-				if string(e.Member.Meta) == e.Member.ID+"-new" {
-					heard[i][e.Member.ID] = true
-				}
-			}
-			missing += size - 1 - len(heard[i])
-		}
-		if missing == 0 {
-			break
-		}
-		select {
-		case <-time.After(5 * time.Millisecond):
-		case <-ctx.Done():
-			t.Fatalf("%d adverts never arrived: %v", missing, heard)
-		}
-	}
+	advertiseAndHearAll(t, ctx, members)
 	var relayed, batches, relays uint64
 	for { // the second relay's batch may still be on its way
 		relayed, batches, relays = 0, 0, 0
@@ -374,6 +347,40 @@ func TestRelayedAdvertsRepairedUntilSettled(t *testing.T) {
 	}
 }
 
+// advertiseAndHearAll has every member advertise new metadata (gossip
+// deferred for an hour) and waits until every member heard every other's.
+func advertiseAndHearAll(t *testing.T, ctx context.Context, members []*Membership) {
+	t.Helper()
+	for i, m := range members {
+		if err := m.SetMeta([]byte(fmt.Sprintf("m%d-new", i)), time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+	heard := make([]map[string]bool, len(members))
+	for i := range heard {
+		heard[i] = map[string]bool{}
+	}
+	for {
+		missing := 0
+		for i, m := range members {
+			for _, e := range m.Drain() {
+				if string(e.Member.Meta) == e.Member.ID+"-new" {
+					heard[i][e.Member.ID] = true
+				}
+			}
+			missing += len(members) - 1 - len(heard[i])
+		}
+		if missing == 0 {
+			return
+		}
+		select {
+		case <-time.After(5 * time.Millisecond):
+		case <-ctx.Done():
+			t.Fatalf("%d adverts never arrived: %v", missing, heard)
+		}
+	}
+}
+
 // startRelaying starts size members with silent gossip and relays on
 // whatever the view's size (each relay waiting pace), every one joined to
 // every other, and returns them with a context that bounds the test's
@@ -421,34 +428,7 @@ func TestOlderNodesGetAdvertsStraight(t *testing.T) {
 	for _, m := range members {
 		m.Drain()
 	}
-	for i, m := range members {
-		if err := m.SetMeta([]byte(fmt.Sprintf("m%d-new", i)), time.Hour); err != nil {
-			t.Fatal(err)
-		}
-	}
-	heard := make([]map[string]bool, size)
-	for i := range heard {
-		heard[i] = map[string]bool{}
-	}
-	for {
-		missing := 0
-		for i, m := range members {
-			for _, e := range m.Drain() {
-				if string(e.Member.Meta) == e.Member.ID+"-new" {
-					heard[i][e.Member.ID] = true
-				}
-			}
-			missing += size - 1 - len(heard[i])
-		}
-		if missing == 0 {
-			break
-		}
-		select {
-		case <-time.After(5 * time.Millisecond):
-		case <-ctx.Done():
-			t.Fatalf("%d adverts never arrived: %v", missing, heard)
-		}
-	}
+	advertiseAndHearAll(t, ctx, members)
 	for _, m := range members[size-older:] {
 		if s := m.Stats(); s.BadAdverts != 0 || s.AdvertsRelayed != 0 {
 			t.Fatalf("%s, from before relays, got %d messages it cannot read and relayed %d adverts", m.d.self, s.BadAdverts, s.AdvertsRelayed)
