@@ -47,10 +47,10 @@ func (d *delegate) receiveDown(b []byte) {
 		return
 	}
 	d.mu.Lock()
-	addr, alive := d.alive[id]
+	p, alive := d.alive[id]
 	d.mu.Unlock()
 	if alive && id != d.self && d.onDown != nil {
-		d.onDown(Member{ID: id, Addr: addr})
+		d.onDown(Member{ID: id, Addr: p.addr})
 	}
 }
 

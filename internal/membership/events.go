@@ -97,9 +97,8 @@ type delegate struct {
 	self string
 
 	mu    sync.Mutex
-	alive map[string]netip.AddrPort // live members but self, by ID
-	older map[string]struct{}       // live members from before relays (relayWire), by ID
-	held  map[string]heldAdvert     // direct adverts from members not known yet
+	alive map[string]peer       // live members but self, by ID
+	held  map[string]heldAdvert // direct adverts from members not known yet
 	// revived: channels closed when the member is next held alive
 	// (WaitAlive), by ID.
 	revived map[string][]chan struct{}
@@ -125,9 +124,15 @@ type delegate struct {
 // newDelegate returns a delegate that queues events on q for the member
 // self.
 func newDelegate(q *queue, self string) *delegate {
-	return &delegate{q: q, self: self, alive: map[string]netip.AddrPort{}, held: map[string]heldAdvert{},
-		revived: map[string][]chan struct{}{}, older: map[string]struct{}{},
-		last: map[string]uint64{}, seed: maphash.MakeSeed()}
+	return &delegate{q: q, self: self, alive: map[string]peer{}, held: map[string]heldAdvert{},
+		revived: map[string][]chan struct{}{},
+		last:    map[string]uint64{}, seed: maphash.MakeSeed()}
+}
+
+// peer is what the delegate keeps of a live member.
+type peer struct {
+	addr  netip.AddrPort
+	older bool // from before relays (relayWire)
 }
 
 // numAlive is how many members the service broadcasts retransmit for.
@@ -162,7 +167,6 @@ func (d *delegate) record(k EventKind, m Member) {
 	case Departed:
 		d.q.push(Event{Kind: k, Member: m})
 		delete(d.alive, m.ID)
-		delete(d.older, m.ID)
 		delete(d.last, m.ID)
 		return
 	case Joined:
@@ -171,12 +175,7 @@ func (d *delegate) record(k EventKind, m Member) {
 	default:
 		d.queueMeta(m)
 	}
-	d.alive[m.ID] = m.Addr
-	if m.older {
-		d.older[m.ID] = struct{}{}
-	} else {
-		delete(d.older, m.ID)
-	}
+	d.alive[m.ID] = peer{addr: m.Addr, older: m.older}
 	if ws, ok := d.revived[m.ID]; ok {
 		delete(d.revived, m.ID)
 		for _, w := range ws {
@@ -241,13 +240,12 @@ func (d *delegate) somePeers(limit int, except []string) []Member {
 		n = min(n, limit)
 	}
 	out := make([]Member, 0, n)
-	for id, addr := range d.alive {
+	for id, p := range d.alive {
 		if limit > 0 && len(out) == limit {
 			break
 		}
 		if !slices.Contains(except, id) {
-			_, older := d.older[id]
-			out = append(out, Member{ID: id, Addr: addr, older: older})
+			out = append(out, Member{ID: id, Addr: p.addr, older: p.older})
 		}
 	}
 	return out
@@ -312,8 +310,8 @@ func (d *delegate) receiveAdvert(id string, meta []byte, relay bool) {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if addr, alive := d.alive[id]; alive {
-		d.queueMeta(Member{ID: id, Addr: addr, Meta: meta})
+	if p, alive := d.alive[id]; alive {
+		d.queueMeta(Member{ID: id, Addr: p.addr, Meta: meta})
 		if relay && d.relay != nil {
 			d.relay.add(id, meta)
 		}
