@@ -29,7 +29,7 @@ import (
 const (
 	confirmPings  = 3  // direct pings before a failure stands
 	confirmRounds = 3  // rounds of answers without a revival, before the failure stands anyway
-	maxConfirming = 64 // failures confirmed at once; beyond, they stand unconfirmed
+	maxConfirming = 64 // failures confirmed at once; beyond, they wait in the backlog (confirmbacklog.go)
 )
 
 // confirmedFailure is a failure that stands, for the loop to apply.
@@ -42,30 +42,65 @@ type confirmedFailure struct {
 }
 
 // startConfirm confirms a failure reported by membership on a goroutine of
-// its own, which hands it back on n.confirmed when it stands. It reports
-// false when too many are being confirmed already: the caller applies the
-// failure at once. Only the loop calls it.
+// its own, which hands it back on n.confirmed when it stands; while
+// maxConfirming are being confirmed already, it waits in the backlog for
+// a slot. It reports false when the backlog is full too: the caller
+// applies the failure at once. Only the loop calls it.
 func (n *Node) startConfirm(e membership.Event) bool {
-	select {
-	case n.confirmSlots <- struct{}{}:
-	default:
+	if !n.confirmWait.push(e) {
 		return false
 	}
-	n.wg.Add(1)
-	go func() {
-		defer n.wg.Done()
-		defer func() { <-n.confirmSlots }()
-		if !n.confirmFailure(n.loopCtx, e.Member) {
-			n.failuresRefuted.Add(1)
-			n.logger.Info("failure not confirmed: the member answers", "member", e.Member.ID)
+	n.confirmNext()
+	return true
+}
+
+// confirmNext starts a confirmation for each failure in the backlog while
+// a slot is free. Whoever frees a slot calls it, and so does whoever
+// pushes, so a failure never waits while a slot is free.
+func (n *Node) confirmNext() {
+	for {
+		select {
+		case n.confirmSlots <- struct{}{}:
+		default:
 			return
 		}
-		select {
-		case n.confirmed <- confirmedFailure{event: e}:
-		case <-n.loopCtx.Done():
+		e, ok := n.confirmWait.pop()
+		if !ok {
+			<-n.confirmSlots
+			if n.confirmWait.len() == 0 {
+				return
+			}
+			continue // pushed while the slot was held here
 		}
-	}()
-	return true
+		n.wg.Add(1)
+		go func() {
+			defer n.wg.Done()
+			if n.confirmOne != nil {
+				n.confirmOne(e)
+			} else {
+				n.confirm(e)
+			}
+			<-n.confirmSlots
+			if n.loopCtx.Err() == nil {
+				n.confirmNext()
+			}
+		}()
+	}
+}
+
+// confirm confirms one failure and hands it to the loop if it stands.
+func (n *Node) confirm(e membership.Event) {
+	if !n.confirmFailure(n.loopCtx, e.Member) {
+		if n.loopCtx.Err() == nil {
+			n.failuresRefuted.Add(1)
+			n.logger.Info("failure not confirmed: the member answers", "member", e.Member.ID)
+		}
+		return
+	}
+	select {
+	case n.confirmed <- confirmedFailure{event: e}:
+	case <-n.loopCtx.Done():
+	}
 }
 
 // confirmFailure reports whether the member stands failed: it answered

@@ -51,6 +51,8 @@ type Node struct {
 	deadAddrs   addrBackoff    // addresses that refused the connection
 
 	confirmSlots    chan struct{}          // failures being confirmed (confirm.go)
+	confirmWait     confirmBacklog         // failures waiting for a slot
+	confirmOne      func(membership.Event) // tests: confirms one failure in place of confirm
 	hintSlots       chan struct{}          // hints being checked (watch.go)
 	confirmed       chan confirmedFailure  // failures that stand, for the loop
 	hints           hintState              // members checked on a hint, and those found ended (watch.go)
