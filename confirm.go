@@ -28,7 +28,8 @@ import (
 // has stopped).
 const (
 	confirmPings  = 3  // direct pings before a failure stands
-	confirmRounds = 3  // rounds of answers without a revival, before the failure stands anyway
+	confirmRounds = 3  // rounds cut off, or of answers and joins that went through without a revival, before the failure stands
+	maxConfirmTry = 12 // rounds of answers in all (most joins failing) before it stands all the same
 	maxConfirming = 64 // failures confirmed at once; beyond, they wait in the backlog (confirmbacklog.go)
 )
 
@@ -104,9 +105,17 @@ func (n *Node) confirm(e membership.Event) {
 }
 
 // confirmFailure reports whether the member stands failed: it answered
-// none of the direct pings while another member answered this node, or
-// memberlist still held it dead after confirmRounds rounds of answered
-// pings and joins (or of nobody answering at all).
+// none of the direct pings while another member answered this node; or
+// nobody answered this node for confirmRounds rounds; or memberlist still
+// held it dead after confirmRounds rounds in which it answered and a join
+// with it went through (it has heard of its death and the cluster holds it
+// dead all the same: it is reachable from here, not from the others); or
+// after maxConfirmTry rounds of answers in all. A member that answers but
+// cannot be joined (an overloaded cluster refuses or times out state
+// exchanges) is given time, each round twice as long, up to
+// maxConfirmWait probe intervals: at 500 nodes in one process, reporting
+// it after three rounds whatever the joins did turned an overload into
+// thousands of failures of live members.
 func (n *Node) confirmFailure(ctx context.Context, m membership.Member) bool {
 	// Every member hears a death at about the same moment. Confirming it
 	// at once was N pings (and, for one that answers but stays dead
@@ -120,10 +129,11 @@ func (n *Node) confirmFailure(ctx context.Context, m membership.Member) bool {
 		return false
 	}
 	wait := 2 * n.cfg.Detection.ProbeInterval
-	for range confirmRounds {
+	var tally confirmTally
+	for ctx.Err() == nil {
 		if !n.answers(ctx, m) {
-			if !n.cutOff(ctx, m.ID) {
-				return true
+			if tally.unanswered(n.cutOff(ctx, m.ID)) {
+				return ctx.Err() == nil
 			}
 			// Nobody answers: this node is the one cut off (a
 			// flapping link, a pause); give the link a moment before
@@ -146,15 +156,54 @@ func (n *Node) confirmFailure(ctx context.Context, m membership.Member) bool {
 		if n.waitAlive(ctx, m.ID, wait) {
 			return false
 		}
-		if err := n.joinOne(ctx, m.Addr); err != nil {
+		err := n.joinOne(ctx, m.Addr)
+		if err != nil {
 			n.logger.Debug("rejoining a member that answers", "member", m.ID, "err", err)
+			wait = min(2*wait, maxConfirmWait*n.cfg.Detection.ProbeInterval)
 		}
 		if n.waitAlive(ctx, m.ID, wait) {
 			return false
 		}
+		if tally.answered(err == nil) {
+			return ctx.Err() == nil
+		}
 	}
-	return ctx.Err() == nil
+	return false
 }
+
+// confirmTally counts the rounds of one confirmation and says when the
+// failure stands (see confirmFailure).
+type confirmTally struct {
+	cutOff  int // rounds in which nobody answered this node
+	joined  int // rounds in which the member answered and a join with it went through
+	answers int // rounds in which the member answered
+}
+
+// unanswered records a round in which the member answered no ping, and
+// whether nobody else answered this node either; it reports whether the
+// failure stands.
+func (t *confirmTally) unanswered(cutOff bool) bool {
+	if !cutOff {
+		return true
+	}
+	t.cutOff++
+	return t.cutOff >= confirmRounds
+}
+
+// answered records a round in which the member answered but stayed dead
+// here, and whether the join with it went through; it reports whether the
+// failure stands all the same.
+func (t *confirmTally) answered(joined bool) bool {
+	t.answers++
+	if joined {
+		t.joined++
+	}
+	return t.joined >= confirmRounds || t.answers >= maxConfirmTry
+}
+
+// maxConfirmWait bounds, in probe intervals, the wait for a revival in a
+// round of a confirmation whose joins fail.
+const maxConfirmWait = 8
 
 // confirmSpread is how long the members confirming one death spread their
 // first pings over: confirmSpreadPerMember for each member of the view (a
