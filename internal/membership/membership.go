@@ -95,6 +95,20 @@ type Membership struct {
 	repairGen   uint64        // counts relayed SetMetas: a repair of an older one does nothing
 }
 
+// handoffQueueDepth bounds each of memberlist's two handler queues (its
+// default is 1,024). Suspicions wait in the low-priority queue behind the
+// adverts sent straight and the relays' batches, and one dropped from a
+// full queue is never refuted: its member is declared dead. A round of
+// adverts through relays reaches each member as bursts of batches, and at
+// 500 members in one process the queues overflowed in every round (about
+// 1,400 messages dropped by the first agreement) just as the first false
+// deaths came. Only authenticated datagrams reach the queues, and members
+// send at most 1,400 bytes (memberlist's packet size; batches are
+// smaller): about 6 MB a full queue (a member holding the secret could
+// send datagrams up to 64 KiB). memberlist takes the newest message
+// first, so a deeper queue does not delay a fresh suspicion.
+const handoffQueueDepth = 4096
+
 // Start creates the memberlist instance on cfg.Transport.
 func Start(cfg Config) (*Membership, error) {
 	if err := cfg.Profile.Validate(); err != nil {
@@ -143,6 +157,7 @@ func Start(cfg Config) (*Membership, error) {
 	if !cfg.olderWire {
 		mc.DelegateProtocolMax = relayWire
 	}
+	mc.HandoffQueueDepth = handoffQueueDepth
 	// LZW on every compound message and state exchange cost a tenth of
 	// the CPU of a 50-member assembly; gossip packets are small and
 	// encrypted anyway.
