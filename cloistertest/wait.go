@@ -63,6 +63,14 @@ func (c *Cluster) WaitAllReady() time.Duration {
 // and term, the view made of exactly the live nodes' current incarnations.
 func (c *Cluster) Agreed() bool {
 	nodes := c.Nodes()
+	// Cheap reads first: a snapshot copies the whole view, so a poll of
+	// snapshots alone copies N views of N members while the cluster is
+	// still on its way.
+	for _, n := range nodes {
+		if n.State() != cloister.Ready || n.ViewID() != nodes[0].ViewID() {
+			return false
+		}
+	}
 	want := map[string]bool{}
 	for _, n := range nodes {
 		want[n.Self().ID] = true
