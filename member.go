@@ -35,6 +35,8 @@ type Member struct {
 	// Hidden: a hidden member (Config.Hidden). Only a hidden node's Self
 	// says so: hidden members are never in a view.
 	Hidden bool `json:"hidden,omitempty"`
+
+	accept uint64 // the term at which the member accepts its view (quorum advert), for pulls (pull.go)
 }
 
 // View is the set of live members a node counts.
@@ -130,6 +132,7 @@ func memberFromCore(m core.Member) Member {
 		StateName:   m.State.String(),
 		Term:        m.Quorum.Term,
 		Hidden:      m.Hidden,
+		accept:      m.Quorum.Accept,
 	}
 }
 

@@ -317,9 +317,10 @@ func newNode(ctx context.Context, cfg Config, logger *slog.Logger, secret Secret
 		n.wg.Add(1)
 		go n.reconnectLoop()
 	}
-	n.wg.Add(2)
+	n.wg.Add(3)
 	go n.watchLoop()
 	go n.noticeLoop()
+	go n.pullLoop()
 	started = true
 	return n, nil
 }

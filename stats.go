@@ -37,6 +37,12 @@ type Stats struct {
 	// ServiceBroadcastsPruned counts service broadcasts dropped from the
 	// full gossip queue before they were sent.
 	ServiceBroadcastsPruned uint64
+	// PullsSent counts the members this node asked for their adverts,
+	// theirs looking behind while it waited for them (see pull.go);
+	// PullsAnswered and PullsDropped count the asks it answered, and
+	// those it did not (from a member it does not hold alive, or beyond
+	// its rate of 256 answers a second).
+	PullsSent, PullsAnswered, PullsDropped uint64
 	// FailuresNotConfirmed counts failures memberlist declared that this
 	// node did not report, because the member answered its direct pings
 	// (see Detection).
@@ -94,6 +100,9 @@ func (n *Node) Stats() Stats {
 		Services:                n.counters.snapshot(),
 		ServiceUpdatesDropped:   n.gossip.dropped.Load(),
 		ServiceBroadcastsPruned: ms.PrunedBroadcasts,
+		PullsSent:               ms.PullsSent,
+		PullsAnswered:           ms.PullsAnswered,
+		PullsDropped:            ms.PullsDropped,
 		FailuresNotConfirmed:    n.failuresRefuted.Load(),
 		FailuresHinted:          n.failuresHinted.Load(),
 		FailuresSwept:           n.failuresSwept.Load(),

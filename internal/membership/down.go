@@ -16,15 +16,23 @@ import (
 // is a hint only: the receiver checks the member itself before it acts.
 const downKind = 3
 
-func encodeDown(id string) []byte {
+func encodeDown(id string) []byte { return encodeID(downKind, id) }
+
+func decodeDown(b []byte) (string, bool) { return decodeID(downKind, b) }
+
+// encodeID is a message of the given kind that names one member:
+//
+//	kind (1 byte) | uvarint len(id) | id
+func encodeID(kind byte, id string) []byte {
 	b := make([]byte, 0, 1+binary.MaxVarintLen64+len(id))
-	b = append(b, downKind)
+	b = append(b, kind)
 	b = binary.AppendUvarint(b, uint64(len(id)))
 	return append(b, id...)
 }
 
-func decodeDown(b []byte) (string, bool) {
-	if len(b) < 1 || b[0] != downKind {
+// decodeID reads a message of encodeID's form and the given kind.
+func decodeID(kind byte, b []byte) (string, bool) {
+	if len(b) < 1 || b[0] != kind {
 		return "", false
 	}
 	n, k := binary.Uvarint(b[1:])

@@ -40,6 +40,7 @@ type Member struct {
 	Meta []byte         // its metadata, owned by the receiver
 
 	older bool // from before relays: reads neither relay requests nor batches (relayWire)
+	pulls bool // answers pulls (pullWire)
 }
 
 // Event is one membership change.
@@ -84,6 +85,7 @@ func toMember(n *memberlist.Node) Member {
 		Meta: append([]byte(nil), n.Meta...),
 
 		older: n.DMax < relayWire,
+		pulls: n.DMax >= pullWire,
 	}
 }
 
@@ -115,6 +117,12 @@ type delegate struct {
 	onDown           func(Member)                     // down notices' receiver, or nil
 	relay            *relayer                         // passes on adverts sent to relay, or nil
 	olderWire        bool                             // tests: behave as a node from before relays
+	beforePulls      bool                             // tests: behave as a node from before pulls (counts them as unreadable)
+	answer           func(to Member, msg []byte)      // sends an answer to a pull, or nil
+	answers          pullAnswers                      // the rate of answers
+	pullsSent        atomic.Uint64                    // pulls sent
+	pullsAnswered    atomic.Uint64                    // pulls answered
+	pullsDropped     atomic.Uint64                    // pulls not answered: unknown asker, or beyond the rate
 	services         ServiceGossip                    // the service channel's receiver, or nil
 	broadcasts       *memberlist.TransmitLimitedQueue // service broadcasts to gossip, or nil
 	prunedBroadcasts atomic.Uint64                    // broadcasts dropped from a full queue
@@ -133,6 +141,7 @@ func newDelegate(q *queue, self string) *delegate {
 type peer struct {
 	addr  netip.AddrPort
 	older bool // from before relays (relayWire)
+	pulls bool // answers pulls (pullWire)
 }
 
 // numAlive is how many members the service broadcasts retransmit for.
@@ -175,7 +184,7 @@ func (d *delegate) record(k EventKind, m Member) {
 	default:
 		d.queueMeta(m)
 	}
-	d.alive[m.ID] = peer{addr: m.Addr, older: m.older}
+	d.alive[m.ID] = peer{addr: m.Addr, older: m.older, pulls: m.pulls}
 	if ws, ok := d.revived[m.ID]; ok {
 		delete(d.revived, m.ID)
 		for _, w := range ws {
@@ -280,6 +289,10 @@ func (d *delegate) NotifyMsg(b []byte) {
 	}
 	if len(b) > 0 && b[0] == downKind {
 		d.receiveDown(b)
+		return
+	}
+	if len(b) > 0 && b[0] == pullKind && !d.beforePulls {
+		d.receivePull(b)
 		return
 	}
 	if len(b) > 0 && b[0] == batchKind {

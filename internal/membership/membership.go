@@ -68,6 +68,9 @@ type Config struct {
 	Settled func() bool
 
 	olderWire bool // tests: a node from before relays (advertises no relayWire, refuses kinds 4 and 5)
+	// beforePulls: tests: a node from before pulls (advertises relayWire,
+	// counts kind 6 as unreadable).
+	beforePulls bool
 }
 
 // Membership is a running memberlist instance plus its event queue.
@@ -154,8 +157,12 @@ func Start(cfg Config) (*Membership, error) {
 		return nil, errors.New("membership: accepted keys without a primary key")
 	}
 	applyProfile(mc, cfg.Profile)
-	if !cfg.olderWire {
+	switch {
+	case cfg.olderWire:
+	case cfg.beforePulls:
 		mc.DelegateProtocolMax = relayWire
+	default:
+		mc.DelegateProtocolMax = pullWire
 	}
 	mc.HandoffQueueDepth = handoffQueueDepth
 	// LZW on every compound message and state exchange cost a tenth of
@@ -164,6 +171,8 @@ func Start(cfg Config) (*Membership, error) {
 	mc.EnableCompression = false
 	d := newDelegate(m.q, cfg.ID)
 	d.meta, d.services, d.onDown, d.olderWire = m.currentMeta, cfg.Services, cfg.OnDown, cfg.olderWire
+	d.beforePulls = cfg.beforePulls || cfg.olderWire
+	d.answer = m.sendTo
 	m.relay = newRelayer(m.sendTo, d.peers, cfg.Profile.GossipInterval)
 	d.relay = m.relay
 	m.d = d
@@ -476,6 +485,11 @@ type Stats struct {
 	// repeat the member's last one (its gossiped copy after its direct
 	// one).
 	RepeatedAdverts uint64
+	// PullsSent counts the members this member asked for their adverts
+	// (pull.go); PullsAnswered and PullsDropped the pulls it answered,
+	// and those it did not (an asker it does not hold alive, or beyond
+	// maxPullAnswers a second).
+	PullsSent, PullsAnswered, PullsDropped uint64
 
 	// Gossip streams: accepted (handed to memberlist after their prefix
 	// passed), and refused before memberlist read them.
@@ -515,6 +529,9 @@ func (m *Membership) Stats() Stats {
 		RelayBatches:       m.relay.batches.Load(),
 		RelayOverflow:      m.relay.overflow.Load(),
 		RepeatedAdverts:    m.d.dupAdverts.Load(),
+		PullsSent:          m.d.pullsSent.Load(),
+		PullsAnswered:      m.d.pullsAnswered.Load(),
+		PullsDropped:       m.d.pullsDropped.Load(),
 		StreamsAccepted:    m.tr.accepted.Load(),
 		StreamsWrongLabel:  r.total(rejectStreamLabel),
 		StreamsWrongMode:   r.total(rejectStreamMode),

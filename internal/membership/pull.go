@@ -1,0 +1,101 @@
+package membership
+
+import (
+	"sync"
+	"time"
+
+	"github.com/hashicorp/memberlist"
+)
+
+// Pulling an advert. Adverts are pushed: sent straight or through relays,
+// and repaired later, each repair later than the one before. A member that
+// missed one advert of one member holds up a whole round (agreement needs
+// every member's view, a commit every member's acceptance): at 500 members
+// in one process, whole starts stayed Rehashing on one agreed view for
+// tens of seconds while nobody could commit. So a member whose record of
+// another looks behind asks that member for its advert, and the member
+// answers with its current advert, straight:
+//
+//	pullKind (1 byte) | uvarint len(id) | id (the asking member)
+//
+// It is encrypted and authenticated like all gossip when a key is set. A
+// member answers only members memberlist holds alive, and at most
+// maxPullAnswers a second in all: a request costs a member one datagram.
+const (
+	pullKind = 6
+
+	// pullWire is the delegate protocol version from which a node
+	// answers pulls (DelegateProtocolMax). A node from before pulls
+	// counts them as unreadable adverts, so it is never asked.
+	pullWire = 2
+
+	// maxPullAnswers bounds the answers a member sends a second.
+	maxPullAnswers = 256
+)
+
+// pullAnswers is a token bucket of answers: maxPullAnswers a second,
+// as many at once. Safe for concurrent use.
+type pullAnswers struct {
+	mu     sync.Mutex
+	tokens float64
+	last   time.Time
+}
+
+// take reports whether an answer may go now.
+func (b *pullAnswers) take(now time.Time) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.last.IsZero() {
+		b.tokens = maxPullAnswers
+	} else {
+		b.tokens = min(maxPullAnswers, b.tokens+now.Sub(b.last).Seconds()*maxPullAnswers)
+	}
+	b.last = now
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
+}
+
+// receivePull answers a pull from a live member with this member's
+// current advert. A pull from anybody else, or beyond the rate, is
+// dropped (counted as unanswered). d.mu must not be held.
+func (d *delegate) receivePull(b []byte) {
+	id, ok := decodeID(pullKind, b)
+	if !ok {
+		d.badAdverts.Add(1)
+		return
+	}
+	d.mu.Lock()
+	p, alive := d.alive[id]
+	d.mu.Unlock()
+	if !alive || id == d.self || d.answer == nil || !d.answers.take(time.Now()) {
+		d.pullsDropped.Add(1)
+		return
+	}
+	d.pullsAnswered.Add(1)
+	d.answer(Member{ID: id, Addr: p.addr}, encodeAdvert(d.self, d.meta()))
+}
+
+// Pull asks the members ids for their current adverts; it returns how many
+// were asked. Only live members that answer pulls are asked (see
+// pullWire); the answers arrive as adverts.
+func (m *Membership) Pull(ids []string) int {
+	msg := encodeID(pullKind, m.d.self)
+	var to []Member
+	m.d.mu.Lock()
+	for _, id := range ids {
+		if p, ok := m.d.alive[id]; ok && p.pulls {
+			to = append(to, Member{ID: id, Addr: p.addr})
+		}
+	}
+	m.d.mu.Unlock()
+	for _, p := range to {
+		if err := m.ml.SendToAddress(memberlist.Address{Addr: p.Addr.String(), Name: p.ID}, msg); err != nil {
+			m.logger.Debug("pull not sent", "member", p.ID, "err", err)
+		}
+	}
+	m.d.pullsSent.Add(uint64(len(to)))
+	return len(to)
+}
