@@ -257,13 +257,21 @@ func startMember(t *testing.T, id string, p Profile) (*Membership, netip.AddrPor
 // one from before relays.
 func startMemberWire(t *testing.T, id string, p Profile, olderWire bool) (*Membership, netip.AddrPort) {
 	t.Helper()
+	return startMemberWith(t, id, p, func(c *Config) { c.olderWire = olderWire })
+}
+
+// startMemberWith is startMember, its config changed by edit first.
+func startMemberWith(t *testing.T, id string, p Profile, edit func(*Config)) (*Membership, netip.AddrPort) {
+	t.Helper()
 	tr, err := transport.Listen(transport.NetConfig{Bind: "127.0.0.1:0"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { tr.Close() })
-	m, err := Start(Config{ID: id, Advertise: tr.Addr(), Transport: tr, Key: bytes.Repeat([]byte{7}, 32),
-		Label: "test", Profile: p, Meta: []byte(id + "0"), olderWire: olderWire})
+	cfg := Config{ID: id, Advertise: tr.Addr(), Transport: tr, Key: bytes.Repeat([]byte{7}, 32),
+		Label: "test", Profile: p, Meta: []byte(id + "0")}
+	edit(&cfg)
+	m, err := Start(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

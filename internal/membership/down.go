@@ -30,6 +30,21 @@ func encodeID(kind byte, id string) []byte {
 	return append(b, id...)
 }
 
+// named reads a message of encodeID's form and the given kind, and looks
+// up the member it names among the live ones. An unreadable message is
+// counted as a bad advert (ok false). d.mu must not be held.
+func (d *delegate) named(kind byte, b []byte) (id string, p peer, alive, ok bool) {
+	id, ok = decodeID(kind, b)
+	if !ok {
+		d.badAdverts.Add(1)
+		return "", peer{}, false, false
+	}
+	d.mu.Lock()
+	p, alive = d.alive[id]
+	d.mu.Unlock()
+	return id, p, alive, true
+}
+
 // decodeID reads a message of encodeID's form and the given kind.
 func decodeID(kind byte, b []byte) (string, bool) {
 	if len(b) < 1 || b[0] != kind {
@@ -49,14 +64,10 @@ func decodeID(kind byte, b []byte) (string, bool) {
 // several views). A notice about anybody else (unknown, already gone, or
 // this member) is dropped. d.mu must not be held.
 func (d *delegate) receiveDown(b []byte) {
-	id, ok := decodeDown(b)
+	id, p, alive, ok := d.named(downKind, b)
 	if !ok {
-		d.badAdverts.Add(1)
 		return
 	}
-	d.mu.Lock()
-	p, alive := d.alive[id]
-	d.mu.Unlock()
 	if alive && id != d.self && d.onDown != nil {
 		d.onDown(Member{ID: id, Addr: p.addr})
 	}

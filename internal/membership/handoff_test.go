@@ -1,15 +1,12 @@
 package membership
 
 import (
-	"bytes"
 	"context"
 	"net/netip"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/cloister-go/cloister/transport"
 )
 
 // stalledGossip is a service channel whose first Receive waits for
@@ -33,11 +30,6 @@ func (g *stalledGossip) MergeState([]byte)  {}
 func TestHandlerQueueHoldsABurst(t *testing.T) {
 	const burst = 3000
 	a, _ := startMember(t, "a", silentProfile())
-	tr, err := transport.Listen(transport.NetConfig{Bind: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { tr.Close() })
 	g := &stalledGossip{release: make(chan struct{})}
 	released := false
 	release := func() {
@@ -47,20 +39,15 @@ func TestHandlerQueueHoldsABurst(t *testing.T) {
 		}
 	}
 	t.Cleanup(release)
-	b, err := Start(Config{ID: "b", Advertise: tr.Addr(), Transport: tr, Key: bytes.Repeat([]byte{7}, 32),
-		Label: "test", Profile: silentProfile(), Meta: []byte("b0"), Services: g})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Shutdown() })
+	b, bAddr := startMemberWith(t, "b", silentProfile(), func(c *Config) { c.Services = g })
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if _, err := a.Join(ctx, []netip.AddrPort{tr.Addr()}); err != nil {
+	if _, err := a.Join(ctx, []netip.AddrPort{bAddr}); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "a holds b alive", 10*time.Second, func() bool { return a.Alive("b") })
 	before := b.tr.packetsIn.Load()
-	to := Member{ID: "b", Addr: tr.Addr()}
+	to := Member{ID: "b", Addr: bAddr}
 	for i := range burst {
 		a.sendTo(to, []byte{serviceKind, byte(i)})
 		if i%100 == 99 {

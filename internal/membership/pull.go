@@ -62,14 +62,10 @@ func (b *pullAnswers) take(now time.Time) bool {
 // current advert. A pull from anybody else, or beyond the rate, is
 // dropped (counted as unanswered). d.mu must not be held.
 func (d *delegate) receivePull(b []byte) {
-	id, ok := decodeID(pullKind, b)
+	id, p, alive, ok := d.named(pullKind, b)
 	if !ok {
-		d.badAdverts.Add(1)
 		return
 	}
-	d.mu.Lock()
-	p, alive := d.alive[id]
-	d.mu.Unlock()
 	if !alive || id == d.self || d.answer == nil || !d.answers.take(time.Now()) {
 		d.pullsDropped.Add(1)
 		return

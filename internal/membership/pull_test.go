@@ -1,7 +1,6 @@
 package membership
 
 import (
-	"bytes"
 	"context"
 	"net"
 	"net/netip"
@@ -9,8 +8,6 @@ import (
 	"time"
 
 	"github.com/hashicorp/memberlist"
-
-	"github.com/cloister-go/cloister/transport"
 )
 
 // A member asked for its advert answers with its current one, which the
@@ -101,20 +98,10 @@ func TestPullAnswerRate(t *testing.T) {
 // counts the pull as unreadable.
 func TestNodesFromBeforePullsAreNotAsked(t *testing.T) {
 	a, _ := startMember(t, "a", silentProfile())
-	tr, err := transport.Listen(transport.NetConfig{Bind: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { tr.Close() })
-	old, err := Start(Config{ID: "old", Advertise: tr.Addr(), Transport: tr, Key: bytes.Repeat([]byte{7}, 32),
-		Label: "test", Profile: silentProfile(), Meta: []byte("old0"), beforePulls: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { old.Shutdown() })
+	old, oldAddr := startMemberWith(t, "old", silentProfile(), func(c *Config) { c.beforePulls = true })
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if _, err := a.Join(ctx, []netip.AddrPort{tr.Addr()}); err != nil {
+	if _, err := a.Join(ctx, []netip.AddrPort{oldAddr}); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "a holds old alive", 10*time.Second, func() bool { return a.Alive("old") })
