@@ -15,7 +15,8 @@ import (
 // changed without an advert of its own).
 func TestPullGetsTheCurrentAdvert(t *testing.T) {
 	a, b, _, _ := startPair(t, silentProfile())
-	waitFor(t, "a holds b alive", 10*time.Second, func() bool { return a.Alive("b") })
+	// b answers only a member it holds alive.
+	waitFor(t, "a and b hold each other alive", 10*time.Second, func() bool { return a.Alive("b") && b.Alive("a") })
 	a.Drain()
 	if err := b.storeMeta([]byte("b-new")); err != nil {
 		t.Fatal(err)
