@@ -3,8 +3,6 @@ package membership
 import (
 	"sync"
 	"time"
-
-	"github.com/hashicorp/memberlist"
 )
 
 // Pulling an advert. Adverts are pushed: sent straight or through relays,
@@ -88,9 +86,7 @@ func (m *Membership) Pull(ids []string) int {
 	}
 	m.d.mu.Unlock()
 	for _, p := range to {
-		if err := m.ml.SendToAddress(memberlist.Address{Addr: p.Addr.String(), Name: p.ID}, msg); err != nil {
-			m.logger.Debug("pull not sent", "member", p.ID, "err", err)
-		}
+		m.sendTo(p, msg)
 	}
 	m.d.pullsSent.Add(uint64(len(to)))
 	return len(to)
