@@ -26,7 +26,9 @@ type confirmBacklog struct {
 }
 
 // push holds a failure, replacing a held one of the same member; it
-// reports false when the backlog is full.
+// reports false when the backlog is full. A member that comes back alive
+// meanwhile stays held: its confirmation finds it alive at once (its first
+// step is the wait for a revival) and reports nothing.
 func (b *confirmBacklog) push(e membership.Event) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -38,9 +40,6 @@ func (b *confirmBacklog) push(e membership.Event) bool {
 	if len(b.events) >= maxConfirmBacklog {
 		return false
 	}
-	if len(b.order) >= 2*maxConfirmBacklog {
-		b.compact()
-	}
 	if b.events == nil {
 		b.events = map[string]membership.Event{}
 	}
@@ -49,43 +48,22 @@ func (b *confirmBacklog) push(e membership.Event) bool {
 	return true
 }
 
-// compact drops from order the members dropped since they were pushed
-// (drop leaves them there), so that pushes and drops of one member cannot
-// grow it. b.mu must be held.
-func (b *confirmBacklog) compact() {
-	kept := make([]string, 0, len(b.events))
-	seen := make(map[string]bool, len(b.events))
-	for _, id := range b.order {
-		if _, ok := b.events[id]; ok && !seen[id] {
-			seen[id] = true
-			kept = append(kept, id)
-		}
-	}
-	b.order = kept
-}
-
-// drop forgets the failure held for a member: it is alive again.
-func (b *confirmBacklog) drop(id string) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	delete(b.events, id) // its place in order is skipped by pop
-}
-
 // pop takes the oldest failure held.
 func (b *confirmBacklog) pop() (membership.Event, bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	for len(b.order) > 0 {
-		id := b.order[0]
-		b.order[0] = ""
-		b.order = b.order[1:]
-		if e, ok := b.events[id]; ok {
-			delete(b.events, id)
-			return e, true
-		}
+	if len(b.order) == 0 {
+		return membership.Event{}, false
 	}
-	b.order = nil // let the array go
-	return membership.Event{}, false
+	id := b.order[0]
+	b.order[0] = ""
+	b.order = b.order[1:]
+	if len(b.order) == 0 {
+		b.order = nil // let the array go
+	}
+	e := b.events[id]
+	delete(b.events, id)
+	return e, true
 }
 
 // len is how many failures are held.

@@ -241,9 +241,6 @@ func (n *Node) inputs(events []membership.Event, confirm bool) (in []core.Input,
 				continue // its process ended; this advert is old news
 			}
 			n.checkName(m)
-			if e.Kind == membership.Joined {
-				n.confirmWait.drop(e.Member.ID) // alive again: nothing to confirm
-			}
 			set = set || e.Kind == membership.Joined
 			in = append(in, core.Input{Kind: core.Alive, Member: m})
 		case membership.Departed:
