@@ -44,13 +44,21 @@ type Detection struct {
 	IndirectChecks          int           // members asked to probe on our behalf after a failed probe
 	SuspicionMult           int           // minimum suspicion = SuspicionMult × max(1, log10 N) × ProbeInterval
 	SuspicionMaxTimeoutMult int           // suspicion starts at this multiple of the minimum
-	GossipInterval          time.Duration // gossip is sent this often
+	GossipInterval          time.Duration // memberlist gossips this often; its ticker wakes the process this often even with nothing to send
 	GossipNodes             int           // to this many members
 	RetransmitMult          int           // each message is retransmitted RetransmitMult × log10(N+1) times
 	PushPullInterval        time.Duration // full state exchange with a random member
 	TCPTimeout              time.Duration // bound on each join / push-pull exchange
 	AwarenessMaxMultiplier  int           // Lifeguard: how far a slow node stretches its own timeouts
+	// Pace is the unit of cloister's own pacing: direct adverts go to
+	// at most 64 members per Pace, relays pass batches on one per Pace,
+	// and adverts wait for quiet periods and discovery for rejoins
+	// counted in it. 0 means GossipInterval.
+	Pace time.Duration
 }
+
+// pace is d.Pace, or d.GossipInterval when that is 0.
+func (d Detection) pace() time.Duration { return membership.Profile(d).PaceInterval() }
 
 // LANDetection is the fast preset, for hosts or containers on one network
 // whose CPUs are not crowded: a silent host on a 10-node cluster is
@@ -69,7 +77,11 @@ func LocalDetection() Detection { return Detection(membership.Local()) }
 
 // SteadyDetection is the default, built to be never wrong on crowded hosts
 // and CPU-limited containers: memberlist's LAN probing (1 s, 500 ms
-// timeout) and Lifeguard-stretched suspicion, with LAN's gossip. A killed
+// timeout), gossip (200 ms) and Lifeguard-stretched suspicion, with LAN's
+// pace for cloister's own adverts (20 ms). memberlist's gossip ticker
+// wakes a member every gossip interval even when it has nothing to send,
+// which at LAN's 20 ms made idle members cost about four times plain
+// memberlist's CPU (docs/benchmarks.md). A killed
 // process is seen as fast as with LAN (through the watches: hundreds of
 // milliseconds at 100 members); a silent host about five times later
 // (about 11 s at 100 members).

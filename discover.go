@@ -19,7 +19,7 @@ const (
 	joinStagger        = 100 * time.Millisecond
 )
 
-// rejoinGossips is how many gossip intervals a node that is not Ready
+// rejoinGossips is how many paces (Detection.Pace) a node that is not Ready
 // waits before rejoining discovered addresses that are still not members.
 // With a view smaller than that, it waits one interval per member of its
 // view, counted from when its last join started (rejoinWait): gossip in
@@ -101,7 +101,7 @@ func (n *Node) discoverLoop() {
 		if s := n.State(); s == Assembling || s == Rehashing || s == NoQuorum {
 			if missing := len(n.absent(peers)); missing > 0 {
 				now, members := time.Now(), n.viewSize()
-				rejoin := rejoinWait(now, pacer.last, members, n.cfg.Detection.GossipInterval)
+				rejoin := rejoinWait(now, pacer.last, members, n.cfg.Detection.pace())
 				wait = min(wait, max(rejoin, pacer.wait(now, members, missing)))
 			}
 		}

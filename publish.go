@@ -19,7 +19,7 @@ import (
 //   - The first view of at least Consensus members is advertised at once:
 //     every member waits for it before it can be Ready.
 //   - Any later change of view is advertised once the view has been quiet
-//     for a quiet period (one gossip interval per ten members, at most
+//     for a quiet period (one pace (Detection.Pace) per ten members, at most
 //     maxQuietGossips), so an
 //     assembly costs one advert per node, not one per member heard of.
 //   - A change of state alone (Rehashing to Ready and back) does not
@@ -35,7 +35,7 @@ import (
 const (
 	stateOnlyQuiets = 5
 	maxQuiets       = 10
-	maxQuietGossips = 8 // bound of a quiet period, in gossip intervals
+	maxQuietGossips = 8 // bound of a quiet period, in paces
 )
 
 // published is what this node last advertised.
@@ -112,15 +112,15 @@ func (n *Node) publishLoop(ctx context.Context) {
 	}
 }
 
-// quietPeriod is one gossip interval per ten members of the current view,
+// quietPeriod is one pace (Detection.Pace) per ten members of the current view,
 // at most maxQuietGossips of them: beyond 80 members a longer wait only
-// delayed agreement (50 gossip intervals at 500 members, ten times that
+// delayed agreement (50 paces at 500 members, ten times that
 // before a pending advert had to go), while the direct copies, paced at
-// membership.MaxDirectAdverts per gossip interval, already spread an
+// membership.MaxDirectAdverts per pace, already spread an
 // advert's cost.
 func (n *Node) quietPeriod() time.Duration {
 	members := len(n.snap.Load().View.Members)
-	return n.cfg.Detection.GossipInterval * time.Duration(min(maxQuietGossips, max(1, (members+9)/10)))
+	return n.cfg.Detection.pace() * time.Duration(min(maxQuietGossips, max(1, (members+9)/10)))
 }
 
 // settled reports whether this node is Ready and every other member of its

@@ -8,7 +8,7 @@ import (
 )
 
 // MaxDirectAdverts is how many members get a direct copy of new metadata
-// at once; the next as many get theirs one gossip interval later, and so
+// at once; the next as many get theirs one pace (Profile.Pace) later, and so
 // on until every live member has one. Sending to every member at once
 // cost N datagrams per change and N² when every member re-advertises
 // after a view change, arriving at each member as a burst of N: at 500
@@ -16,7 +16,7 @@ import (
 // lost with them became false failures. Sending to only a sample left the
 // rest to gossip, which passes each of N adverts on RetransmitMult ×
 // log10 N times from every member: at 500 members an agreement round took
-// minutes of gossip, against N/MaxDirectAdverts gossip intervals paced.
+// minutes of gossip, against N/MaxDirectAdverts paces.
 const MaxDirectAdverts = 64
 
 // directRound is the direct copies of the current metadata still to send.

@@ -79,3 +79,41 @@ func TestDirectAdvertsArePaced(t *testing.T) {
 		t.Fatalf("round not finished: %d copies left", len(a.direct.rest))
 	}
 }
+
+// The direct copies are paced by Profile.Pace, not by memberlist's gossip
+// interval: with gossip silent for an hour and a pace of 20 ms, six copies
+// in batches of two reach every member within the test's bound (paced by
+// the gossip interval, four of them would wait an hour).
+func TestDirectAdvertsFollowThePaceNotTheGossip(t *testing.T) {
+	p := silentProfile()
+	p.Pace = 20 * time.Millisecond
+	a, _ := startMember(t, "a", p)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	others := make([]*Membership, 6)
+	for i := range others {
+		var addr netip.AddrPort
+		others[i], addr = startMember(t, fmt.Sprintf("p%d", i), p)
+		if _, err := a.Join(ctx, []netip.AddrPort{addr}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a.gossipMu.Lock()
+	a.directBatch = 2
+	a.gossipMu.Unlock()
+	if err := a.SetMeta([]byte("a1"), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	for i, m := range others {
+		for heard := false; !heard; {
+			for _, e := range m.Drain() {
+				heard = heard || e.Member.ID == "a" && string(e.Member.Meta) == "a1"
+			}
+			select {
+			case <-time.After(5 * time.Millisecond):
+			case <-ctx.Done():
+				t.Fatalf("p%d did not hear a1: the copies are not paced by Pace", i)
+			}
+		}
+	}
+}

@@ -91,7 +91,7 @@ type Membership struct {
 	updateMu    sync.Mutex    // held around memberlist's UpdateNode, which must not run twice at once
 	direct      directRound   // the direct copies of the current metadata still to send (direct.go)
 	directBatch int           // copies sent at once: MaxDirectAdverts
-	pace        time.Duration // between two batches: the gossip interval
+	pace        time.Duration // between two batches: Profile.PaceInterval
 	relay       *relayer      // passes members' adverts on in batches (relay.go)
 	relayFrom   int           // live members from which adverts go through relays: RelayFrom
 	settled     func() bool   // Config.Settled, or nil
@@ -126,7 +126,7 @@ func Start(cfg Config) (*Membership, error) {
 	}
 	rep := newReporter(logger, cfg.LogInterval)
 	m := &Membership{q: newQueue(), logger: logger, tcpTO: cfg.Profile.TCPTimeout, probeTO: cfg.Profile.ProbeTimeout,
-		rep: rep, pace: cfg.Profile.GossipInterval, directBatch: MaxDirectAdverts, relayFrom: RelayFrom,
+		rep: rep, pace: cfg.Profile.PaceInterval(), directBatch: MaxDirectAdverts, relayFrom: RelayFrom,
 		settled: cfg.Settled}
 	meta := append([]byte(nil), cfg.Meta...)
 	m.meta.Store(&meta)
@@ -173,7 +173,7 @@ func Start(cfg Config) (*Membership, error) {
 	d.meta, d.services, d.onDown, d.olderWire = m.currentMeta, cfg.Services, cfg.OnDown, cfg.olderWire
 	d.beforePulls = cfg.beforePulls || cfg.olderWire
 	d.answer = m.sendTo
-	m.relay = newRelayer(m.sendTo, d.peers, cfg.Profile.GossipInterval)
+	m.relay = newRelayer(m.sendTo, d.peers, cfg.Profile.PaceInterval())
 	d.relay = m.relay
 	m.d = d
 	mc.Delegate = d

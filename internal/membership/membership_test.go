@@ -19,6 +19,17 @@ func TestProfiles(t *testing.T) {
 			t.Fatalf("%s: %v", name, err)
 		}
 	}
+	if p := Steady(); p.PaceInterval() != 20*time.Millisecond || p.GossipInterval != 200*time.Millisecond {
+		t.Fatalf("steady paces at %v and gossips every %v, want LAN's pace and memberlist's gossip", p.PaceInterval(), p.GossipInterval)
+	}
+	if p := LAN(); p.Pace != 0 || p.PaceInterval() != p.GossipInterval {
+		t.Fatalf("LAN's pace %v is not its gossip interval %v", p.PaceInterval(), p.GossipInterval)
+	}
+	negative := Steady()
+	negative.Pace = -time.Millisecond
+	if negative.Validate() == nil {
+		t.Fatal("negative pace accepted")
+	}
 	if _, ok := ProfileByName("fast"); ok {
 		t.Fatal("unknown profile accepted")
 	}

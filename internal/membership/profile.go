@@ -15,12 +15,25 @@ type Profile struct {
 	IndirectChecks          int           // helpers asked to probe when a direct probe fails
 	SuspicionMult           int           // suspicion timeout = SuspicionMult × max(1, log10 N) × ProbeInterval
 	SuspicionMaxTimeoutMult int           // upper bound multiplier while few members confirm the suspicion
-	GossipInterval          time.Duration // how often gossip is sent
+	GossipInterval          time.Duration // how often memberlist gossips: its ticker wakes the process this often, even with nothing to send
 	GossipNodes             int           // members gossiped to each interval
 	RetransmitMult          int           // retransmits = RetransmitMult × log10(N+1)
 	PushPullInterval        time.Duration // full state exchange with one random member
 	TCPTimeout              time.Duration // bound on each stream dial/exchange (joins, push/pull)
 	AwarenessMaxMultiplier  int           // Lifeguard: how far a struggling node stretches its own timeouts
+	// Pace is the unit of cloister's own pacing: batches of direct
+	// adverts and relays go one per Pace, and the publisher's quiet
+	// periods and discovery's rejoin waits count in it. 0 means
+	// GossipInterval.
+	Pace time.Duration
+}
+
+// PaceInterval is Pace, or GossipInterval when Pace is 0.
+func (p Profile) PaceInterval() time.Duration {
+	if p.Pace > 0 {
+		return p.Pace
+	}
+	return p.GossipInterval
 }
 
 // LAN is the default profile: real networks between hosts or containers.
@@ -54,10 +67,14 @@ func LAN() Profile {
 }
 
 // Steady is the conservative profile: memberlist's DefaultLANConfig
-// probing (every second, 500 ms timeout) and Lifeguard's suspicion
-// (4 × log10 N probe intervals, stretched up to 6 times until others
-// confirm), with LAN's gossip interval (memberlist gossips only when it has
-// something queued, so assembly stays as fast as LAN's). For crowded hosts
+// probing (every second, 500 ms timeout), gossip (every 200 ms) and
+// Lifeguard's suspicion (4 × log10 N probe intervals, stretched up to 6
+// times until others confirm), with LAN's pace for cloister's own adverts
+// (20 ms). memberlist's gossip ticker wakes every member every gossip
+// interval even when nothing is queued: at LAN's 20 ms, 100 idle agent
+// processes on two CPUs used 0.94 of a CPU, at 200 ms 0.19, as much as
+// plain memberlist; and the 100-process start got faster, not slower
+// (docs/benchmarks.md). For crowded hosts
 // and CPU-limited containers, where LAN's 150 ms probe timeout is missed by
 // live members: at 100 agent processes on two CPUs, LAN declared live
 // members failed (docs/benchmarks.md). A killed process is still seen in
@@ -71,12 +88,13 @@ func Steady() Profile {
 		IndirectChecks:          3,
 		SuspicionMult:           4,
 		SuspicionMaxTimeoutMult: 6,
-		GossipInterval:          20 * time.Millisecond,
+		GossipInterval:          200 * time.Millisecond,
 		GossipNodes:             4,
 		RetransmitMult:          4,
 		PushPullInterval:        30 * time.Second,
 		TCPTimeout:              5 * time.Second,
 		AwarenessMaxMultiplier:  8,
+		Pace:                    20 * time.Millisecond,
 	}
 }
 
@@ -143,6 +161,8 @@ func (p Profile) Validate() error {
 		return fmt.Errorf("suspicion multipliers must be at least 1")
 	case p.GossipInterval <= 0 || p.GossipNodes < 1:
 		return fmt.Errorf("gossip interval and gossip nodes must be positive")
+	case p.Pace < 0:
+		return fmt.Errorf("pace must not be negative, got %v", p.Pace)
 	case p.PushPullInterval <= 0 || p.TCPTimeout <= 0:
 		return fmt.Errorf("push/pull interval and TCP timeout must be positive")
 	case p.IndirectChecks < 0 || p.RetransmitMult < 1 || p.AwarenessMaxMultiplier < 1:

@@ -18,7 +18,7 @@ import (
 // queues were never refuted. Instead, from RelayFrom live members on, a
 // member sends its advert to relayCopies relays only; a relay passes the
 // adverts it holds on to every live member together, as many as fit in one
-// datagram, one gossip interval after the first arrived. Members are put
+// datagram, one pace (Profile.Pace) after the first arrived. Members are put
 // in groups of about relayGroup by a hash of their ID, and every member of
 // a group picks the same relays (rendezvous hashing over the view it
 // knows), so a relay's batch holds its group's adverts of one view change:
@@ -46,7 +46,7 @@ const (
 	// beyond, a request is dropped (its second relay and gossip carry it).
 	maxRelayPending = 4096
 	// maxRelayRounds bounds the batches being passed on at once; beyond,
-	// the next batch waits another gossip interval.
+	// the next batch waits another pace.
 	maxRelayRounds = 8
 
 	// relayWire is the highest memberlist delegate protocol version a node
