@@ -1,6 +1,7 @@
 package cloister
 
 import (
+	"context"
 	"net/netip"
 	"sync"
 	"time"
@@ -17,7 +18,7 @@ import (
 const (
 	reconnectFirst = 200 * time.Millisecond // first retry after the failure
 	reconnectMax   = time.Second            // backoff cap: a healed split merges within about a second
-	reconnectTick  = 100 * time.Millisecond // how often due addresses are looked for
+	reconnectTick  = 100 * time.Millisecond // least time between two looks for due addresses
 	maxReconnects  = 256                    // addresses kept; beyond, the oldest failure is dropped
 	// reconnectSlow is how often a member that is not one of an
 	// address's reconnectFanout members (fanout.go) tries it: a safety
@@ -27,10 +28,50 @@ const (
 
 // reconnectSet holds the addresses of failed members. Its methods are
 // safe for concurrent use: the node loop adds and removes, reconnectLoop
-// reads.
+// reads. A new failure and the end of a try signal wake, so that the loop
+// sleeps while nothing is due instead of looking every reconnectTick: a
+// ticker in every member of an idle cluster is a wake-up of every process
+// ten times a second.
 type reconnectSet struct {
 	mu    sync.Mutex
 	addrs map[netip.AddrPort]*reconnectEntry
+	wake  chan struct{} // capacity 1; see wakeup
+}
+
+// wakeup returns the channel a new failure or a finished try signals.
+func (r *reconnectSet) wakeup() <-chan struct{} {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.wakeLocked()
+}
+
+func (r *reconnectSet) wakeLocked() chan struct{} {
+	if r.wake == nil {
+		r.wake = make(chan struct{}, 1)
+	}
+	return r.wake
+}
+
+// signalLocked wakes reconnectLoop; r.mu must be held.
+func (r *reconnectSet) signalLocked() {
+	select {
+	case r.wakeLocked() <- struct{}{}:
+	default:
+	}
+}
+
+// nextAt returns when the next address not being tried is due; false
+// when there is none (the loop then sleeps until woken).
+func (r *reconnectSet) nextAt() (time.Time, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var next time.Time
+	for _, e := range r.addrs {
+		if !e.trying && (next.IsZero() || e.next.Before(next)) {
+			next = e.next
+		}
+	}
+	return next, !next.IsZero()
 }
 
 type reconnectEntry struct {
@@ -52,6 +93,7 @@ func (r *reconnectSet) failed(a netip.AddrPort, now time.Time) {
 		dropEarliest(r.addrs, func(e *reconnectEntry) time.Time { return e.failed })
 	}
 	r.addrs[a] = &reconnectEntry{failed: now, next: now.Add(reconnectFirst), backoff: reconnectFirst}
+	r.signalLocked()
 }
 
 // forget drops an address: its member is back, or left.
@@ -89,6 +131,7 @@ func (r *reconnectSet) tried(a netip.AddrPort, now time.Time) {
 		e.trying, e.deferred = false, false
 		e.backoff = min(2*e.backoff, reconnectMax)
 		e.next = now.Add(jittered(e.backoff))
+		r.signalLocked()
 	}
 }
 
@@ -112,42 +155,57 @@ func (r *reconnectSet) deferOnce(a netip.AddrPort, now time.Time, d time.Duratio
 // stops: at the normal pace those for which it is one of the
 // reconnectFanout members (fanout.go), the others every reconnectSlow; at
 // most maxConcurrentJoins tries at once, each bounded by the membership's
-// TCP timeout, each in a goroutine this loop waits for.
+// TCP timeout, each in a goroutine this loop waits for. It looks when the
+// next address is due (at most every reconnectTick) or when woken, and
+// sleeps while there is nothing to try.
 func (n *Node) reconnectLoop() {
 	defer n.wg.Done()
 	ctx := n.loopCtx
 	var tries sync.WaitGroup
 	defer tries.Wait()
 	slots := make(chan struct{}, maxConcurrentJoins)
-	ticker := time.NewTicker(reconnectTick)
-	defer ticker.Stop()
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
+	wake := n.reconnect.wakeup()
 	for {
 		select {
-		case <-ticker.C:
+		case <-timer.C:
+		case <-wake:
 		case <-ctx.Done():
 			return
 		}
-		alive := n.index().live
-		member := func(a netip.AddrPort) bool { return held(alive, a) }
-		now := time.Now()
-		for _, a := range n.reconnect.due(now, n.cfg.ReconnectTimeout, member, cap(slots)-len(slots)) {
-			if n.authRefused.skip(a, now) || n.deadAddrs.skip(a, now) {
-				n.reconnect.tried(a, now)
-				continue
-			}
-			if !n.chosen(a, reconnectFanout) && n.reconnect.deferOnce(a, now, reconnectSlow) {
-				continue
-			}
-			slots <- struct{}{}
-			tries.Add(1)
-			go func() {
-				defer tries.Done()
-				defer func() { <-slots }()
-				if err := n.joinOne(ctx, a); err != nil {
-					n.logger.Debug("reconnect failed", "addr", a, "err", err)
-				}
-				n.reconnect.tried(a, time.Now())
-			}()
+		n.reconnectDue(ctx, &tries, slots)
+		timer.Stop()
+		if next, ok := n.reconnect.nextAt(); ok {
+			timer.Reset(max(reconnectTick, time.Until(next)))
 		}
+	}
+}
+
+// reconnectDue starts a try, in a goroutine counted in tries, of every
+// address due now for which a slot is free.
+func (n *Node) reconnectDue(ctx context.Context, tries *sync.WaitGroup, slots chan struct{}) {
+	alive := n.index().live
+	member := func(a netip.AddrPort) bool { return held(alive, a) }
+	now := time.Now()
+	for _, a := range n.reconnect.due(now, n.cfg.ReconnectTimeout, member, cap(slots)-len(slots)) {
+		if n.authRefused.skip(a, now) || n.deadAddrs.skip(a, now) {
+			n.reconnect.tried(a, now)
+			continue
+		}
+		if !n.chosen(a, reconnectFanout) && n.reconnect.deferOnce(a, now, reconnectSlow) {
+			continue
+		}
+		slots <- struct{}{}
+		tries.Add(1)
+		go func() {
+			defer tries.Done()
+			defer func() { <-slots }()
+			if err := n.joinOne(ctx, a); err != nil {
+				n.logger.Debug("reconnect failed", "addr", a, "err", err)
+			}
+			n.reconnect.tried(a, time.Now())
+		}()
 	}
 }

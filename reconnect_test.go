@@ -126,3 +126,48 @@ func TestReconnectDeferOnceIsASafetyNet(t *testing.T) {
 		t.Fatal("after a try, the next due one is not put off again")
 	}
 }
+
+// The loop sleeps while no address is waiting and is woken by a failure
+// and by the end of a try; nextAt says when to look next.
+func TestReconnectSetWakesTheLoopOnlyWithWork(t *testing.T) {
+	var r reconnectSet
+	wake := r.wakeup()
+	woken := func() bool {
+		select {
+		case <-wake:
+			return true
+		default:
+			return false
+		}
+	}
+	if _, ok := r.nextAt(); ok || woken() {
+		t.Fatal("an empty set has work")
+	}
+	a := netip.MustParseAddrPort("198.18.0.1:4747")
+	t0 := time.Unix(1000, 0)
+	none := func(netip.AddrPort) bool { return false }
+	r.failed(a, t0)
+	if !woken() {
+		t.Fatal("a failure did not wake the loop")
+	}
+	if next, ok := r.nextAt(); !ok || !next.Equal(t0.Add(reconnectFirst)) {
+		t.Fatalf("next look at %v, %v; want the first retry %v", next, ok, t0.Add(reconnectFirst))
+	}
+	if got := r.due(t0.Add(reconnectFirst), time.Minute, none, 8); len(got) != 1 {
+		t.Fatalf("not due: %v", got)
+	}
+	if _, ok := r.nextAt(); ok {
+		t.Fatal("an address being tried counts as waiting: the loop would spin on it")
+	}
+	r.tried(a, t0.Add(time.Second))
+	if !woken() {
+		t.Fatal("the end of a try did not wake the loop")
+	}
+	if _, ok := r.nextAt(); !ok {
+		t.Fatal("the next try is not scheduled")
+	}
+	r.forget(a)
+	if _, ok := r.nextAt(); ok {
+		t.Fatal("a forgotten address still wakes the loop")
+	}
+}
