@@ -31,7 +31,7 @@ import (
 const (
 	watchCall     = "cloister/watch"       // the call a watch holds open
 	watchPeers    = 2                      // members each node watches
-	watchTick     = 250 * time.Millisecond // how often the watched members are chosen again
+	watchTick     = 250 * time.Millisecond // after a watch ended, how long before the watches are looked at again
 	watchSettle   = 20 * time.Millisecond  // after a snapshot change, how long before they are
 	hintCooldown  = time.Second            // a member that passed a check is not checked on a hint again before this
 	maxHintMemory = 1024                   // members remembered as ended or recently checked
@@ -139,8 +139,8 @@ func (n *Node) watchLoop() {
 			<-w.done
 		}
 	}()
-	tick := time.NewTicker(watchTick)
-	defer tick.Stop()
+	wake := newWatchWake()
+	defer wake.retry.Stop()
 	var targets targetCache
 	for {
 		n.changeMu.Lock()
@@ -191,6 +191,7 @@ func (n *Node) watchLoop() {
 			w := &watch{m: m, cancel: cancel, done: make(chan struct{})}
 			watches[id] = w
 			go func() {
+				defer wake.watchEnded()
 				defer close(w.done)
 				defer cancel()
 				_, err := n.calls.Call(wctx, peerOf(m), watchCall, nil)
@@ -199,24 +200,74 @@ func (n *Node) watchLoop() {
 				}
 			}()
 		}
+		if err := n.waitWatchWork(ctx, changed, wake); err != nil {
+			return
+		}
+	}
+}
+
+// watchWake is what watchLoop sleeps on besides the snapshot's changes
+// and the pokes: the watches that ended, and the retry armed when one
+// did, watchTick later, so that a call failing at once is not started
+// again in a tight loop. With every watch running and nothing changing,
+// the loop sleeps: a ticker in every member of an idle cluster woke every
+// process four times a second.
+type watchWake struct {
+	ended chan struct{} // capacity 1: a watch ended
+	retry *time.Timer
+	armed bool
+}
+
+func newWatchWake() *watchWake {
+	w := &watchWake{ended: make(chan struct{}, 1), retry: time.NewTimer(time.Hour)}
+	w.retry.Stop()
+	return w
+}
+
+// watchEnded is called by a watch's goroutine as it ends.
+func (w *watchWake) watchEnded() {
+	select {
+	case w.ended <- struct{}{}:
+	default:
+	}
+}
+
+// waitWatchWork waits until watchLoop has something to look at: the retry
+// after a watch ended, a member found ended, or a change of the snapshot.
+// It returns ctx's error when the node stops.
+func (n *Node) waitWatchWork(ctx context.Context, changed <-chan struct{}, w *watchWake) error {
+	var retry <-chan time.Time
+	if w.armed {
+		retry = w.retry.C
+	}
+	for {
 		select {
-		case <-tick.C:
+		case <-retry:
+			w.armed = false
+			return nil
+		case <-w.ended:
+			if !w.armed {
+				w.retry.Reset(watchTick)
+				w.armed, retry = true, w.retry.C
+			}
 		case <-n.watchPoke:
 			// A member was found ended: aim at the one after it at
 			// once, without waiting for the view to change. Members
 			// killed together are often neighbours in ID order, and
 			// each is found through the one before it; a step per
 			// view change spread ten kills over as many view changes.
+			return nil
 		case <-changed:
 			// The view may have changed: look again soon, but not for
 			// every batch of adverts of an assembly.
 			select {
 			case <-time.After(watchSettle):
+				return nil
 			case <-ctx.Done():
-				return
+				return ctx.Err()
 			}
 		case <-ctx.Done():
-			return
+			return ctx.Err()
 		}
 	}
 }

@@ -1,6 +1,8 @@
 package cloister
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -32,5 +34,46 @@ func TestHintStateBoundsChecks(t *testing.T) {
 	}
 	if len(h.checked) > maxHintMemory || len(h.ended) > maxHintMemory {
 		t.Fatalf("remembers %d checked and %d ended members, bound %d", len(h.checked), len(h.ended), maxHintMemory)
+	}
+}
+
+// The watch loop sleeps while every watch runs and nothing changes; a
+// watch that ended brings it back watchTick later (not at once: a call that
+// fails at once is not restarted in a tight loop), a poke at once.
+func TestWatchLoopSleepsUntilThereIsWork(t *testing.T) {
+	n := &Node{watchPoke: make(chan struct{}, 1)}
+	never := make(chan struct{})
+	w := newWatchWake()
+	defer w.retry.Stop()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 3*watchTick)
+	err := n.waitWatchWork(ctx, never, w)
+	cancel()
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("woke with nothing to do: %v", err)
+	}
+
+	ctx, cancel = context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	start := time.Now()
+	w.watchEnded()
+	w.watchEnded() // two ends, one look
+	if err := n.waitWatchWork(ctx, never, w); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took < watchTick*9/10 {
+		t.Fatalf("a watch that ended was restarted after %v, before the retry (%v)", took, watchTick)
+	}
+	if w.armed {
+		t.Fatal("the retry is still armed after it fired")
+	}
+
+	n.watchPoke <- struct{}{}
+	start = time.Now()
+	if err := n.waitWatchWork(ctx, never, w); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took > watchTick/2 {
+		t.Fatalf("a poke was looked at after %v", took)
 	}
 }
