@@ -63,10 +63,14 @@ func (n *Node) discoverLoop() {
 	failures := 0
 	var peers []netip.AddrPort // the last answer
 	var pacer joinPacer
+	var growth liveGrowth
 	join := func() {
 		absent := n.absent(peers)
 		now, members := time.Now(), n.viewSize()
 		if len(absent) == 0 || pacer.wait(now, members, len(absent)) > 0 {
+			return
+		}
+		if growth.growing(now, len(n.ml.LiveAddrs()), gossipGrace*n.cfg.Detection.GossipInterval) && pacer.joins >= unpacedJoins {
 			return
 		}
 		pacer.started(now, members)
@@ -107,6 +111,33 @@ func (n *Node) discoverLoop() {
 		}
 		timer.Reset(wait)
 	}
+}
+
+// gossipGrace is how many gossip intervals after memberlist last heard of
+// a new live member a node that already joined waits before it joins again
+// to fetch the discovered addresses it still misses. While members keep
+// arriving, gossip is bringing them (an alive message reaches every
+// member within a few gossip rounds), and a join, a state exchange of
+// every member both sides hold, races it: in a 100-process start every
+// node joined about ten times, nine of them while the others were still
+// starting.
+const gossipGrace = 5
+
+// liveGrowth remembers when the number of members memberlist holds alive
+// last grew; only the discovery loop uses it.
+type liveGrowth struct {
+	live int
+	at   time.Time
+}
+
+// growing records live, the number of live members at now, and reports
+// whether that number grew within grace.
+func (g *liveGrowth) growing(now time.Time, live int, grace time.Duration) bool {
+	if live > g.live {
+		g.at = now
+	}
+	g.live = live
+	return now.Sub(g.at) < grace
 }
 
 // nextPoll is the interval with ±20% jitter, doubled per consecutive
@@ -155,12 +186,17 @@ func (n *Node) discover(ctx context.Context) ([]netip.AddrPort, error) {
 // viewSize is how many members the current view holds.
 func (n *Node) viewSize() int { return len(n.snap.Load().View.Members) }
 
-// absent returns the discovered addresses that no live member holds.
+// absent returns the discovered addresses that no live member holds:
+// neither a member of this node's view nor one memberlist holds alive
+// ahead of it. The view takes joins in batches once they settle, up to a
+// second apart at 50 members while a start goes on, and a join with a
+// member already held is a state exchange that brings nothing new: 215 of
+// the 677 joins of a 100-process start were such.
 func (n *Node) absent(peers []netip.AddrPort) []netip.AddrPort {
-	alive := n.index().live
+	alive, known := n.index().live, n.ml.LiveAddrs()
 	var out []netip.AddrPort
 	for _, p := range peers {
-		if !held(alive, p) {
+		if !held(alive, p) && !held(known, p) {
 			out = append(out, p)
 		}
 	}
@@ -208,7 +244,7 @@ func (n *Node) join(ctx context.Context, addrs []netip.AddrPort) {
 	rand.Shuffle(len(addrs), func(i, j int) { addrs[i], addrs[j] = addrs[j], addrs[i] })
 	member := func(a netip.AddrPort) bool {
 		now := time.Now()
-		return held(n.index().live, a) || n.authRefused.skip(a, now) || n.deadAddrs.skip(a, now)
+		return held(n.index().live, a) || held(n.ml.LiveAddrs(), a) || n.authRefused.skip(a, now) || n.deadAddrs.skip(a, now)
 	}
 	errs := joinFirst(ctx, addrs, joinStagger, member, n.joinOne)
 	if len(errs) > 0 {

@@ -140,3 +140,27 @@ func TestOwnAddressIsNeverAbsent(t *testing.T) {
 		}
 	}
 }
+
+// A node that already joined does not join again while memberlist keeps
+// hearing of new live members (gossip is bringing them), only once their
+// number has stopped growing for the grace period.
+func TestLiveGrowthHoldsRejoinsWhileMembersArrive(t *testing.T) {
+	var g liveGrowth
+	t0 := time.Unix(1000, 0)
+	const grace = time.Second
+	if !g.growing(t0, 5, grace) {
+		t.Fatal("members just arrived: not growing")
+	}
+	if !g.growing(t0.Add(grace/2), 5, grace) {
+		t.Fatal("half the grace after the last arrival: not growing")
+	}
+	if g.growing(t0.Add(grace), 5, grace) {
+		t.Fatal("a grace period without arrivals: still growing")
+	}
+	if !g.growing(t0.Add(2*grace), 6, grace) {
+		t.Fatal("one more member: not growing")
+	}
+	if g.growing(t0.Add(3*grace), 4, grace) {
+		t.Fatal("members departing count as growth")
+	}
+}

@@ -233,6 +233,17 @@ func (d *delegate) hold(id string, meta []byte, relay bool) {
 }
 
 // peers returns the live members but self.
+// liveAddrs returns the addresses of the live members but self.
+func (d *delegate) liveAddrs() map[netip.AddrPort]bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := make(map[netip.AddrPort]bool, len(d.alive))
+	for _, p := range d.alive {
+		out[p.addr] = true
+	}
+	return out
+}
+
 func (d *delegate) peers() []Member {
 	return d.somePeers(0, nil)
 }

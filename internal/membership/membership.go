@@ -645,6 +645,10 @@ func (m *Membership) WaitAlive(ctx context.Context, id string, d time.Duration) 
 	return ctx.Err() == nil // revived as the wait ended
 }
 
+// LiveAddrs returns the addresses of the members memberlist holds alive
+// now, this member left out: ahead of any view built from its events.
+func (m *Membership) LiveAddrs() map[netip.AddrPort]bool { return m.d.liveAddrs() }
+
 // Alive reports whether memberlist holds the member incarnation id alive
 // (or suspect): the last event queued about it was Joined or Updated.
 func (m *Membership) Alive(id string) bool {

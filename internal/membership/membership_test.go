@@ -94,6 +94,9 @@ func TestEvents(t *testing.T) {
 	if e := next(Joined, "b"); string(e.Member.Meta) != "b0" || e.Member.Addr != bAddr {
 		t.Fatalf("join event %+v", e)
 	}
+	if live := a.LiveAddrs(); len(live) != 1 || !live[bAddr] {
+		t.Fatalf("a holds %v alive, want only b at %v", live, bAddr)
+	}
 	if err := b.SetMeta([]byte("b1"), 0); err != nil {
 		t.Fatal(err)
 	}
