@@ -3,6 +3,7 @@ package main
 import (
 	"reflect"
 	"testing"
+	"time"
 )
 
 // Abridged from `nft -j list table` of nftables 1.0.6 with the bench's rules.
@@ -46,5 +47,15 @@ func TestTrafficPerMember(t *testing.T) {
 	}
 	if b, p := tr.perMember("tcp"); b != 500 || p != 1 {
 		t.Errorf("tcp: %v B/s, %v packets/s, want 500, 1", b, p)
+	}
+}
+
+func TestTrafficCPUPerMember(t *testing.T) {
+	tr := traffic{n: 10, elapsed: 2e9, cpu: 100 * time.Millisecond}
+	if got := tr.cpuPerMember(); got < 0.4999 || got > 0.5001 {
+		t.Errorf("100 ms of CPU by 10 members over 2 s: %v%% of a core each, want 0.5", got)
+	}
+	if got := cpuSpread([]traffic{tr, {n: 10, elapsed: 2e9, cpu: -1}}); got != "-" {
+		t.Errorf("an unread cluster: %q, want -", got)
 	}
 }

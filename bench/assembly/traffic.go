@@ -16,7 +16,17 @@ type traffic struct {
 	n       int
 	elapsed time.Duration // between the two readings of the counters
 	byKind  map[string]counts
-	falses  int // failure reports about live members during the settle and the window
+	falses  int           // failure reports about live members during the settle and the window
+	cpu     time.Duration // CPU time (user and system) of all members over the window; -1 when unread
+}
+
+// cpuPerMember is the CPU the members used over the window, in percent of
+// one core per member; negative when it could not be read.
+func (t traffic) cpuPerMember() float64 {
+	if t.cpu < 0 || t.n == 0 || t.elapsed <= 0 {
+		return -1
+	}
+	return 100 * t.cpu.Seconds() / t.elapsed.Seconds() / float64(t.n)
 }
 
 // perMember returns bytes and packets per member per second, of one kind
@@ -76,6 +86,7 @@ func (b *bench) measureTraffic(c *cluster, r *result) {
 	}
 	before, err := b.nft.read()
 	start := time.Now()
+	cpuBefore, cpuErr := c.cpuTime()
 	if err != nil {
 		r.timeouts = append(r.timeouts, "traffic: "+err.Error())
 		return
@@ -83,11 +94,15 @@ func (b *bench) measureTraffic(c *cluster, r *result) {
 	c.waitFor(b.window, r.countFalse(nil), never)
 	after, err := b.nft.read()
 	elapsed := time.Since(start)
+	cpuAfter, cpuErr2 := c.cpuTime()
 	if err != nil {
 		r.timeouts = append(r.timeouts, "traffic: "+err.Error())
 		return
 	}
-	t := traffic{n: c.n, elapsed: elapsed, byKind: map[string]counts{}, falses: r.falsePos - falsesBefore}
+	t := traffic{n: c.n, elapsed: elapsed, byKind: map[string]counts{}, falses: r.falsePos - falsesBefore, cpu: -1}
+	if cpuErr == nil && cpuErr2 == nil {
+		t.cpu = cpuAfter - cpuBefore
+	}
 	for k, v := range after {
 		t.byKind[k] = v.sub(before[k])
 	}
@@ -134,8 +149,8 @@ func medianOf(ts []traffic, val func(traffic) float64) float64 {
 // bytes and packets to memberlist-lan's at the same N.
 func trafficTable(rs []result) string {
 	var sb strings.Builder
-	sb.WriteString("| system | N | clusters | KB/s per member | packets/s per member | UDP KB/s | UDP packets/s | TCP KB/s | TCP packets/s | KB/s, packets/s ÷ memberlist-lan's | false failure reports meanwhile |\n")
-	sb.WriteString("|---|---|---|---|---|---|---|---|---|---|---|\n")
+	sb.WriteString("| system | N | clusters | KB/s per member | packets/s per member | UDP KB/s | UDP packets/s | TCP KB/s | TCP packets/s | KB/s, packets/s ÷ memberlist-lan's | CPU per member (% of a core) | false failure reports meanwhile |\n")
+	sb.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range rs {
 		if len(r.traffic) == 0 {
 			continue
@@ -152,12 +167,23 @@ func trafficTable(rs []result) string {
 		for _, t := range r.traffic {
 			falses += t.falses
 		}
-		fmt.Fprintf(&sb, "| %s | %d | %d | %s | %s | %s | %s | %s | %s | %s | %d |\n",
+		fmt.Fprintf(&sb, "| %s | %d | %d | %s | %s | %s | %s | %s | %s | %s | %s | %d |\n",
 			r.system, r.n, len(r.traffic),
 			spread(r.traffic, kbPerMember(""), "%.2f"), spread(r.traffic, packetsPerMember(""), "%.1f"),
 			spread(r.traffic, kbPerMember("udp"), "%.2f"), spread(r.traffic, packetsPerMember("udp"), "%.1f"),
 			spread(r.traffic, kbPerMember("tcp"), "%.2f"), spread(r.traffic, packetsPerMember("tcp"), "%.1f"),
-			ratio, falses)
+			ratio, cpuSpread(r.traffic), falses)
 	}
 	return sb.String()
+}
+
+// cpuSpread is the CPU per member over the clusters measured, "-" when it
+// could not be read for one of them.
+func cpuSpread(ts []traffic) string {
+	for _, t := range ts {
+		if t.cpuPerMember() < 0 {
+			return "-"
+		}
+	}
+	return spread(ts, traffic.cpuPerMember, "%.2f")
 }
