@@ -118,9 +118,9 @@ func (n *Node) discoverLoop() {
 // to fetch the discovered addresses it still misses. While members keep
 // arriving, gossip is bringing them (an alive message reaches every
 // member within a few gossip rounds), and a join, a state exchange of
-// every member both sides hold, races it: in a 100-process start every
-// node joined about ten times, nine of them while the others were still
-// starting.
+// every member both sides hold, races it: a 100-process start made 677
+// joins, most of them while the others were still starting; with the
+// grace (and absent's filter) 398.
 const gossipGrace = 5
 
 // liveGrowth remembers when the number of members memberlist holds alive
