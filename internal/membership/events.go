@@ -99,8 +99,9 @@ type delegate struct {
 	self string
 
 	mu    sync.Mutex
-	alive map[string]peer       // live members but self, by ID
-	held  map[string]heldAdvert // direct adverts from members not known yet
+	alive map[string]peer         // live members but self, by ID
+	addrs map[netip.AddrPort]bool // their addresses (liveAddrs), nil when to be built again
+	held  map[string]heldAdvert   // direct adverts from members not known yet
 	// revived: channels closed when the member is next held alive
 	// (WaitAlive), by ID.
 	revived map[string][]chan struct{}
@@ -177,12 +178,16 @@ func (d *delegate) record(k EventKind, m Member) {
 		d.q.push(Event{Kind: k, Member: m})
 		delete(d.alive, m.ID)
 		delete(d.last, m.ID)
+		d.addrs = nil
 		return
 	case Joined:
 		d.q.push(Event{Kind: k, Member: m})
 		d.last[m.ID] = maphash.Bytes(d.seed, m.Meta)
 	default:
 		d.queueMeta(m)
+	}
+	if p, had := d.alive[m.ID]; !had || p.addr != m.Addr {
+		d.addrs = nil
 	}
 	d.alive[m.ID] = peer{addr: m.Addr, older: m.older, pulls: m.pulls}
 	if ws, ok := d.revived[m.ID]; ok {
@@ -233,15 +238,20 @@ func (d *delegate) hold(id string, meta []byte, relay bool) {
 }
 
 // peers returns the live members but self.
-// liveAddrs returns the addresses of the live members but self.
+// liveAddrs returns the addresses of the live members but self. The map
+// is built once per change of the live members and shared: callers must
+// not change it (discovery asks for every address it considers, and a
+// fresh map each time cost O(N) per address at 500 members).
 func (d *delegate) liveAddrs() map[netip.AddrPort]bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	out := make(map[netip.AddrPort]bool, len(d.alive))
-	for _, p := range d.alive {
-		out[p.addr] = true
+	if d.addrs == nil {
+		d.addrs = make(map[netip.AddrPort]bool, len(d.alive))
+		for _, p := range d.alive {
+			d.addrs[p.addr] = true
+		}
 	}
-	return out
+	return d.addrs
 }
 
 func (d *delegate) peers() []Member {

@@ -646,7 +646,8 @@ func (m *Membership) WaitAlive(ctx context.Context, id string, d time.Duration) 
 }
 
 // LiveAddrs returns the addresses of the members memberlist holds alive
-// now, this member left out: ahead of any view built from its events.
+// now, this member left out: ahead of any view built from its events. The
+// map is shared until the live members change: do not change it.
 func (m *Membership) LiveAddrs() map[netip.AddrPort]bool { return m.d.liveAddrs() }
 
 // Alive reports whether memberlist holds the member incarnation id alive

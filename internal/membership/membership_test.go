@@ -109,6 +109,9 @@ func TestEvents(t *testing.T) {
 	b.Leave(time.Second)
 	b.Shutdown()
 	next(Departed, "b")
+	if live := a.LiveAddrs(); len(live) != 0 {
+		t.Fatalf("a holds %v alive after b left", live)
+	}
 	if _, err := a.Join(ctx, []netip.AddrPort{netip.MustParseAddrPort("127.0.0.1:1")}); err == nil {
 		t.Fatal("join to a closed port succeeded")
 	}
