@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 
 	"github.com/hashicorp/memberlist"
+	"golang.org/x/time/rate"
 )
 
 // EventKind says what happened to a member.
@@ -120,7 +121,7 @@ type delegate struct {
 	olderWire        bool                             // tests: behave as a node from before relays
 	beforePulls      bool                             // tests: behave as a node from before pulls (counts them as unreadable)
 	answer           func(to Member, msg []byte)      // sends an answer to a pull, or nil
-	answers          pullAnswers                      // the rate of answers
+	answers          *rate.Limiter                    // the rate of answers (newPullAnswers)
 	pullsSent        atomic.Uint64                    // pulls sent
 	pullsAnswered    atomic.Uint64                    // pulls answered
 	pullsDropped     atomic.Uint64                    // pulls not answered: unknown asker, or beyond the rate
@@ -135,7 +136,7 @@ type delegate struct {
 func newDelegate(q *queue, self string) *delegate {
 	return &delegate{q: q, self: self, alive: map[string]peer{}, held: map[string]heldAdvert{},
 		revived: map[string][]chan struct{}{},
-		last:    map[string]uint64{}, seed: maphash.MakeSeed()}
+		last:    map[string]uint64{}, seed: maphash.MakeSeed(), answers: newPullAnswers()}
 }
 
 // peer is what the delegate keeps of a live member.
@@ -237,7 +238,6 @@ func (d *delegate) hold(id string, meta []byte, relay bool) {
 	d.held[id] = heldAdvert{meta: meta, relay: relay || old.relay}
 }
 
-// peers returns the live members but self.
 // liveAddrs returns the addresses of the live members but self. The map
 // is built once per change of the live members and shared: callers must
 // not change it (discovery asks for every address it considers, and a
@@ -254,6 +254,7 @@ func (d *delegate) liveAddrs() map[netip.AddrPort]bool {
 	return d.addrs
 }
 
+// peers returns the live members but self.
 func (d *delegate) peers() []Member {
 	return d.somePeers(0, nil)
 }

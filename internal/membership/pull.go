@@ -1,8 +1,9 @@
 package membership
 
 import (
-	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // Pulling an advert. Adverts are pushed: sent straight or through relays,
@@ -31,30 +32,9 @@ const (
 	maxPullAnswers = 256
 )
 
-// pullAnswers is a token bucket of answers: maxPullAnswers a second,
-// as many at once. Safe for concurrent use.
-type pullAnswers struct {
-	mu     sync.Mutex
-	tokens float64
-	last   time.Time
-}
-
-// take reports whether an answer may go now.
-func (b *pullAnswers) take(now time.Time) bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.last.IsZero() {
-		b.tokens = maxPullAnswers
-	} else {
-		b.tokens = min(maxPullAnswers, b.tokens+now.Sub(b.last).Seconds()*maxPullAnswers)
-	}
-	b.last = now
-	if b.tokens < 1 {
-		return false
-	}
-	b.tokens--
-	return true
-}
+// newPullAnswers returns the limiter of the answers a member sends:
+// maxPullAnswers a second, as many at once.
+func newPullAnswers() *rate.Limiter { return rate.NewLimiter(maxPullAnswers, maxPullAnswers) }
 
 // receivePull answers a pull from a live member with this member's
 // current advert. A pull from anybody else, or beyond the rate, is
@@ -64,7 +44,7 @@ func (d *delegate) receivePull(b []byte) {
 	if !ok {
 		return
 	}
-	if !alive || id == d.self || d.answer == nil || !d.answers.take(time.Now()) {
+	if !alive || id == d.self || d.answer == nil || !d.answers.AllowN(time.Now(), 1) {
 		d.pullsDropped.Add(1)
 		return
 	}

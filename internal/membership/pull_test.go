@@ -78,17 +78,17 @@ func TestPullAnsweredOnlyForLiveMembersAndAtARate(t *testing.T) {
 
 // The answers refill at maxPullAnswers a second.
 func TestPullAnswerRate(t *testing.T) {
-	var b pullAnswers
+	b := newPullAnswers()
 	now := time.Now()
 	n := 0
-	for b.take(now) {
+	for b.AllowN(now, 1) {
 		n++
 	}
 	if n != maxPullAnswers {
 		t.Fatalf("%d answers at once, want %d", n, maxPullAnswers)
 	}
 	refilled := 0
-	for b.take(now.Add(10 * time.Millisecond)) {
+	for b.AllowN(now.Add(10*time.Millisecond), 1) {
 		refilled++
 	}
 	if refilled != 2 { // 2.56 answers in 10 ms
