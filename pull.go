@@ -1,6 +1,9 @@
 package cloister
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // Pulling adverts that look behind. Adverts are pushed (straight, through
 // relays, and repaired later, each repair later than the one before), and a
@@ -25,21 +28,53 @@ const (
 	maxPullsPerTick = 16
 )
 
-// pullLoop asks, every pullTick until the node stops, for the adverts that
-// look behind (pullPlan).
+// pullLoop asks, every pullTick while the node waits for adverts, for the
+// adverts that look behind (pullPlan), until the node stops. While the
+// node does not wait for adverts (Ready, or Assembling below consensus) it
+// sleeps until its snapshot changes: a ticker in every member of an idle
+// cluster woke every process once a second for nothing.
 func (n *Node) pullLoop() {
 	defer n.wg.Done()
-	tick := time.NewTicker(pullTick)
+	ctx := n.loopCtx
+	tick := time.NewTimer(pullTick)
 	defer tick.Stop()
 	var plan pullPlan
 	for {
+		slept, err := n.awaitWaitingForAdverts(ctx)
+		if err != nil {
+			return
+		}
+		if slept {
+			plan = pullPlan{} // what looked behind before is stale
+		}
+		tick.Reset(pullTick)
 		select {
 		case <-tick.C:
-		case <-n.loopCtx.Done():
+		case <-ctx.Done():
 			return
 		}
 		if ids := plan.due(n.snap.Load(), time.Now(), max(minPullAfter, pullAfterQuiets*n.quietPeriod())); len(ids) > 0 {
 			n.ml.Pull(ids)
+		}
+	}
+}
+
+// awaitWaitingForAdverts returns once the node's snapshot is in a state
+// that waits for adverts (waitingForAdverts), reporting whether it had to
+// wait for a change first; ctx's error when ctx ends first.
+func (n *Node) awaitWaitingForAdverts(ctx context.Context) (slept bool, err error) {
+	for {
+		n.changeMu.Lock()
+		changed := n.changed
+		n.changeMu.Unlock()
+		if s := n.snap.Load(); s != nil && waitingForAdverts(s) {
+			return slept, nil
+		}
+		select {
+		case <-changed:
+			slept = true
+		case <-ctx.Done():
+			return slept, ctx.Err()
 		}
 	}
 }

@@ -1,6 +1,8 @@
 package cloister
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -88,5 +90,50 @@ func TestPullPlanBounded(t *testing.T) {
 	second := p.due(s, now.Add(time.Second+pullTick), time.Second)
 	if len(first) != maxPullsPerTick || len(second) != maxPullsPerTick {
 		t.Fatalf("asked %d then %d, want %d each", len(first), len(second), maxPullsPerTick)
+	}
+}
+
+// The pull loop sleeps while its node does not wait for adverts (Ready):
+// no tick, only the snapshot's next change wakes it, and it goes on once
+// the node waits for adverts again.
+func TestPullLoopSleepsWhileNotWaiting(t *testing.T) {
+	n := &Node{changed: make(chan struct{})}
+	n.snap.Store(&Snapshot{State: Ready, Consensus: 1})
+	ctx, cancel := context.WithTimeout(context.Background(), 3*pullTick/2)
+	slept, err := n.awaitWaitingForAdverts(ctx)
+	cancel()
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Ready: woke with nothing to wait for (slept %v, err %v)", slept, err)
+	}
+
+	ctx, cancel = context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	result := make(chan error, 1)
+	go func() {
+		slept, err := n.awaitWaitingForAdverts(ctx)
+		if err == nil && !slept {
+			err = errors.New("returned without sleeping")
+		}
+		result <- err
+	}()
+	change := func(s *Snapshot) {
+		n.snap.Store(s)
+		n.changeMu.Lock()
+		close(n.changed)
+		n.changed = make(chan struct{})
+		n.changeMu.Unlock()
+	}
+	change(&Snapshot{State: Ready, Consensus: 1, View: View{ID: 2}}) // still Ready: sleeps on
+	select {
+	case err := <-result:
+		t.Fatalf("woke on a change to another Ready snapshot: %v", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	change(&Snapshot{State: Rehashing, Consensus: 1, View: View{ID: 3}})
+	if err := <-result; err != nil {
+		t.Fatal(err)
+	}
+	if slept, err := n.awaitWaitingForAdverts(ctx); slept || err != nil {
+		t.Fatalf("already Rehashing: slept %v, err %v", slept, err)
 	}
 }
