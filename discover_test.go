@@ -164,3 +164,98 @@ func TestLiveGrowthHoldsRejoinsWhileMembersArrive(t *testing.T) {
 		t.Fatal("members departing count as growth")
 	}
 }
+
+// The rejoin gate paces by the members a node knows, memberlist's live
+// ones included: a node whose view still holds only itself while
+// memberlist knows 40 others has company, and its next join waits the
+// pacer's gap and the grace after the last arrival. A node missing only
+// a few (a tenth of those it knows, or one) waits the shorter straggler
+// grace; one missing many, the whole gossip grace.
+func TestRejoinGatePacesByKnownMembers(t *testing.T) {
+	const gossip = 200 * time.Millisecond
+	t0 := time.Unix(1000, 0)
+	var g rejoinGate
+	if g.allow(t0, 41, 40, 0, gossip) {
+		t.Fatal("joined with nothing absent")
+	}
+	if !g.allow(t0, 41, 40, 30, gossip) {
+		t.Fatal("first join with company held")
+	}
+	gap := joinGap(41, 30)
+	if g.allow(t0.Add(gap/2), 41, 40, 30, gossip) {
+		t.Fatalf("joined again within the pacer's gap (%v): the node counted as alone", gap)
+	}
+	// Past the gap, but memberlist heard of a member since: 30 of 41
+	// missing is no straggler, so the whole gossip grace applies.
+	at := t0.Add(joinGap(42, 30))
+	if g.allow(at, 42, 41, 30, gossip) {
+		t.Fatal("joined as members kept arriving")
+	}
+	if g.allow(at.Add(stragglerGrace*gossip), 42, 41, 30, gossip) {
+		t.Fatal("30 of 42 missing: joined after the straggler grace")
+	}
+	at = at.Add(gossipGrace * gossip)
+	if !g.allow(at, 42, 41, 30, gossip) {
+		t.Fatal("no arrival for the gossip grace: still held")
+	}
+
+	// A straggler: 2 of 50 missing, memberlist's count just grew.
+	var s rejoinGate
+	if !s.allow(t0, 50, 47, 2, gossip) {
+		t.Fatal("first join held")
+	}
+	at = t0.Add(joinGap(50, 2))
+	if s.allow(at, 50, 48, 2, gossip) {
+		t.Fatal("joined right after an arrival")
+	}
+	if !s.allow(at.Add(stragglerGrace*gossip), 50, 48, 2, gossip) {
+		t.Fatalf("a straggler waited longer than the straggler grace (%d intervals)", stragglerGrace)
+	}
+}
+
+// A try pending past the stagger starts the next, and the gap after each
+// start doubles with every try still pending: under load a live peer's
+// state exchange can take longer than the stagger, and each extra try
+// that succeeds is a whole state exchange.
+func TestJoinFirstStaggerDoublesWhileTriesPend(t *testing.T) {
+	const stagger = 20 * time.Millisecond
+	as := addrs(5)
+	var mu sync.Mutex
+	var starts []time.Time
+	release := make(chan struct{})
+	try := func(ctx context.Context, a netip.AddrPort) error {
+		mu.Lock()
+		starts = append(starts, time.Now())
+		mu.Unlock()
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+		return errRefused
+	}
+	done := make(chan []error)
+	go func() {
+		done <- joinFirst(context.Background(), as, stagger, func(netip.AddrPort) bool { return false }, try)
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		mu.Lock()
+		n := len(starts)
+		mu.Unlock()
+		if n == len(as) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d of %d tries started", n, len(as))
+		}
+		time.Sleep(time.Millisecond) // polling with a deadline
+	}
+	close(release)
+	<-done
+	for i := 1; i < len(starts); i++ {
+		want := stagger << (i - 1) // i tries pending when try i+1 started
+		if gap := starts[i].Sub(starts[i-1]); gap < want*9/10 {
+			t.Fatalf("try %d started %v after the one before, %d pending: want at least %v", i+1, gap, i, want)
+		}
+	}
+}
