@@ -9,9 +9,11 @@
 //	go run ./bench/assembly                      # N = 3, 10, 50, every system
 //	go run ./bench/assembly -n 10 -systems cloister-lan,memberlist-lan
 //
-// Next to each assembly time it prints the CPU time (user and system, from
-// /proc) that all members had used by then, since on a small machine a
-// 50-process assembly is bound by CPU rather than by the protocol.
+// Next to each assembly time it prints when the last process had been
+// started (the bench starts them one after another, and no system can
+// assemble sooner) and the CPU time (user and system, from /proc) that all
+// members had used by then, since on a small machine a 50-process assembly
+// is bound by CPU rather than by the protocol.
 //
 // On the first cluster of each system and size it also counts, after a
 // settle (-settle, 5 s), the traffic the members send each other for a

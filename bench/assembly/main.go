@@ -218,15 +218,15 @@ func row(r result) string {
 	if len(r.timeouts) > 0 {
 		to = " timeouts: " + strings.Join(r.timeouts, ",")
 	}
-	return fmt.Sprintf("| %s | %d | %s | %s | %s / %s | %s / %s | %s | %d (%d while starving) |%s",
-		r.system, r.n, ms(median(r.assembly)), cpuMS(r.assemblyCPU), ms(median(r.crash)), ms(maxOf(r.crash)),
+	return fmt.Sprintf("| %s | %d | %s | %s | %s | %s / %s | %s / %s | %s | %d (%d while starving) |%s",
+		r.system, r.n, ms(median(r.assembly)), ms(median(r.launched)), cpuMS(r.assemblyCPU), ms(median(r.crash)), ms(maxOf(r.crash)),
 		ms(median(r.pause)), ms(maxOf(r.pause)), ms(r.leave), r.falsePos, r.starvedFalses, to)
 }
 
 func table(rs []result) string {
 	var sb strings.Builder
-	sb.WriteString("| system | N | assembly (median of 3) | CPU of all members by then | crash detect median / max | pause detect median / max | leave seen by all | false failure reports |\n")
-	sb.WriteString("|---|---|---|---|---|---|---|---|\n")
+	sb.WriteString("| system | N | assembly (median of 3) | last process started (median) | CPU of all members by then | crash detect median / max | pause detect median / max | leave seen by all | false failure reports |\n")
+	sb.WriteString("|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range rs {
 		sb.WriteString(row(r) + "\n")
 	}

@@ -15,6 +15,7 @@ type result struct {
 	n             int
 	assembly      []time.Duration // one per fresh cluster
 	assemblyCPU   []time.Duration // CPU time of all members when the cluster had assembled
+	launched      []time.Duration // per cluster: when its last process had been started
 	crash, pause  []time.Duration // per survivor
 	leave         time.Duration   // until the last survivor heard
 	falsePos      int
@@ -62,6 +63,7 @@ func (b *bench) assembleIn(sys system, n int, r *result, place []string) (*clust
 		return nil, false
 	}
 	r.assembly = append(r.assembly, time.Since(c.start))
+	r.launched = append(r.launched, c.launched)
 	if cpu, err := c.cpuTime(); err == nil {
 		r.assemblyCPU = append(r.assemblyCPU, cpu)
 	}

@@ -39,3 +39,16 @@ func TestVerdicts(t *testing.T) {
 		t.Errorf("a peer got a verdict row:\n%s", got)
 	}
 }
+
+// A row reports, next to the assembly, when the last process had been
+// started: the floor no system's assembly can beat.
+func TestRowReportsLaunch(t *testing.T) {
+	r := result{system: "x", n: 3, assembly: []time.Duration{3 * time.Second, time.Second, 2 * time.Second},
+		launched: []time.Duration{900 * time.Millisecond, 700 * time.Millisecond, 800 * time.Millisecond}}
+	if got := row(r); !strings.HasPrefix(got, "| x | 3 | 2000 ms | 800 ms | ") {
+		t.Fatalf("row %q: want the median assembly, then the median launch", got)
+	}
+	if h := strings.Split(table([]result{r}), "\n"); strings.Count(h[0], "|") != strings.Count(h[2], "|") {
+		t.Fatalf("header and row differ in columns:\n%s\n%s", h[0], h[2])
+	}
+}
