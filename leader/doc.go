@@ -61,8 +61,8 @@
 // majority has moved on.
 //
 // The default Lease is the node's Detection.Budget(10): 450 ms with
-// LocalDetection, 950 ms with LANDetection, so the margin is 795 ms and
-// 1.35 s. A crashed or paused leader is replaced after about the
+// LocalDetection, 950 ms with LANDetection and 5.5 s with SteadyDetection
+// (the default), so the margin is 795 ms, 1.35 s and 6.35 s. A crashed or paused leader is replaced after about the
 // detection time plus one view change plus the margin (bench/leader
 // measures it); a leader that stops gracefully (Node.Stop calls the
 // service's BeforeStop, which resigns: its singletons return, then it

@@ -34,8 +34,10 @@ type Config struct {
 	Role string
 	// Lease is how long a majority's acknowledgement keeps this node
 	// leading (and its singletons running) without a fresh one. Default:
-	// the node's Detection.Budget(10) (450 ms with LocalDetection, 950 ms
-	// with LANDetection). Every node of a cluster must use the same.
+	// the node's Detection.Budget(10) (5.5 s with SteadyDetection, the
+	// default; 950 ms with LANDetection, 450 ms with LocalDetection), or
+	// SteadyDetection's on a host that does not tell its detection. Every
+	// node of a cluster must use the same.
 	Lease time.Duration
 	// Slack is added to the takeover margin: the bound assumed on how
 	// late a timer of this process fires, and on how long a stale
@@ -109,7 +111,7 @@ func (s *Service) Start(h cloister.Host) error {
 	}
 	lease := s.cfg.Lease
 	if lease == 0 {
-		d := cloister.LANDetection()
+		d := cloister.SteadyDetection() // cloister's default
 		if dh, ok := h.(interface{ Detection() cloister.Detection }); ok {
 			d = dh.Detection()
 		}

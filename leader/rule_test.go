@@ -40,3 +40,40 @@ func TestBadConfigIsTyped(t *testing.T) {
 		t.Fatalf("a negative lease: %v, want a ConfigError naming leader.Config.Lease", err)
 	}
 }
+
+// hostOnly is a host that tells nothing beyond cloister.Host: not its
+// detection.
+type hostOnly struct{ cloister.Host }
+
+// onHostOnly starts the leader service on a hostOnly.
+type onHostOnly struct{ *leader.Service }
+
+func (s onHostOnly) Start(h cloister.Host) error { return s.Service.Start(hostOnly{h}) }
+
+// The default lease is the node's Detection.Budget(10), and on a host that
+// does not tell its detection, that of cloister's default, SteadyDetection.
+func TestDefaultLeaseFollowsTheDetection(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		svc  func(*leader.Service) cloister.Service
+		want time.Duration
+	}{
+		{"node's", func(s *leader.Service) cloister.Service { return s }, cloister.LocalDetection().Budget(10)},
+		{"host without detection", func(s *leader.Service) cloister.Service { return onHostOnly{s} }, cloister.SteadyDetection().Budget(10)},
+	} {
+		svc := leader.New(leader.Config{})
+		cfg := cloister.LocalConfig()
+		cfg.Services = []cloister.Service{c.svc(svc)}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		n, err := cloister.Launch(ctx, cfg)
+		cancel()
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		lease, _ := svc.Lease()
+		n.Stop(context.Background())
+		if lease != c.want {
+			t.Errorf("%s: default lease %v, want %v", c.name, lease, c.want)
+		}
+	}
+}
