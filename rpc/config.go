@@ -83,9 +83,11 @@ type Config struct {
 	// MulticallConcurrency bounds the calls one Multicall has in progress.
 	MulticallConcurrency int
 	// MaxIdle retires a dialled connection that has carried no call for
-	// that long, and dials afresh for the next call: a NAT or conntrack
-	// entry that expired would otherwise swallow that call's request.
-	// Default DefaultMaxIdle; negative keeps connections for ever.
+	// that long and has none pending (within MaxIdle/2 more), and dials
+	// afresh for the next call: a NAT or conntrack entry that expired
+	// would otherwise swallow that call's request, and a connection opened
+	// for one call would hold its goroutines and buffers on both sides for
+	// good. Default DefaultMaxIdle; negative keeps connections for ever.
 	MaxIdle time.Duration
 }
 

@@ -102,6 +102,10 @@ func New(cfg Config) (*Endpoint, error) {
 	e.wg.Add(2)
 	go e.acceptLoop(streams)
 	go e.watchLoop()
+	if cfg.MaxIdle > 0 {
+		e.wg.Add(1)
+		go e.reapLoop()
+	}
 	return e, nil
 }
 

@@ -156,3 +156,62 @@ func TestCallFailureSaysWhetherTheRequestLeft(t *testing.T) {
 		t.Fatalf("reported down mid-call: %v, want ErrNodeDown only", err)
 	}
 }
+
+// A connection that carried one call and none since is retired MaxIdle
+// later without another call to its peer: its goroutines and buffers go on
+// both sides. One with a call pending (a watch held open) stays, however
+// long ago the call started.
+func TestIdleConnectionRetiredWithoutAnotherCall(t *testing.T) {
+	const maxIdle = 100 * time.Millisecond
+	a, _ := node(t, Config{MaxIdle: maxIdle})
+	b, bp := node(t, Config{})
+	c, cp := node(t, Config{})
+	b.Handle("echo", echo)
+	held := make(chan struct{})
+	c.Handle("hold", func(ctx context.Context, _ Request) ([]byte, error) {
+		close(held)
+		<-ctx.Done()
+		return nil, ctx.Err()
+	})
+	ctx := testCtx(t)
+	if _, err := a.Call(ctx, bp, "echo", []byte("once")); err != nil {
+		t.Fatal(err)
+	}
+	hctx, cancel := context.WithCancel(ctx)
+	holding := make(chan error, 1)
+	go func() {
+		_, err := a.Call(hctx, cp, "hold", nil)
+		holding <- err
+	}()
+	await(t, held, "the held call to start")
+
+	deadline := time.Now().Add(10 * time.Second)
+	for a.Stats().IdleRetired < 1 || b.Stats().Conns != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("after %v: IdleRetired %d, the callee's connections %d; want 1 and 0",
+				10*time.Second, a.Stats().IdleRetired, b.Stats().Conns)
+		}
+		time.Sleep(maxIdle / 10) // polling with a deadline
+	}
+	// Several idle periods more: the connection with the held call stays.
+	wait := time.After(5 * maxIdle)
+	select {
+	case err := <-holding:
+		t.Fatalf("the held call ended while its connection idled: %v", err)
+	case <-wait:
+	}
+	if got := a.Stats().IdleRetired; got != 1 {
+		t.Fatalf("IdleRetired %d, want 1: the connection with a pending call was retired", got)
+	}
+	if c.Stats().Conns != 1 {
+		t.Fatalf("the held call's callee has %d connections, want 1", c.Stats().Conns)
+	}
+	cancel()
+	if err := await(t, holding, "the held call to end"); !errors.Is(err, context.Canceled) {
+		t.Fatalf("the held call: %v, want context.Canceled", err)
+	}
+	// The next call to b dials afresh and works.
+	if reply, err := a.Call(ctx, bp, "echo", []byte("again")); err != nil || string(reply) != "again" {
+		t.Fatalf("the call after the retirement: %q, %v", reply, err)
+	}
+}
