@@ -3,8 +3,9 @@ package cloister
 import "time"
 
 // joinPerMember is how long a node waits between the state exchanges it
-// starts toward discovered addresses that are not members, per member of
-// its view, while many of them are missing. A join is a full state
+// starts toward discovered addresses that are not members, per member it
+// knows (its view's, or memberlist's live ones when more: knownSize), while
+// many of them are missing. A join is a full state
 // exchange of every member both sides know, and during a large start every
 // node misses most of the others for a while: every node of a 1,000-node
 // start rejoined every discovery round, a thousand exchanges of a thousand
@@ -17,15 +18,15 @@ import "time"
 // A node that misses only a few members (the odd one out of a start,
 // which missed one alive message) rejoins sooner: the gap is
 // joinPerMember for each of missPace members per missing one, at most the
-// view's. A 100-node start waited its full 2 s gap in two runs of three
+// members it knows. A 100-node start waited its full 2 s gap in two runs of three
 // (2.4 s to Ready, against 1.0-1.2 s without the gap).
 const (
 	joinPerMember = 20 * time.Millisecond
 	missPace      = 10
 )
 
-// unpacedJoins is how many joins a node makes with company (a view of
-// more than itself) before the pacing applies; its joins while alone are
+// unpacedJoins is how many joins a node makes with company (knowing more
+// members than itself) before the pacing applies; its joins while alone are
 // never paced. A node's first join brings the view of whichever member
 // answered, and in a start that member is young too: the last node of a
 // 50-process start joined one that knew 41 members, learnt 42, and waited
@@ -46,8 +47,8 @@ type joinPacer struct {
 	joins int // started with company
 }
 
-// joinGap is the pause after a join for a view of members members of
-// which missing discovered addresses are not members.
+// joinGap is the pause after a join for a node that knows members members
+// (itself included) and misses missing discovered addresses.
 func joinGap(members, missing int) time.Duration {
 	if members <= 1 {
 		return 0
@@ -63,7 +64,8 @@ func (p *joinPacer) wait(now time.Time, members, missing int) time.Duration {
 	return max(0, p.last.Add(joinGap(members, missing)).Sub(now))
 }
 
-// started records a join started at now with a view of members members.
+// started records a join started at now by a node that knows members
+// members.
 func (p *joinPacer) started(now time.Time, members int) {
 	p.last = now
 	if members > 1 {
