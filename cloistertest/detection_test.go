@@ -8,7 +8,7 @@ import (
 )
 
 func TestDetectionForCrowdedProcess(t *testing.T) {
-	if d := DetectionFor(100); d != cloister.LANDetection() {
+	if d := detectionForLoad(100); d != cloister.LANDetection() {
 		t.Fatalf("100 nodes: %+v, want the LAN profile", d)
 	}
 	ml := MemberlistDetection()
@@ -25,9 +25,24 @@ func TestDetectionForCrowdedProcess(t *testing.T) {
 		{800, 6400 * time.Millisecond, 3200 * time.Millisecond},
 		{1000, 10 * time.Second, 5 * time.Second},
 	} {
-		d := DetectionFor(c.n)
+		d := detectionForLoad(c.n)
 		if d.ProbeInterval != c.probe || d.ProbeTimeout != c.timeout || d.GossipInterval != ml.GossipInterval || d.Name != "shared-host" {
 			t.Errorf("%d nodes: %+v, want probes every %v with a %v timeout, memberlist's other timings", c.n, d, c.probe, c.timeout)
 		}
+	}
+}
+
+// Under the race detector a node counts as raceNodeCost nodes: the
+// harness's default for 60 nodes is then the shared host's, not LAN.
+func TestDetectionForCountsTheRaceDetector(t *testing.T) {
+	if got, want := DetectionFor(60), detectionForLoad(60*nodeCost); got != want {
+		t.Fatalf("60 nodes: %+v, want %+v", got, want)
+	}
+	lan := DetectionFor(100/raceNodeCost) == cloister.LANDetection()
+	if !lan {
+		t.Fatalf("%d nodes: %+v, want LAN with or without the race detector", 100/raceNodeCost, DetectionFor(100/raceNodeCost))
+	}
+	if shared := DetectionFor(60).Name == "shared-host"; shared != (nodeCost > 1) {
+		t.Fatalf("60 nodes, race detector %v: profile %q", nodeCost > 1, DetectionFor(60).Name)
 	}
 }
