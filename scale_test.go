@@ -81,13 +81,7 @@ func TestSixtyNodesAssembleLoseFiveAndHealASplit(t *testing.T) {
 		t.Skip("60 nodes through kills and a split: run without -race")
 	}
 	n := 60
-	c, rs := detectCluster(t, n, cloistertest.DetectionFor(n), seed())
-	if got := len(c.Node(0).View().Members); got != n {
-		t.Fatalf("view of %d members after the start, want %d", got, n)
-	}
-	if f := falseDowns(c, rs); len(f) > 0 {
-		t.Fatalf("declared down while assembling: %v", f)
-	}
+	c, rs := assembleSixty(t)
 	// The watches open once Ready: a kill in the moment before leaves
 	// some victims to probing, and their removals then spread over more
 	// views (3 in one CI run that killed as the last node became Ready).
@@ -142,13 +136,23 @@ func TestSixtyNodesAssembleWithTheHarnessDefault(t *testing.T) {
 	if testing.Short() {
 		t.Skip("60 nodes: not with -short")
 	}
-	n := 60
+	assembleSixty(t)
+	t.Logf("race detector %v: profile %s", raceEnabled, cloistertest.DetectionFor(60).Name)
+}
+
+// assembleSixty starts 60 nodes on the in-memory network with the
+// harness's default profile and a consensus of all of them, and fails t
+// unless every one is Ready on the view of all 60 with nobody declared
+// failed on the way.
+func assembleSixty(t *testing.T) (*cloistertest.Cluster, []*recorder) {
+	t.Helper()
+	const n = 60
 	c, rs := detectCluster(t, n, cloistertest.DetectionFor(n), seed())
 	if got := len(c.Node(0).View().Members); got != n {
 		t.Fatalf("view of %d members after the start, want %d", got, n)
 	}
 	if f := falseDowns(c, rs); len(f) > 0 {
-		t.Fatalf("declared down during the start: %v", f)
+		t.Fatalf("declared down while assembling: %v", f)
 	}
-	t.Logf("race detector %v: profile %s", raceEnabled, cloistertest.DetectionFor(n).Name)
+	return c, rs
 }
