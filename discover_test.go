@@ -259,3 +259,19 @@ func TestJoinFirstStaggerDoublesWhileTriesPend(t *testing.T) {
 		}
 	}
 }
+
+// A node's known members count memberlist's live ones only from twice
+// rejoinGossips on: below, the view's size paces its joins, as quick
+// rejoins are what a small start needs.
+func TestKnownMembersBelowAndAboveTheBound(t *testing.T) {
+	for _, c := range []struct{ view, known, want int }{
+		{1, 2*rejoinGossips - 1, 1},
+		{1, 2 * rejoinGossips, 2 * rejoinGossips},
+		{60, 41, 60},
+		{3, 100, 100},
+	} {
+		if got := knownMembers(c.view, c.known); got != c.want {
+			t.Errorf("view %d, memberlist %d: %d, want %d", c.view, c.known, got, c.want)
+		}
+	}
+}
