@@ -382,13 +382,20 @@ func (n *Node) WaitReady(ctx context.Context) error {
 	return n.WaitFor(ctx, func(s Snapshot) bool { return s.State == Ready })
 }
 
+// nextChange returns the channel closed at the snapshot's next change:
+// taken before reading the snapshot, it misses no change made after the
+// read.
+func (n *Node) nextChange() <-chan struct{} {
+	n.changeMu.Lock()
+	defer n.changeMu.Unlock()
+	return n.changed
+}
+
 // WaitFor blocks until cond holds for the node's snapshot. It returns an
 // *AssemblyError when ctx ends first and ErrStopped when the node stops.
 func (n *Node) WaitFor(ctx context.Context, cond func(Snapshot) bool) error {
 	for {
-		n.changeMu.Lock()
-		ch := n.changed
-		n.changeMu.Unlock()
+		ch := n.nextChange()
 		s := n.Snapshot()
 		if cond(s) {
 			return nil

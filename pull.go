@@ -64,9 +64,7 @@ func (n *Node) pullLoop() {
 // wait for a change first; ctx's error when ctx ends first.
 func (n *Node) awaitWaitingForAdverts(ctx context.Context) (slept bool, err error) {
 	for {
-		n.changeMu.Lock()
-		changed := n.changed
-		n.changeMu.Unlock()
+		changed := n.nextChange()
 		if s := n.snap.Load(); s != nil && waitingForAdverts(s) {
 			return slept, nil
 		}

@@ -143,9 +143,7 @@ func (n *Node) watchLoop() {
 	defer wake.retry.Stop()
 	var targets targetCache
 	for {
-		n.changeMu.Lock()
-		changed := n.changed
-		n.changeMu.Unlock()
+		changed := n.nextChange()
 		want, ok := targets.get(n, false)
 		if !ok {
 			// Not Ready: the view is still changing; keep the watches

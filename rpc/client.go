@@ -98,17 +98,13 @@ func (e *Endpoint) connFor(ctx context.Context, to Peer) (*conn, error) {
 		pe = &peerEntry{}
 		e.peers[key] = pe
 	}
-	var idle *conn
+	// Idle for longer than a NAT or conntrack entry may live: a connection
+	// cut silently would swallow the next request and fail its call. Dial
+	// afresh instead.
+	idle := e.retireIdleLocked(pe, now)
 	if c := pe.conn; c != nil {
-		if !c.idleSince(now, e.cfg.MaxIdle) || !c.retire() {
-			e.mu.Unlock()
-			return c, nil
-		}
-		// Idle for longer than a NAT or conntrack entry may live: a
-		// connection cut silently would swallow the next request and fail
-		// its call. Dial afresh instead.
-		pe.conn, idle = nil, c
-		e.stats.idleRetired.Add(1)
+		e.mu.Unlock()
+		return c, nil
 	}
 	if idle != nil {
 		defer idle.fail(errRetired)

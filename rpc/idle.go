@@ -34,8 +34,7 @@ func (e *Endpoint) reapIdle() {
 	var idle []*conn
 	e.mu.Lock()
 	for key, pe := range e.peers {
-		if c := pe.conn; c != nil && c.idleSince(now, e.cfg.MaxIdle) && c.retire() {
-			pe.conn = nil
+		if c := e.retireIdleLocked(pe, now); c != nil {
 			if pe.dial == nil {
 				delete(e.peers, key)
 			}
@@ -44,7 +43,20 @@ func (e *Endpoint) reapIdle() {
 	}
 	e.mu.Unlock()
 	for _, c := range idle {
-		e.stats.idleRetired.Add(1)
 		c.fail(errRetired)
 	}
+}
+
+// retireIdleLocked takes the peer's dialled connection out of use when it
+// carried no call for MaxIdle and has none pending, and returns it for the
+// caller to fail with errRetired once e.mu is released; nil when it stays.
+// e.mu must be held.
+func (e *Endpoint) retireIdleLocked(pe *peerEntry, now time.Time) *conn {
+	c := pe.conn
+	if c == nil || !c.idleSince(now, e.cfg.MaxIdle) || !c.retire() {
+		return nil
+	}
+	pe.conn = nil
+	e.stats.idleRetired.Add(1)
+	return c
 }
