@@ -283,6 +283,7 @@ func (n *Node) apply(changes []core.Change) {
 		rings = n.rings.ringsFor(cfgs, view, state, self.ID)
 	}
 	advert := n.core.Advert()
+	n.commitsOnCommit.Store(n.core.CommitsOnCommit())
 	mismatch, differing := n.ringMismatches(n.core.View().Members)
 	self.Term = advert.Quorum.Term
 	snap := &Snapshot{

@@ -71,8 +71,18 @@ const metaTagRings = 2
 
 // metaTagQuorum is the optional field of the quorum advert:
 //
-//	uvarint Term | uvarint Accept | uvarint Floor | flags (1 byte: bit 0 OK)
+//	uvarint Term | uvarint Accept | uvarint Floor | flags (1 byte: bit 0 OK, bit 1 Committed)
+//
+// A reader ignores the flags it does not know: a member of an older build
+// reads a committed member's advert as before, and commits only on every
+// acceptance.
 const metaTagQuorum = 1
+
+// The quorum advert's flags.
+const (
+	quorumFlagOK        = 1 << 0
+	quorumFlagCommitted = 1 << 1
+)
 
 // maxOptionalField bounds the length an optional field may claim.
 const maxOptionalField = 256
@@ -102,7 +112,10 @@ func encodeMetaAs(m meta, f advertFormat) []byte {
 		q = binary.AppendUvarint(q, m.Quorum.Floor)
 		var flags byte
 		if m.Quorum.OK {
-			flags |= 1
+			flags |= quorumFlagOK
+		}
+		if m.Quorum.Committed {
+			flags |= quorumFlagCommitted
 		}
 		q = append(q, flags)
 		b = append(b, metaTagQuorum)
@@ -155,7 +168,8 @@ func decodeOptional(b []byte, m *meta) error {
 		if len(value) < 1 {
 			return fmt.Errorf("%w: bad quorum advert", errMeta)
 		}
-		m.Quorum = core.QuorumAdvert{Term: vals[0], Accept: vals[1], Floor: vals[2], OK: value[0]&1 != 0}
+		m.Quorum = core.QuorumAdvert{Term: vals[0], Accept: vals[1], Floor: vals[2], OK: value[0]&quorumFlagOK != 0,
+			Committed: value[0]&quorumFlagCommitted != 0}
 		m.HasQuorum = true
 	}
 	return nil
@@ -211,7 +225,7 @@ func decodeMeta(b []byte) (meta, error) {
 // metaSizeLimit is the size of the largest advert a config can produce,
 // checked by Validate against what memberlist carries.
 func metaSizeLimit(roles []string, weight float64) int {
-	q := core.QuorumAdvert{Term: math.MaxUint64, Accept: math.MaxUint64, Floor: math.MaxUint64, OK: true}
+	q := core.QuorumAdvert{Term: math.MaxUint64, Accept: math.MaxUint64, Floor: math.MaxUint64, OK: true, Committed: true}
 	return len(encodeMeta(meta{Roles: roles, Weight: weight, Seq: math.MaxUint64, Quorum: q, HasQuorum: true, RingsDigest: math.MaxUint64, Hidden: true}))
 }
 

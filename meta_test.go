@@ -20,6 +20,8 @@ func TestMetaRoundTrip(t *testing.T) {
 			Quorum: core.QuorumAdvert{Term: 3, Accept: 0, Floor: 5, OK: false}},
 		{View: 9, State: Ready, Weight: 1, Seq: 5, Roles: []string{"web"}, HasQuorum: true,
 			Quorum: core.QuorumAdvert{Term: math.MaxUint64, Accept: math.MaxUint64, Floor: math.MaxUint64, OK: true}},
+		{View: 9, State: Ready, Weight: 1, Seq: 6, HasQuorum: true,
+			Quorum: core.QuorumAdvert{Term: 4, Accept: 4, Floor: 4, OK: true, Committed: true}},
 	} {
 		b := encodeMeta(m)
 		got, err := decodeMeta(b)
@@ -45,6 +47,13 @@ func TestMetaSkipsUnknownOptionalFields(t *testing.T) {
 	older := encodeMeta(meta{View: 9, State: Ready, Weight: 1, Seq: 5}) // no quorum advert
 	if got, err := decodeMeta(older); err != nil || got.HasQuorum {
 		t.Fatalf("decodeMeta without the quorum field = %+v, %v", got, err)
+	}
+	// Flags a reader does not know are ignored: this is how a build that
+	// knows only OK reads a commit, and how this one reads later flags.
+	flagged := encodeMeta(m)
+	flagged[len(flagged)-1] |= 0x80
+	if got, err := decodeMeta(flagged); err != nil || !reflect.DeepEqual(got, m) {
+		t.Fatalf("decodeMeta with an unknown flag = %+v, %v; want %+v", got, err, m)
 	}
 	for name, bad := range map[string][]byte{
 		"length past the end":  append(append([]byte(nil), b...), 77, 9, 'x'),

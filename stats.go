@@ -54,6 +54,10 @@ type Stats struct {
 	// checking the member after one it had found ended itself (neighbours
 	// in ID order killed together), before a watch or a notice named them.
 	FailuresSwept uint64
+	// CommitsOnCommit counts the views this node committed because
+	// another member advertised the view committed at the term it
+	// accepted it at, before every member's acceptance had reached it.
+	CommitsOnCommit uint64
 }
 
 // GossipStats counts the gossip streams and datagrams refused, by reason.
@@ -106,6 +110,7 @@ func (n *Node) Stats() Stats {
 		FailuresNotConfirmed:    n.failuresRefuted.Load(),
 		FailuresHinted:          n.failuresHinted.Load(),
 		FailuresSwept:           n.failuresSwept.Load(),
+		CommitsOnCommit:         n.commitsOnCommit.Load(),
 	}
 	if ts, ok := n.tr.(interface{ Stats() transport.NetStats }); ok {
 		s.Transport = ts.Stats()

@@ -385,7 +385,7 @@ func progress(nodes []*cloister.Node, v *views, net *memnet.Network, start time.
 		case <-stop:
 			return
 		}
-		var notConfirmed, hinted, overLimit, queueFull, pulls uint64
+		var notConfirmed, hinted, overLimit, queueFull, pulls, onCommit uint64
 		health := 0
 		for _, nd := range nodes {
 			st := nd.Stats()
@@ -394,6 +394,7 @@ func progress(nodes []*cloister.Node, v *views, net *memnet.Network, start time.
 			overLimit += st.Gossip.StreamsOverLimit
 			queueFull += st.Gossip.HandlerQueueFull
 			pulls += st.PullsSent
+			onCommit += st.CommitsOnCommit
 			health = max(health, st.HealthScore)
 		}
 		v.mu.Lock()
@@ -412,8 +413,8 @@ func progress(nodes []*cloister.Node, v *views, net *memnet.Network, start time.
 				same++
 			}
 		}
-		fmt.Fprintf(os.Stderr, "scale: %5.1fs %s views held=%d node0 sees %d of %d advertising its view downs=%d notConfirmed=%d hinted=%d streamsOverLimit=%d handlerQueueFull=%d pulls=%d maxHealth=%d goroutines=%d memnet=%+v\n",
-			time.Since(start).Seconds(), summary(nodes), len(held), same, len(s0.View.Members), downs, notConfirmed, hinted, overLimit, queueFull, pulls, health, runtime.NumGoroutine(), net.Stats())
+		fmt.Fprintf(os.Stderr, "scale: %5.1fs %s views held=%d node0 sees %d of %d advertising its view downs=%d notConfirmed=%d hinted=%d streamsOverLimit=%d handlerQueueFull=%d pulls=%d commitsOnCommit=%d maxHealth=%d goroutines=%d memnet=%+v\n",
+			time.Since(start).Seconds(), summary(nodes), len(held), same, len(s0.View.Members), downs, notConfirmed, hinted, overLimit, queueFull, pulls, onCommit, health, runtime.NumGoroutine(), net.Stats())
 	}
 }
 

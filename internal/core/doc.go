@@ -69,7 +69,9 @@
 //     accepts the view at a term above every floor it sees, or at the
 //     highest term another member accepts it at. Once every member accepts
 //     it at one term, the node commits it: that is its new reference and
-//     its term, and it is Ready.
+//     its term, and it is Ready. Having accepted the view at a term, it
+//     also commits when a member advertises the view committed at that
+//     term (QuorumAdvert.Committed): that member saw every acceptance.
 //
 // A node whose vote counts and says no is NoQuorum at once, without waiting
 // for agreement. References count incarnations, not names:

@@ -31,6 +31,9 @@ type QuorumAdvert struct {
 	Accept uint64 // the term at which it accepts its advertised view; 0 if it does not
 	Floor  uint64 // the highest term it has accepted or committed
 	OK     bool   // its references let its advertised view be quorate
+	// Committed: its reference is its advertised view, at Term: it saw
+	// every member of that view accept it at Term.
+	Committed bool
 }
 
 // View is the agreed-upon set of members.

@@ -1,0 +1,66 @@
+package core
+
+import "testing"
+
+// A member that committed the view at the term this node accepts it at
+// saw every member accept it: this node commits on its advert, without
+// waiting for the acceptances it has not received itself.
+func TestCommitsOnAMembersCommit(t *testing.T) {
+	a, b, c3 := member("a", 1), member("b", 1), member("c", 1)
+	forming := func() (*Core, uint64) {
+		c := New(a, 3)
+		c.Start()
+		c.Apply([]Input{{Kind: Alive, Member: b}, {Kind: Alive, Member: c3}})
+		v := c.View().ID
+		// b and c vote for the view; a accepts it at term 1 and waits
+		// for their acceptances.
+		c.Apply([]Input{{Kind: Alive, Member: agreeingUnaccepted(b, v, 0)}, {Kind: Alive, Member: agreeingUnaccepted(c3, v, 0)}})
+		if got := c.Advert().Quorum.Accept; got != 1 {
+			t.Fatalf("accepts at %d, want 1", got)
+		}
+		return c, v
+	}
+	committed := func(m Member, view, term uint64) Member {
+		m.View = view
+		m.AdvertSeq++
+		m.Quorum = QuorumAdvert{Term: term, Accept: term, Floor: term, OK: true, Committed: true}
+		return m
+	}
+
+	t.Run("commit at the accepted term", func(t *testing.T) {
+		c, v := forming()
+		c.Update(committed(b, v, 1)) // c's acceptance never reached a
+		if c.State() != Ready || c.Term() != 1 {
+			t.Fatalf("state %v term %d, want ready at term 1", c.State(), c.Term())
+		}
+		if q := c.Advert().Quorum; !q.Committed || q.Term != 1 {
+			t.Fatalf("advert %+v, want committed at term 1", q)
+		}
+		if got := c.CommitsOnCommit(); got != 1 {
+			t.Fatalf("CommitsOnCommit = %d, want 1", got)
+		}
+	})
+	t.Run("an acceptance alone is not enough", func(t *testing.T) {
+		c, v := forming()
+		c.Update(agreeing(b, v, 1))
+		if c.State() == Ready {
+			t.Fatal("ready without c's acceptance or anybody's commit")
+		}
+		if c.Advert().Quorum.Committed {
+			t.Fatal("advertises a commit it did not make")
+		}
+		c.Update(agreeing(c3, v, 1)) // every acceptance: the usual commit
+		if c.State() != Ready || c.CommitsOnCommit() != 0 {
+			t.Fatalf("state %v, CommitsOnCommit %d; want ready on the acceptances alone", c.State(), c.CommitsOnCommit())
+		}
+	})
+	t.Run("a commit at another term is not this one", func(t *testing.T) {
+		c, v := forming()
+		b2 := committed(b, v, 1)
+		b2.Quorum.Term = 0 // committed flag with a reference older than the acceptance
+		c.Update(b2)
+		if c.State() == Ready {
+			t.Fatal("ready on a commit at a term other than the accepted one")
+		}
+	})
+}
