@@ -64,3 +64,72 @@ func TestCommitsOnAMembersCommit(t *testing.T) {
 		}
 	})
 }
+
+// A member's record that flaps (departs and comes back, as when memberlist
+// declares it dead and it refutes) brings back the same view at a new
+// epoch. A node that accepted nothing meanwhile keeps what it held: Ready
+// at its term again, or its acceptance of the view. It used to accept the
+// view again at a higher term, and every member followed it there from
+// Ready: at 1,000 members in one process, each flap at any node began
+// the whole round again.
+func TestFlapKeepsTheViewsTerm(t *testing.T) {
+	t.Run("committed", func(t *testing.T) {
+		c, _, b, _ := cluster3(t)
+		v := c.View().ID
+		c.Leave(b.ID, Failed)
+		if c.State() != Rehashing {
+			t.Fatalf("after the flap's departure: %v, want rehashing", c.State())
+		}
+		c.Join(agreeing(b, v, 1))
+		if c.View().ID != v {
+			t.Fatal("the view did not come back")
+		}
+		if c.State() != Ready || c.Term() != 1 {
+			t.Fatalf("state %v term %d, want ready at term 1 again", c.State(), c.Term())
+		}
+		if q := c.Advert().Quorum; q.Accept != 1 || !q.Committed {
+			t.Fatalf("advert %+v, want the view committed at term 1, no new acceptance", q)
+		}
+	})
+	t.Run("accepted", func(t *testing.T) {
+		a, b, c3 := member("a", 1), member("b", 1), member("c", 1)
+		c := New(a, 3)
+		c.Start()
+		c.Apply([]Input{{Kind: Alive, Member: b}, {Kind: Alive, Member: c3}})
+		v := c.View().ID
+		c.Apply([]Input{{Kind: Alive, Member: agreeingUnaccepted(b, v, 0)}, {Kind: Alive, Member: agreeingUnaccepted(c3, v, 0)}})
+		if got := c.Advert().Quorum.Accept; got != 1 {
+			t.Fatalf("accepts at %d, want 1", got)
+		}
+		c.Leave(c3.ID, Failed)
+		c.Join(agreeingUnaccepted(c3, v, 0))
+		if got := c.Advert().Quorum.Accept; got != 1 {
+			t.Fatalf("after the flap accepts at %d, want still 1", got)
+		}
+		b.AdvertSeq, c3.AdvertSeq = 1, 1
+		c.Apply([]Input{{Kind: Alive, Member: agreeing(b, v, 1)}, {Kind: Alive, Member: agreeing(c3, v, 1)}})
+		if c.State() != Ready || c.Term() != 1 {
+			t.Fatalf("state %v term %d, want ready at term 1", c.State(), c.Term())
+		}
+	})
+	t.Run("accepted another view meanwhile", func(t *testing.T) {
+		c, _, b, c3 := cluster3(t)
+		v := c.View().ID
+		c.Leave(c3.ID, Failed)
+		v2 := c.View().ID
+		b.AdvertSeq = 1
+		c.Update(agreeingUnaccepted(b, v2, 1))
+		if got := c.Advert().Quorum.Accept; got != 2 {
+			t.Fatalf("accepts the smaller view at %d, want 2", got)
+		}
+		b.AdvertSeq = 2
+		c.Update(agreeing(b, v, 1)) // b back on the old view, c3 back too
+		c.Join(agreeing(c3, v, 1))
+		if c.View().ID != v {
+			t.Fatal("the view did not come back")
+		}
+		if q := c.Advert().Quorum; q.Committed || q.Accept == 1 {
+			t.Fatalf("advert %+v: term 2 was accepted since, so the view must be accepted anew, above it", q)
+		}
+	})
+}

@@ -533,19 +533,39 @@ func (c *Core) standingFloor(present []Member) (standing bool, floor uint64) {
 // current view, or 0.
 func (c *Core) acceptedTerm() uint64 {
 	var t uint64
-	if c.ref.Term > 0 && c.ref.is(c.view) {
+	if c.refIsView() {
 		t = c.ref.Term
 	}
-	if n := len(c.pending); n > 0 && c.pending[n-1].is(c.view) {
-		t = max(t, c.pending[n-1].Term)
+	if c.lastPendingIsView() {
+		t = max(t, c.pending[len(c.pending)-1].Term)
 	}
 	return t
+}
+
+// refIsView reports whether the reference is the current view: accepted
+// at this epoch of it, or at an earlier one with nothing accepted since
+// (the view left and came back, as when a member's record flaps).
+func (c *Core) refIsView() bool {
+	r := c.ref
+	return r.Term > 0 && r.ViewID == c.view.ID && (r.Epoch == c.view.Epoch || len(c.pending) == 0 && r.Term == c.floor)
+}
+
+// lastPendingIsView reports whether the newest accepted view not yet
+// committed is the current view: at this epoch of it, or at an earlier
+// one with nothing accepted at a higher term since.
+func (c *Core) lastPendingIsView() bool {
+	n := len(c.pending)
+	if n == 0 {
+		return false
+	}
+	r := c.pending[n-1]
+	return r.ViewID == c.view.ID && (r.Epoch == c.view.Epoch || r.Term == c.floor)
 }
 
 // committed reports whether the current view is committed here at the
 // highest term this node accepts it at.
 func (c *Core) committed() bool {
-	return c.ref.Term > 0 && c.ref.is(c.view) && c.acceptedTerm() == c.ref.Term
+	return c.refIsView() && c.acceptedTerm() == c.ref.Term
 }
 
 // advance takes the quorum protocol's next steps for the current view:
@@ -646,8 +666,8 @@ func (c *Core) nextTerm(present []Member) uint64 {
 // accept records the current view as accepted at term t, reporting false
 // when too many accepted views are pending.
 func (c *Core) accept(t uint64, present []Member) bool {
-	if n := len(c.pending); n > 0 && c.pending[n-1].is(c.view) {
-		c.pending[n-1].Term = t
+	if n := len(c.pending); c.lastPendingIsView() {
+		c.pending[n-1].Term, c.pending[n-1].Epoch = t, c.view.Epoch
 	} else {
 		if n >= maxPending {
 			return false

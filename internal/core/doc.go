@@ -72,6 +72,10 @@
 //     its term, and it is Ready. Having accepted the view at a term, it
 //     also commits when a member advertises the view committed at that
 //     term (QuorumAdvert.Committed): that member saw every acceptance.
+//   - A view ID that comes back at a new epoch (a member's record departed
+//     and returned) keeps this node's commit or acceptance of it, if it
+//     accepted nothing at a higher term meanwhile; otherwise it is a new
+//     view to accept.
 //
 // A node whose vote counts and says no is NoQuorum at once, without waiting
 // for agreement. References count incarnations, not names:

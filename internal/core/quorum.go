@@ -68,13 +68,12 @@ type reference struct {
 	Term   uint64
 	ViewID uint64
 	// Epoch is this node's epoch of the view when it accepted it: a view
-	// ID that comes back after other views is a new view to accept.
+	// ID that comes back after other views is a new view to accept,
+	// unless this node accepted nothing at a higher term meanwhile (see
+	// Core.refIsView).
 	Epoch   uint64
 	Members []Member // sorted by name, then ID; never modified once set
 }
-
-// is reports whether r was accepted for the view v, at the same epoch.
-func (r reference) is(v View) bool { return r.ViewID == v.ID && r.Epoch == v.Epoch }
 
 // holds reports whether the members present form a quorum against ref
 // under the policy. Both are sorted by name, then ID (views and
