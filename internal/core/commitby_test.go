@@ -133,3 +133,31 @@ func TestFlapKeepsTheViewsTerm(t *testing.T) {
 		}
 	})
 }
+
+// A node back from the minority side of a split sees the view it
+// committed come back, but the majority committed a view without it
+// meanwhile: their records advertise a higher floor, and it must accept
+// the view anew rather than be Ready at its old term.
+func TestComingBackFromTheMinorityIsNotReadyAtTheOldTerm(t *testing.T) {
+	c, _, b, c3 := cluster3(t)
+	v := c.View().ID
+	c.Apply([]Input{{Kind: Departed, Member: b}, {Kind: Departed, Member: c3}})
+	if c.State() != NoQuorum {
+		t.Fatalf("alone: %v, want noquorum", c.State())
+	}
+	moved := func(m Member) Member { // committed {b, c} at term 2 meanwhile
+		m.View, m.AdvertSeq = v, 5
+		m.Quorum = QuorumAdvert{Term: 2, Floor: 2, OK: true}
+		return m
+	}
+	c.Apply([]Input{{Kind: Alive, Member: moved(b)}, {Kind: Alive, Member: moved(c3)}})
+	if c.View().ID != v {
+		t.Fatal("the view did not come back")
+	}
+	if c.State() == Ready {
+		t.Fatalf("ready at term %d on the view the majority moved past", c.Term())
+	}
+	if q := c.Advert().Quorum; q.Committed || q.Accept == 1 {
+		t.Fatalf("advert %+v: holds the old term's acceptance", q)
+	}
+}

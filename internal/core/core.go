@@ -543,23 +543,41 @@ func (c *Core) acceptedTerm() uint64 {
 }
 
 // refIsView reports whether the reference is the current view: accepted
-// at this epoch of it, or at an earlier one with nothing accepted since
-// (the view left and came back, as when a member's record flaps).
+// at this epoch of it, or at an earlier one (the view left and came back,
+// as when a member's record flaps) with nothing accepted since, here or by
+// any member (cameBack).
 func (c *Core) refIsView() bool {
 	r := c.ref
-	return r.Term > 0 && r.ViewID == c.view.ID && (r.Epoch == c.view.Epoch || len(c.pending) == 0 && r.Term == c.floor)
+	return r.Term > 0 && r.ViewID == c.view.ID && (r.Epoch == c.view.Epoch || len(c.pending) == 0 && c.cameBack(r.Term))
 }
 
 // lastPendingIsView reports whether the newest accepted view not yet
 // committed is the current view: at this epoch of it, or at an earlier
-// one with nothing accepted at a higher term since.
+// one with nothing accepted at a higher term since (cameBack).
 func (c *Core) lastPendingIsView() bool {
 	n := len(c.pending)
 	if n == 0 {
 		return false
 	}
 	r := c.pending[n-1]
-	return r.ViewID == c.view.ID && (r.Epoch == c.view.Epoch || r.Term == c.floor)
+	return r.ViewID == c.view.ID && (r.Epoch == c.view.Epoch || c.cameBack(r.Term))
+}
+
+// cameBack reports whether what this node holds of a view at term t still
+// stands now that the view came back at a new epoch: neither this node
+// nor any member advertises a floor above t. A node back from a minority
+// side that the majority left behind sees the majority's higher floors
+// with their records, and accepts the view anew, as before.
+func (c *Core) cameBack(t uint64) bool {
+	if c.floor != t {
+		return false
+	}
+	for _, m := range c.view.Members {
+		if m.Quorum.Floor > t {
+			return false
+		}
+	}
+	return true
 }
 
 // committed reports whether the current view is committed here at the
