@@ -2,7 +2,6 @@ package cloister
 
 import (
 	"context"
-	"math/rand/v2"
 	"time"
 
 	"github.com/cloister-go/cloister/internal/core"
@@ -24,14 +23,15 @@ import (
 //     maxQuietGossips), so an
 //     assembly costs one advert per node, not one per member heard of.
 //   - A vote or an acceptance goes at once: every member waits for them.
-//   - A commit goes within commitSpread quiet periods, at a random moment:
-//     a member still waiting for acceptances commits on the first commit
-//     it hears of (core: committedBy), and the first of many spread ones
-//     comes early, while all of them at once, at 500 members in one
-//     process, crowded out the adverts the last members still needed.
-//   - Any other change of state (Ready to Rehashing and back on one view)
-//     does not affect agreement; it is advertised after stateOnlyQuiets
-//     quiet periods, once the assembly traffic is over.
+//   - A change of state alone (Rehashing to Ready and back on one view),
+//     a commit included, is advertised after stateOnlyQuiets quiet
+//     periods, once the round's traffic is over. A member still waiting
+//     for acceptances then commits on the first commit it hears of (core:
+//     committedBy): that caps a round held up by lost acceptances.
+//     Advertised sooner (within two quiet periods, or at once), the
+//     commits of hundreds of members went out while the last members
+//     still needed the round's adverts, and 500-node starts and kills
+//     were no faster, the kills' rounds rather slower (docs/benchmarks.md).
 //
 // A view is sent straight to every member at once and gossiped
 // stateOnlyQuiets quiet periods later (see membership.SetMeta).
@@ -40,7 +40,6 @@ import (
 //
 // Stopping is advertised by Stop itself, which waits for it to go out.
 const (
-	commitSpread    = 2 // quiet periods a commit's advert is spread over
 	stateOnlyQuiets = 5
 	maxQuiets       = 10
 	maxQuietGossips = 8 // bound of a quiet period, in paces
@@ -55,8 +54,7 @@ type published struct {
 // advertDelay says whether the snapshot is worth advertising, given what
 // was last advertised, and how long to let it settle first. A change of
 // the quorum advert alone (a vote, an acceptance) goes at once: every
-// member of the view waits for it before it can be Ready; a commit goes
-// at a random moment within commitSpread quiet periods.
+// member of the view waits for it before it can be Ready.
 func advertDelay(s *Snapshot, last published, quiet time.Duration) (time.Duration, bool) {
 	members := len(s.View.Members)
 	a, l := s.advert, last.advert
@@ -71,8 +69,6 @@ func advertDelay(s *Snapshot, last published, quiet time.Duration) (time.Duratio
 		return quiet, true
 	case a.Quorum.OK != l.Quorum.OK || a.Quorum.Accept != l.Quorum.Accept:
 		return 0, true
-	case a.Quorum.Committed && !l.Quorum.Committed:
-		return rand.N(commitSpread*quiet + 1), true
 	}
 	return stateOnlyQuiets * quiet, true
 }
