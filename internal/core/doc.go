@@ -74,8 +74,8 @@
 //     term (QuorumAdvert.Committed): that member saw every acceptance.
 //   - A view ID that comes back at a new epoch (a member's record departed
 //     and returned) keeps this node's commit or acceptance of it, if it
-//     accepted nothing at a higher term meanwhile; otherwise it is a new
-//     view to accept.
+//     accepted nothing at a higher term meanwhile and no member advertises
+//     a floor above that term; otherwise it is a new view to accept.
 //
 // A node whose vote counts and says no is NoQuorum at once, without waiting
 // for agreement. References count incarnations, not names:
