@@ -2,24 +2,23 @@ package core
 
 import "testing"
 
+// accepting3 returns a core for a, forming a cluster with b and c
+// (consensus 3): b and c vote for the view, a accepts it at term 1 and
+// waits for their acceptances.
+func accepting3(t *testing.T) (*Core, Member, Member, Member) {
+	t.Helper()
+	c, a, b, c3, v := start3()
+	c.Apply([]Input{{Kind: Alive, Member: agreeingUnaccepted(b, v, 0)}, {Kind: Alive, Member: agreeingUnaccepted(c3, v, 0)}})
+	if got := c.Advert().Quorum.Accept; got != 1 {
+		t.Fatalf("accepts at %d, want 1", got)
+	}
+	return c, a, b, c3
+}
+
 // A member that committed the view at the term this node accepts it at
 // saw every member accept it: this node commits on its advert, without
 // waiting for the acceptances it has not received itself.
 func TestCommitsOnAMembersCommit(t *testing.T) {
-	a, b, c3 := member("a", 1), member("b", 1), member("c", 1)
-	forming := func() (*Core, uint64) {
-		c := New(a, 3)
-		c.Start()
-		c.Apply([]Input{{Kind: Alive, Member: b}, {Kind: Alive, Member: c3}})
-		v := c.View().ID
-		// b and c vote for the view; a accepts it at term 1 and waits
-		// for their acceptances.
-		c.Apply([]Input{{Kind: Alive, Member: agreeingUnaccepted(b, v, 0)}, {Kind: Alive, Member: agreeingUnaccepted(c3, v, 0)}})
-		if got := c.Advert().Quorum.Accept; got != 1 {
-			t.Fatalf("accepts at %d, want 1", got)
-		}
-		return c, v
-	}
 	committed := func(m Member, view, term uint64) Member {
 		m.View = view
 		m.AdvertSeq++
@@ -28,7 +27,8 @@ func TestCommitsOnAMembersCommit(t *testing.T) {
 	}
 
 	t.Run("commit at the accepted term", func(t *testing.T) {
-		c, v := forming()
+		c, _, b, _ := accepting3(t)
+		v := c.View().ID
 		c.Update(committed(b, v, 1)) // c's acceptance never reached a
 		if c.State() != Ready || c.Term() != 1 {
 			t.Fatalf("state %v term %d, want ready at term 1", c.State(), c.Term())
@@ -41,7 +41,8 @@ func TestCommitsOnAMembersCommit(t *testing.T) {
 		}
 	})
 	t.Run("an acceptance alone is not enough", func(t *testing.T) {
-		c, v := forming()
+		c, _, b, c3 := accepting3(t)
+		v := c.View().ID
 		c.Update(agreeing(b, v, 1))
 		if c.State() == Ready {
 			t.Fatal("ready without c's acceptance or anybody's commit")
@@ -55,7 +56,8 @@ func TestCommitsOnAMembersCommit(t *testing.T) {
 		}
 	})
 	t.Run("a commit at another term is not this one", func(t *testing.T) {
-		c, v := forming()
+		c, _, b, _ := accepting3(t)
+		v := c.View().ID
 		b2 := committed(b, v, 1)
 		b2.Quorum.Term = 0 // committed flag with a reference older than the acceptance
 		c.Update(b2)
@@ -92,15 +94,8 @@ func TestFlapKeepsTheViewsTerm(t *testing.T) {
 		}
 	})
 	t.Run("accepted", func(t *testing.T) {
-		a, b, c3 := member("a", 1), member("b", 1), member("c", 1)
-		c := New(a, 3)
-		c.Start()
-		c.Apply([]Input{{Kind: Alive, Member: b}, {Kind: Alive, Member: c3}})
+		c, _, b, c3 := accepting3(t)
 		v := c.View().ID
-		c.Apply([]Input{{Kind: Alive, Member: agreeingUnaccepted(b, v, 0)}, {Kind: Alive, Member: agreeingUnaccepted(c3, v, 0)}})
-		if got := c.Advert().Quorum.Accept; got != 1 {
-			t.Fatalf("accepts at %d, want 1", got)
-		}
 		c.Leave(c3.ID, Failed)
 		c.Join(agreeingUnaccepted(c3, v, 0))
 		if got := c.Advert().Quorum.Accept; got != 1 {

@@ -67,14 +67,20 @@ func TestParseQuorumKind(t *testing.T) {
 	}
 }
 
-// cluster3 returns a core for a, Ready at term 1 with b and c (consensus 3).
-func cluster3(t *testing.T) (*Core, Member, Member, Member) {
-	t.Helper()
+// start3 returns a core for a, started with b and c alive (consensus 3),
+// and the view ID of the three.
+func start3() (*Core, Member, Member, Member, uint64) {
 	a, b, c3 := member("a", 1), member("b", 1), member("c", 1)
 	c := New(a, 3)
 	c.Start()
 	c.Apply([]Input{{Kind: Alive, Member: b}, {Kind: Alive, Member: c3}})
-	v := c.View().ID
+	return c, a, b, c3, c.View().ID
+}
+
+// cluster3 returns a core for a, Ready at term 1 with b and c (consensus 3).
+func cluster3(t *testing.T) (*Core, Member, Member, Member) {
+	t.Helper()
+	c, a, b, c3, v := start3()
 	c.Apply([]Input{{Kind: Alive, Member: agreeing(b, v, 1)}, {Kind: Alive, Member: agreeing(c3, v, 1)}})
 	if c.State() != Ready || c.Term() != 1 {
 		t.Fatalf("forming: state %v term %d, want ready at term 1", c.State(), c.Term())
