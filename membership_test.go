@@ -77,6 +77,26 @@ func (r *recorder) differs(id string) int {
 	return n
 }
 
+// mark returns how many events the recorder has heard, for readyAt.
+func (r *recorder) mark() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.events)
+}
+
+// readyAt reports whether a change to Ready at the term was heard after
+// the first from events.
+func (r *recorder) readyAt(term uint64, from int) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, e := range r.events[from:] {
+		if s, ok := e.(*cloister.StateChanged); ok && s.To == cloister.Ready && s.Snapshot.Term == term {
+			return true
+		}
+	}
+	return false
+}
+
 func (r *recorder) stateLog() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()

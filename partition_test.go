@@ -98,6 +98,7 @@ func partitionTwoOfFive(t *testing.T, sentryDown bool) {
 		t.Fatalf("majority Whois: %v", err)
 	}
 	majorityTerm := c.Node(2).Snapshot().Term
+	marks := []int{rs[0].mark(), rs[1].mark()}
 
 	c.SentryDown(sentryDown)
 	c.Heal()
@@ -105,6 +106,14 @@ func partitionTwoOfFive(t *testing.T, sentryDown bool) {
 	t.Logf("heal (sentry down %v): one view, one term after %v", sentryDown, took)
 	if term := c.Node(0).Snapshot().Term; term <= majorityTerm {
 		t.Fatalf("term after heal %d, want above %d", term, majorityTerm)
+	}
+	// The minority's old view comes back with the heal, but the majority
+	// moved past it: a minority node must accept it anew, never be Ready
+	// at its old term again.
+	for i, from := range marks {
+		if rs[i].readyAt(before, from) {
+			t.Fatalf("minority node %d was Ready at its old term %d after the heal", i, before)
+		}
 	}
 	for _, i := range []int{2, 3, 4} {
 		for _, gone := range []int{0, 1} {
