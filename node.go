@@ -62,8 +62,8 @@ type Node struct {
 	checksDone      chan struct{}          // capacity 1: checking fell to zero
 	failuresRefuted atomic.Uint64          // failures not confirmed: the member answered
 	failuresHinted  atomic.Uint64          // failures reported on a closed connection, confirmed
-	commitsOnCommit atomic.Uint64          // the core's CommitsOnCommit, copied by the loop
 	failuresSwept   atomic.Uint64          // of those, found by checking the member after one found ended
+	commitsOnCommit atomic.Uint64          // the core's CommitsOnCommit, copied by the loop
 
 	publish chan struct{} // capacity 1: the advert changed
 	// advertised is the advert the publisher was last woken for; owned by
