@@ -488,45 +488,57 @@ func (c *Core) agreed() bool {
 
 // quorate reports whether the present members form a quorum by every
 // vote that counts. The votes that count are those of the members that
-// have committed a view and, among them, accepted the newest one (the
-// highest floor): their references and accepted views are the newest the
-// side knows of, and a member that accepted a view knows every view its
+// have committed a view and, among them, those that accepted the newest
+// one (the highest floor) and those that hold the newest reference (the
+// highest term). A member that accepted a view knows every view its
 // commit could have superseded (a commit needs every member of the new
-// view to accept it, and the new view holds a quorum of the old). The
-// others defer to them: a member with older knowledge would otherwise veto
-// for ever by a reference the cluster has moved past, and a member that
-// never committed a view does not know the reference that made the view it
-// accepted quorate. Before any present member committed a view (a cluster
-// forming for the first time), every member votes.
+// view to accept it, and the new view holds a quorum of the old); but
+// that acceptance may never have been committed, and then the newest
+// reference is one only its holders know: with the highest floor alone
+// voting, the randomized test found two disjoint Ready views. The others
+// defer: a member with older knowledge would otherwise veto for ever by a
+// reference the cluster has moved past, and a member that never committed
+// a view does not know the reference that made the view it accepted
+// quorate. Before any present member committed a view (a cluster forming
+// for the first time), every member votes.
 func (c *Core) quorate(present []Member) bool {
-	standing, floor := c.standingFloor(present)
-	if (!standing || c.ref.Term > 0 && c.floor == floor) && !c.okFor(present) {
+	v := c.voters(present)
+	if v.count(c.ref.Term, c.floor) && !c.okFor(present) {
 		return false
 	}
 	for _, m := range present {
-		if m.ID == c.self.ID {
-			continue
-		}
-		votes := !standing || m.Quorum.Term > 0 && m.Quorum.Floor == floor
-		if votes && !m.Quorum.OK {
+		if m.ID != c.self.ID && v.count(m.Quorum.Term, m.Quorum.Floor) && !m.Quorum.OK {
 			return false
 		}
 	}
 	return true
 }
 
-// standingFloor reports whether this node or a present member committed a
-// view, and the highest floor among those that did.
-func (c *Core) standingFloor(present []Member) (standing bool, floor uint64) {
+// voters says whose votes count among the present members: see quorate.
+type voters struct {
+	standing bool   // this node or a present member committed a view
+	floor    uint64 // the highest floor among those that did
+	term     uint64 // the highest reference term among those that did
+}
+
+// count reports whether the vote of a member with this reference term
+// and floor counts.
+func (v voters) count(term, floor uint64) bool {
+	return !v.standing || term > 0 && (floor == v.floor || term == v.term)
+}
+
+// voters returns whose votes count among the present members.
+func (c *Core) voters(present []Member) voters {
+	var v voters
 	if c.ref.Term > 0 {
-		standing, floor = true, c.floor
+		v = voters{standing: true, floor: c.floor, term: c.ref.Term}
 	}
 	for _, m := range present {
 		if m.ID != c.self.ID && m.Quorum.Term > 0 {
-			standing, floor = true, max(floor, m.Quorum.Floor)
+			v = voters{standing: true, floor: max(v.floor, m.Quorum.Floor), term: max(v.term, m.Quorum.Term)}
 		}
 	}
-	return standing, floor
+	return v
 }
 
 // acceptedTerm is the term at which this node accepted (or committed) the
@@ -711,7 +723,7 @@ func (c *Core) evaluate() State {
 	case !c.agreed():
 		return Rehashing
 	case !c.quorate(present):
-		if standing, _ := c.standingFloor(present); !standing && !c.joined {
+		if !c.voters(present).standing && !c.joined {
 			return Assembling // nobody has started yet
 		}
 		return NoQuorum
@@ -749,6 +761,5 @@ func (c *Core) Serving() bool {
 // votesAlone reports whether this node's vote counts on the present
 // members (see quorate).
 func (c *Core) votesAlone(present []Member) bool {
-	_, floor := c.standingFloor(present)
-	return c.ref.Term > 0 && c.floor == floor
+	return c.ref.Term > 0 && c.voters(present).count(c.ref.Term, c.floor)
 }

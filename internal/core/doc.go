@@ -52,12 +52,17 @@
 //     every view it accepted and has not committed yet (the joint rule: one
 //     of those may have been committed elsewhere). Before its first commit
 //     it votes by the start gate.
-//   - The members that committed a view and, among them, accepted the
-//     newest (the highest Floor) vote; the others defer to them. A member
+//   - The members that committed a view and, among them, those that
+//     accepted the newest (the highest Floor) and those that hold the newest
+//     reference (the highest Term) vote; the others defer to them. A member
 //     that accepted a view knows every reference its commit could supersede
 //     (a commit needs every member of the new view, which holds a quorum of
 //     the old, to accept it), so a side holding a quorum of an old reference
-//     always holds a voter that knows the newer one. A member that never
+//     holds a voter that knows the newer one. That acceptance may never
+//     have been committed, and then the newest reference is one only its
+//     holders know: with the highest Floor alone voting, a member whose
+//     floor rose in a round that never ended silenced the member that knew
+//     the newer commit. A member that never
 //     committed a view has no vote once any member has one; before that (a
 //     cluster forming for the first time), every member votes by the start
 //     gate.

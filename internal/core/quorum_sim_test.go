@@ -279,16 +279,16 @@ func TestQuorumSafetyUnderRandomFaults(t *testing.T) {
 				// (see Core.quorate), must not find their references
 				// satisfied by the live incarnations.
 				var live []Member
-				var floor uint64
+				var v voters
 				for _, n := range s.nodes {
 					live = append(live, n.member())
 					if n.core.Term() > 0 {
-						floor = max(floor, n.core.floor)
+						v = voters{standing: true, floor: max(v.floor, n.core.floor), term: max(v.term, n.core.Term())}
 					}
 				}
-				recoverable := floor > 0
+				recoverable := v.standing
 				for _, n := range s.nodes {
-					if n.core.Term() > 0 && n.core.floor == floor && !n.core.okFor(live) {
+					if n.core.Term() > 0 && v.count(n.core.Term(), n.core.floor) && !n.core.okFor(live) {
 						recoverable = false
 					}
 				}

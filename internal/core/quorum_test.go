@@ -200,3 +200,31 @@ func TestStableAfterDelaysAcceptance(t *testing.T) {
 		t.Fatal("Wake still set once accepted")
 	}
 }
+
+// A member that holds the newest reference term votes even when another
+// member accepted a view at a higher floor: that acceptance may never have
+// been committed, and then the newest reference is one the higher-floor
+// member does not know. With only the highest floor voting, the randomized
+// test found two disjoint Ready views (keep-majority, three nodes, seeds
+// 19004 and 22464): a member followed an acceptance round at a higher
+// term that never ended, and its floor silenced the member that knew the
+// newer commit.
+func TestTheNewestReferenceVotesBelowTheHighestFloor(t *testing.T) {
+	c, a, b, c3 := cluster3(t)
+	// a accepted another view at term 3 meanwhile, never committed.
+	c.pending = []reference{{Term: 3, ViewID: 0xabc, Epoch: 9, Members: []Member{a, b, c3}}}
+	c.floor = 3
+	c.Leave(c3.ID, Failed)
+	b.View, b.AdvertSeq = c.View().ID, 1
+	b.Quorum = QuorumAdvert{Term: 2, Floor: 2} // b committed a view at term 2 that a never saw, and votes no
+	c.Update(b)
+	if q := c.Advert().Quorum; q.Accept != 0 || c.State() == Ready {
+		t.Fatalf("state %v, advert %+v: accepted over the no of the member with the newest reference", c.State(), q)
+	}
+	b.AdvertSeq = 2
+	b.Quorum.OK = true
+	c.Update(b)
+	if got := c.Advert().Quorum.Accept; got != 4 {
+		t.Fatalf("with b's yes: accepts at %d, want 4", got)
+	}
+}
