@@ -52,8 +52,8 @@
 //	                 │  ▲                                  │
 //	  live ≥ Consensus  │ live < Consensus                 │ live < Consensus
 //	                 ▼  │                                  │
-//	             Rehashing ──── every member advertises ─────► Ready
-//	                 ▲          this node's view ID            │
+//	             Rehashing ──── every member accepted ───────► Ready
+//	                 ▲          this node's view               │
 //	                 └───────── the view changed ◄─────────────┘
 //
 //	Down, Assembling, Rehashing, Ready ── Stop ──► Stopping ──► Stopped
@@ -64,10 +64,13 @@
 //   - Assembling: fewer than Consensus members alive. A Ready node that
 //     loses members comes back here: that is the network-split signal,
 //     delivered to listeners as a state change, not an error.
-//   - Rehashing: enough members, but not all of them advertise this node's
-//     view ID yet.
-//   - Ready: at least Consensus members alive, all advertising the same
-//     view ID, so every Ready node computes the same rings.
+//   - Rehashing: enough members, but not all of them have accepted this
+//     node's view yet.
+//   - Ready: at least Consensus members alive that all accepted this view
+//     at one term, so every Ready node of the view computes the same rings.
+//     A member seen on another view that accepted nothing there (one that
+//     declared a live member dead and waits for its refutation) does not
+//     take the others out of Ready.
 //   - Stopping, Stopped: leaving, and left.
 //
 // A view's ID is a digest of its member IDs, and members gossip the view ID

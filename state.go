@@ -22,9 +22,9 @@ const (
 	// rings may still differ between nodes. A node that has been Ready
 	// and keeps quorum stays ready for probes (see Snapshot.Quorate).
 	Rehashing = core.Rehashing
-	// Ready: every member advertises this view, it is quorate, and all
-	// accepted it at the same term: rings and term agree on every Ready
-	// node of the view.
+	// Ready: the view is quorate and every member accepted it at one
+	// term: rings and term agree on every Ready node of the view. A
+	// member on another view that accepted nothing there does not end it.
 	Ready = core.Ready
 	// NoQuorum: this node has been in a started cluster, and the members
 	// it can reach are not a quorum under Config.Quorum: the network-split

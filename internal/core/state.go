@@ -13,9 +13,11 @@ const (
 	// Rehashing: enough members are alive, but the view is not agreed yet:
 	// not every member advertises it, or has accepted it.
 	Rehashing
-	// Ready: every member of the view advertises it, the view is quorate,
-	// and every member has accepted it at the term this node holds, so
-	// every Ready node of the view computes the same rings and term.
+	// Ready: the view is quorate and committed: every member accepted it
+	// at the term this node holds, so every Ready node of the view
+	// computes the same rings and term. It stays Ready while a member
+	// advertises another view it accepted nothing on (see the package
+	// documentation).
 	Ready
 	// Stopping: leaving the cluster.
 	Stopping
