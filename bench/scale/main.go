@@ -296,6 +296,12 @@ func measure(n, kill int, d cloister.Detection, timeout time.Duration) (result, 
 	runtime.ReadMemStats(&after)
 	r.heapPerMember = float64(after.HeapAlloc-min(after.HeapAlloc, before.HeapAlloc)) / float64(n)
 	r.goroutinesPerMember = float64(runtime.NumGoroutine()-goroutines) / float64(n)
+	if showViews || progressEvery > 0 {
+		// The table's row comes at the end, which a kill that does not
+		// agree may never reach.
+		fmt.Fprintf(os.Stderr, "scale: all %d Ready on one view after %v; heap %.1f MB and %.1f goroutines per member\n",
+			n, r.ready.Round(100*time.Millisecond), r.heapPerMember/1e6, r.goroutinesPerMember)
+	}
 	if kill <= 0 || kill >= n {
 		return r, nil
 	}
