@@ -5,7 +5,8 @@ package core
 // an agreement. The core drops them at its input (admits); a core that is
 // hidden itself observes: its view is the members it sees, without
 // itself, and it is Ready when they all advertise that view, Ready, at
-// one term, which becomes its term. It never votes, accepts or commits.
+// one term, which becomes its term, or advertise another view on which
+// they accepted nothing since. It never votes, accepts or commits.
 
 // SetHidden makes this core a hidden member's: it observes the cluster
 // without being part of its view. Call it before Start.
@@ -21,20 +22,31 @@ func (c *Core) Hidden() bool { return c.hidden }
 // members' never do.
 func (c *Core) admits(m Member) bool { return !m.Hidden }
 
-// observe is a hidden core's state: Ready when every member of its view
-// advertises that view, Ready, at one term (adopted as its term);
-// NoQuorum when a member it sees says it has none; Rehashing otherwise
-// (Assembling before its first Ready).
+// observe is a hidden core's state: Ready when the members that advertise
+// its view all advertise it Ready at one term (adopted as its term), and
+// the members on another view accepted nothing since that term (the rule
+// a member's core follows: standsDespiteDisagreement); NoQuorum when a
+// member it sees says it has none; Rehashing otherwise (Assembling before
+// its first Ready).
 func (c *Core) observe() State {
-	ms := c.view.Members
-	agreed, noQuorum := len(ms) > 0, false
 	var term uint64
-	for i, m := range ms {
+	on, agreed, noQuorum := 0, true, false
+	for _, m := range c.view.Members {
 		noQuorum = noQuorum || m.State == NoQuorum
-		if m.View != c.view.ID || m.State != Ready || i > 0 && m.Quorum.Term != term {
+		if m.View != c.view.ID {
+			continue
+		}
+		if m.State != Ready || on > 0 && m.Quorum.Term != term {
 			agreed = false
 		}
 		term = m.Quorum.Term
+		on++
+	}
+	agreed = agreed && on > 0
+	for _, m := range c.view.Members {
+		if m.View != c.view.ID && (m.Quorum.Floor > term || !m.Quorum.OK) {
+			agreed = false
+		}
 	}
 	switch {
 	case agreed:
