@@ -489,7 +489,12 @@ func (c *Core) agreed() bool {
 // standsDespiteDisagreement reports whether this node keeps its view as
 // committed while some members advertise another one: the view is
 // committed here (every member accepted it at this node's term), and no
-// member advertises a floor above that term or, on another view, a no.
+// member advertises a floor above that term or, on another view, a no
+// that counts: a member that never committed a view votes by the start
+// gate (a view short of Consensus is a no), which says nothing about this
+// view, and has no vote once a member has committed one (quorate). At
+// 1,000 members, the no of members that lost one member before they
+// committed took hundreds of Ready nodes out of Ready.
 // Every member accepted this view at the term, so anything a member
 // accepted since is at a higher term and raises its floor: a member on
 // another view at this floor has accepted nothing there (as a member that
@@ -507,7 +512,7 @@ func (c *Core) standsDespiteDisagreement() bool {
 		if m.ID == c.self.ID {
 			continue
 		}
-		if m.Quorum.Floor > c.ref.Term || m.View != c.view.ID && !m.Quorum.OK {
+		if m.Quorum.Floor > c.ref.Term || m.View != c.view.ID && m.Quorum.Term > 0 && !m.Quorum.OK {
 			return false
 		}
 	}

@@ -54,6 +54,15 @@ func TestReadyWhileAMemberHoldsAnotherView(t *testing.T) {
 			t.Fatalf("state %v, want rehashing: b votes no on its view", c.State())
 		}
 	})
+	t.Run("a member that never committed votes no on another view", func(t *testing.T) {
+		c, _, b, _ := cluster3(t)
+		// b lost a member before it committed: below the start gate, its
+		// vote is no, and it has no vote in a cluster that committed.
+		c.Update(elsewhere(b, otherView, QuorumAdvert{Accept: 1, Floor: 1}))
+		if c.State() != Ready {
+			t.Fatalf("state %v, want ready: a member that never committed has no vote", c.State())
+		}
+	})
 	t.Run("not committed yet", func(t *testing.T) {
 		c, _, b, c3 := accepting3(t)
 		c.Update(agreeing(c3, c.View().ID, 1))

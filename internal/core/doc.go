@@ -78,10 +78,10 @@
 //     also commits when a member advertises the view committed at that
 //     term (QuorumAdvert.Committed): that member saw every acceptance.
 //   - A committed view stays Ready while some members advertise another
-//     view, if none of them votes no there and no member advertises a
-//     floor above the term: anything accepted since the commit would have
-//     raised one. Only a change of this node's own view, a higher floor,
-//     or such a no makes it Rehashing.
+//     view, if none of them that committed a view votes no there and no
+//     member advertises a floor above the term: anything accepted since
+//     the commit would have raised one. Only a change of this node's own
+//     view, a higher floor, or such a no makes it Rehashing.
 //   - A view ID that comes back at a new epoch (a member's record departed
 //     and returned) keeps this node's commit or acceptance of it, if it
 //     accepted nothing at a higher term meanwhile and no member advertises

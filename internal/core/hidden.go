@@ -44,7 +44,7 @@ func (c *Core) observe() State {
 	}
 	agreed = agreed && on > 0
 	for _, m := range c.view.Members {
-		if m.View != c.view.ID && (m.Quorum.Floor > term || !m.Quorum.OK) {
+		if m.View != c.view.ID && (m.Quorum.Floor > term || m.Quorum.Term > 0 && !m.Quorum.OK) {
 			agreed = false
 		}
 	}
