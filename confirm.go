@@ -89,6 +89,12 @@ func (n *Node) confirmNext() {
 	}
 }
 
+// failuresConfirming is how many failures are being confirmed or wait
+// for a slot.
+func (n *Node) failuresConfirming() int {
+	return len(n.confirmSlots) + n.confirmWait.len()
+}
+
 // confirm confirms one failure and hands it to the loop if it stands.
 func (n *Node) confirm(e membership.Event) {
 	if !n.confirmFailure(n.loopCtx, e.Member) {

@@ -89,6 +89,9 @@ func TestFailuresBeyondTheSlotsWaitForOne(t *testing.T) {
 	if got := n.confirmWait.len(); got != 3 {
 		t.Fatalf("%d failures wait, want 3", got)
 	}
+	if got := n.failuresConfirming(); got != 5 {
+		t.Fatalf("FailuresConfirming %d, want 5 (2 under way, 3 waiting)", got)
+	}
 	close(release)
 	rest := []string{next(), next(), next()}
 	slices.Sort(rest)
@@ -96,7 +99,7 @@ func TestFailuresBeyondTheSlotsWaitForOne(t *testing.T) {
 		t.Fatalf("later confirmations %v, want [c d e]", rest)
 	}
 	n.wg.Wait()
-	if len(n.confirmSlots) != 0 || n.confirmWait.len() != 0 {
+	if len(n.confirmSlots) != 0 || n.confirmWait.len() != 0 || n.failuresConfirming() != 0 {
 		t.Fatalf("after all: %d slots taken, %d waiting", len(n.confirmSlots), n.confirmWait.len())
 	}
 }

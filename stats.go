@@ -54,6 +54,10 @@ type Stats struct {
 	// checking the member after one it had found ended itself (neighbours
 	// in ID order killed together), before a watch or a notice named them.
 	FailuresSwept uint64
+	// FailuresConfirming is how many failures memberlist declared that
+	// this node is confirming now or that wait for a confirmation slot
+	// (see Detection): they are not reported until confirmed.
+	FailuresConfirming int
 	// CommitsOnCommit counts the views this node committed because
 	// another member advertised the view committed at the term it
 	// accepted it at, before every member's acceptance had reached it.
@@ -111,6 +115,7 @@ func (n *Node) Stats() Stats {
 		FailuresHinted:          n.failuresHinted.Load(),
 		FailuresSwept:           n.failuresSwept.Load(),
 		CommitsOnCommit:         n.commitsOnCommit.Load(),
+		FailuresConfirming:      n.failuresConfirming(),
 	}
 	if ts, ok := n.tr.(interface{ Stats() transport.NetStats }); ok {
 		s.Transport = ts.Stats()

@@ -392,9 +392,12 @@ func progress(nodes []*cloister.Node, v *views, net *memnet.Network, start time.
 			return
 		}
 		var notConfirmed, hinted, overLimit, queueFull, pulls, onCommit uint64
-		health := 0
-		for _, nd := range nodes {
+		health, confirming := 0, 0
+		stats := make([]cloister.Stats, len(nodes))
+		for i, nd := range nodes {
 			st := nd.Stats()
+			stats[i] = st
+			confirming += st.FailuresConfirming
 			notConfirmed += st.FailuresNotConfirmed
 			hinted += st.FailuresHinted
 			overLimit += st.Gossip.StreamsOverLimit
@@ -419,9 +422,35 @@ func progress(nodes []*cloister.Node, v *views, net *memnet.Network, start time.
 				same++
 			}
 		}
-		fmt.Fprintf(os.Stderr, "scale: %5.1fs %s views held=%d node0 sees %d of %d advertising its view downs=%d notConfirmed=%d hinted=%d streamsOverLimit=%d handlerQueueFull=%d pulls=%d commitsOnCommit=%d maxHealth=%d goroutines=%d memnet=%+v\n",
-			time.Since(start).Seconds(), summary(nodes), len(held), same, len(s0.View.Members), downs, notConfirmed, hinted, overLimit, queueFull, pulls, onCommit, health, runtime.NumGoroutine(), net.Stats())
+		fmt.Fprintf(os.Stderr, "scale: %5.1fs %s views held=%d node0 sees %d of %d advertising its view downs=%d notConfirmed=%d confirming=%d hinted=%d streamsOverLimit=%d handlerQueueFull=%d pulls=%d commitsOnCommit=%d maxHealth=%d goroutines=%d memnet=%+v%s\n",
+			time.Since(start).Seconds(), summary(nodes), len(held), same, len(s0.View.Members), downs, notConfirmed, confirming, hinted, overLimit, queueFull, pulls, onCommit, health, runtime.NumGoroutine(), net.Stats(), stragglers(nodes, stats, held))
 	}
+}
+
+// stragglers describes up to three nodes off the view most nodes hold:
+// its size, and the failures they are confirming and their health. A
+// single straggler holds up a view's acceptance everywhere.
+func stragglers(nodes []*cloister.Node, stats []cloister.Stats, held map[cloister.ViewID]int) string {
+	var modal cloister.ViewID
+	for id, k := range held {
+		if k > held[modal] {
+			modal = id
+		}
+	}
+	if len(held) < 2 || held[modal] < len(nodes)/2 {
+		return ""
+	}
+	out, shown := " stragglers:", 0
+	for i, nd := range nodes {
+		if shown == 3 {
+			break
+		}
+		if s := nd.Snapshot(); s.View.ID != modal && s.State != cloister.Stopped && s.State != cloister.Stopping {
+			out += fmt.Sprintf(" [node %d %s/%d confirming=%d notConfirmed=%d health=%d]", i, s.State, len(s.View.Members), stats[i].FailuresConfirming, stats[i].FailuresNotConfirmed, stats[i].HealthScore)
+			shown++
+		}
+	}
+	return out
 }
 
 func stopAll(nodes []*cloister.Node) {
