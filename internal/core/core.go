@@ -488,22 +488,22 @@ func (c *Core) agreed() bool {
 
 // standsDespiteDisagreement reports whether this node keeps its view as
 // committed while some members advertise another one: the view is
-// committed here (every member accepted it at this node's term), and no
-// member advertises a floor above that term or, on another view, a no
-// that counts: a member that never committed a view votes by the start
-// gate (a view short of Consensus is a no), which says nothing about this
-// view, and has no vote once a member has committed one (quorate). At
-// 1,000 members, the no of members that lost one member before they
-// committed took hundreds of Ready nodes out of Ready.
+// committed here, no member advertises a floor above its term, and no
+// member on another view that committed a view votes no there.
+//
 // Every member accepted this view at the term, so anything a member
 // accepted since is at a higher term and raises its floor: a member on
-// another view at this floor has accepted nothing there (as a member that
-// declared a live one dead and waits for its refutation), and every Ready
-// node of the view still holds the same rings and term. At 1,000
-// members in one process, one node that declared a live member dead
-// (and saw it refute later) made every Ready node Rehashing until it came
-// back: a diagnostic start had 982 of 1,000 nodes committed on one term
-// and only 523 Ready.
+// another view at this floor accepted nothing there (as one that declared
+// a live member dead and waits for the refutation), and every Ready node
+// of the view still holds the same rings and term. A member that never
+// committed votes by the start gate (a view short of Consensus is a no),
+// which says nothing about this view, and has no vote once a member has
+// committed one (quorate).
+//
+// At 1,000 members in one process, one such member made every Ready node
+// Rehashing until it came back (a start had 982 of 1,000 nodes committed
+// on one term and only 523 Ready), and the start-gate no of members that
+// lost one member before they committed took hundreds more out of Ready.
 func (c *Core) standsDespiteDisagreement() bool {
 	if !c.committed() {
 		return false
@@ -628,7 +628,8 @@ func (c *Core) cameBack(t uint64) bool {
 // committed reports whether the current view is committed here at the
 // highest term this node accepts it at.
 func (c *Core) committed() bool {
-	return c.refIsView() && c.acceptedTerm() == c.ref.Term
+	// acceptedTerm() == c.ref.Term, without a second refIsView.
+	return c.refIsView() && !(c.lastPendingIsView() && c.pending[len(c.pending)-1].Term > c.ref.Term)
 }
 
 // advance takes the quorum protocol's next steps for the current view:
