@@ -100,6 +100,6 @@ func TestFailuresBeyondTheSlotsWaitForOne(t *testing.T) {
 	}
 	n.wg.Wait()
 	if len(n.confirmSlots) != 0 || n.confirmWait.len() != 0 || n.failuresConfirming() != 0 {
-		t.Fatalf("after all: %d slots taken, %d waiting", len(n.confirmSlots), n.confirmWait.len())
+		t.Fatalf("after all: %d slots taken, %d waiting, FailuresConfirming %d", len(n.confirmSlots), n.confirmWait.len(), n.failuresConfirming())
 	}
 }

@@ -20,10 +20,7 @@ func accepting3(t *testing.T) (*Core, Member, Member, Member) {
 // waiting for the acceptances it has not received itself.
 func TestCommitsOnAMembersCommit(t *testing.T) {
 	committed := func(m Member, view, term uint64) Member {
-		m.View = view
-		m.AdvertSeq++
-		m.Quorum = QuorumAdvert{Term: term, Accept: term, Floor: term, OK: true, Committed: true}
-		return m
+		return advertised(m, view, QuorumAdvert{Term: term, Accept: term, Floor: term, OK: true, Committed: true})
 	}
 
 	t.Run("commit at the accepted term", func(t *testing.T) {

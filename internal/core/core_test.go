@@ -34,6 +34,13 @@ func agreeing(m Member, view, term uint64) Member {
 	return m
 }
 
+// advertised returns m's next advert: view, with the quorum advert q.
+func advertised(m Member, view uint64, q QuorumAdvert) Member {
+	m.View, m.Quorum = view, q
+	m.AdvertSeq++
+	return m
+}
+
 func kinds(cs []Change) []string {
 	var out []string
 	for _, c := range cs {

@@ -9,16 +9,13 @@ import "testing"
 func TestHiddenObserverFollowsTheReadyRule(t *testing.T) {
 	a, b, c3 := member("a", 1), member("b", 1), member("c", 1)
 	ready := func(m Member, view, term uint64) Member {
-		m.View, m.State = view, Ready
-		m.AdvertSeq++
-		m.Quorum = QuorumAdvert{Term: term, Accept: term, Floor: term, OK: true, Committed: true}
-		return m
+		m.State = Ready
+		return advertised(m, view, QuorumAdvert{Term: term, Accept: term, Floor: term, OK: true, Committed: true})
 	}
 	elsewhere := func(m Member, q QuorumAdvert) Member {
-		m.View, m.State = 0xfeed, Rehashing
-		m.AdvertSeq += 2
-		m.Quorum = q
-		return m
+		m.State = Rehashing
+		m.AdvertSeq++ // after its Ready advert
+		return advertised(m, 0xfeed, q)
 	}
 	observing := func(t *testing.T) (*Core, uint64) {
 		t.Helper()
