@@ -64,26 +64,52 @@ func decodeID(kind byte, b []byte) (string, bool) {
 // several views). A notice about anybody else (unknown, already gone, or
 // this member) is dropped. d.mu must not be held.
 func (d *delegate) receiveDown(b []byte) {
-	id, p, alive, ok := d.named(downKind, b)
-	if !ok {
+	if id, ok := decodeDown(b); ok {
+		d.down([]string{id})
+	} else {
+		d.badAdverts.Add(1)
+	}
+}
+
+// down passes the members ids that memberlist holds alive, but this
+// member, on to onDown together, if there are any. d.mu must not be held.
+func (d *delegate) down(ids []string) {
+	if d.onDown == nil {
 		return
 	}
-	if alive && id != d.self && d.onDown != nil {
-		d.onDown(Member{ID: id, Addr: p.addr})
+	var live []Member
+	d.mu.Lock()
+	for _, id := range ids {
+		if p, alive := d.alive[id]; alive && id != d.self {
+			live = append(live, Member{ID: id, Addr: p.addr})
+		}
+	}
+	d.mu.Unlock()
+	if len(live) > 0 {
+		d.onDown(live)
 	}
 }
 
 // SendDown tells other live members that the members ids were seen to
-// end, by one direct message per member each: every one with fanout 0,
-// else fanout of them at random (those pass it on, so a lost message
-// costs little). Each receiver gets the notices back to back, so that the
-// members it checks together it applies together.
+// end: every one with fanout 0, else fanout of them at random (those pass
+// it on, so a lost message costs little). A receiver that reads batches
+// (downsWire) gets all of them in as few datagrams as they fit in
+// (encodeDowns), an older one a datagram per member, back to back; either
+// way it applies the members it checks together together.
 func (m *Membership) SendDown(ids []string, fanout int) {
-	msgs := make([][]byte, len(ids))
+	single := make([][]byte, len(ids))
 	for i, id := range ids {
-		msgs[i] = encodeDown(id)
+		single[i] = encodeDown(id)
+	}
+	batches := single
+	if len(ids) > 1 {
+		batches = encodeDowns(ids)
 	}
 	for _, p := range m.d.somePeers(fanout, ids) {
+		msgs := batches
+		if !p.downs {
+			msgs = single
+		}
 		to := memberlist.Address{Addr: p.Addr.String(), Name: p.ID}
 		for _, msg := range msgs {
 			if err := m.ml.SendToAddress(to, msg); err != nil {

@@ -15,7 +15,7 @@ import (
 func TestDownNoticesOnlyAboutLiveMembers(t *testing.T) {
 	d := newDelegate(newQueue(), "a")
 	var got []Member
-	d.onDown = func(m Member) { got = append(got, m) }
+	d.onDown = func(ms []Member) { got = append(got, ms...) }
 	b := &memberlist.Node{Name: "b", Addr: net.IPv4(127, 0, 0, 1), Port: 7001}
 	c := &memberlist.Node{Name: "c", Addr: net.IPv4(127, 0, 0, 1), Port: 7002}
 

@@ -42,6 +42,7 @@ type Member struct {
 
 	older bool // from before relays: reads neither relay requests nor batches (relayWire)
 	pulls bool // answers pulls (pullWire)
+	downs bool // reads batches of down notices (downsWire)
 }
 
 // Event is one membership change.
@@ -87,6 +88,7 @@ func toMember(n *memberlist.Node) Member {
 
 		older: n.DMax < relayWire,
 		pulls: n.DMax >= pullWire,
+		downs: n.DMax >= downsWire,
 	}
 }
 
@@ -116,10 +118,11 @@ type delegate struct {
 	badAdverts atomic.Uint64 // direct adverts dropped as unreadable
 	dupAdverts atomic.Uint64 // adverts not queued: the same as the last one queued
 
-	onDown           func(Member)                     // down notices' receiver, or nil
+	onDown           func([]Member)                   // down notices' receiver, or nil
 	relay            *relayer                         // passes on adverts sent to relay, or nil
 	olderWire        bool                             // tests: behave as a node from before relays
 	beforePulls      bool                             // tests: behave as a node from before pulls (counts them as unreadable)
+	beforeDowns      bool                             // tests: behave as a node from before batches of down notices (counts them as unreadable)
 	answer           func(to Member, msg []byte)      // sends an answer to a pull, or nil
 	answers          *rate.Limiter                    // the rate of answers (newPullAnswers)
 	pullsSent        atomic.Uint64                    // pulls sent
@@ -127,6 +130,8 @@ type delegate struct {
 	pullsDropped     atomic.Uint64                    // pulls not answered: unknown asker, or beyond the rate
 	services         ServiceGossip                    // the service channel's receiver, or nil
 	broadcasts       *memberlist.TransmitLimitedQueue // service broadcasts to gossip, or nil
+	downs            *memberlist.TransmitLimitedQueue // down notices to gossip (downBroadcast), or nil
+	prunedDowns      atomic.Uint64                    // down notices dropped from a full queue
 	prunedBroadcasts atomic.Uint64                    // broadcasts dropped from a full queue
 	oversizedStates  atomic.Uint64                    // state exchanges sent without the services' state
 }
@@ -144,6 +149,7 @@ type peer struct {
 	addr  netip.AddrPort
 	older bool // from before relays (relayWire)
 	pulls bool // answers pulls (pullWire)
+	downs bool // reads batches of down notices (downsWire)
 }
 
 // numAlive is how many members the service broadcasts retransmit for.
@@ -190,7 +196,7 @@ func (d *delegate) record(k EventKind, m Member) {
 	if p, had := d.alive[m.ID]; !had || p.addr != m.Addr {
 		d.addrs = nil
 	}
-	d.alive[m.ID] = peer{addr: m.Addr, older: m.older, pulls: m.pulls}
+	d.alive[m.ID] = peer{addr: m.Addr, older: m.older, pulls: m.pulls, downs: m.downs}
 	if ws, ok := d.revived[m.ID]; ok {
 		delete(d.revived, m.ID)
 		for _, w := range ws {
@@ -276,7 +282,7 @@ func (d *delegate) somePeers(limit int, except []string) []Member {
 			break
 		}
 		if !slices.Contains(except, id) {
-			out = append(out, Member{ID: id, Addr: p.addr, older: p.older})
+			out = append(out, Member{ID: id, Addr: p.addr, older: p.older, downs: p.downs})
 		}
 	}
 	return out
@@ -311,6 +317,10 @@ func (d *delegate) NotifyMsg(b []byte) {
 	}
 	if len(b) > 0 && b[0] == downKind {
 		d.receiveDown(b)
+		return
+	}
+	if len(b) > 0 && b[0] == downsKind && !d.beforeDowns {
+		d.receiveDowns(b)
 		return
 	}
 	if len(b) > 0 && b[0] == pullKind && !d.beforePulls {

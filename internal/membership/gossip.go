@@ -76,12 +76,21 @@ func (m *Membership) Broadcast(payload []byte) error {
 	return nil
 }
 
-// GetBroadcasts hands memberlist the queued service broadcasts that fit.
+// GetBroadcasts hands memberlist the queued down notices and service
+// broadcasts that fit, the notices first: they are small, few, and a
+// member that misses one holds a dead member in its view.
 func (d *delegate) GetBroadcasts(overhead, limit int) [][]byte {
-	if d.broadcasts == nil {
-		return nil
+	var msgs [][]byte
+	if d.downs != nil {
+		msgs = d.downs.GetBroadcasts(overhead, limit)
+		for _, m := range msgs {
+			limit -= overhead + len(m)
+		}
 	}
-	return d.broadcasts.GetBroadcasts(overhead, limit)
+	if d.broadcasts == nil {
+		return msgs
+	}
+	return append(msgs, d.broadcasts.GetBroadcasts(overhead, limit)...)
 }
 
 // LocalState is this member's service state for a state exchange.

@@ -58,9 +58,10 @@ type Config struct {
 	// exchanges; nil turns the channel off.
 	Services ServiceGossip
 	// OnDown receives the down notices (see SendDown) about live members,
-	// on memberlist's packet goroutine, as they arrive: it must not
-	// block. nil drops them.
-	OnDown func(Member)
+	// on memberlist's packet goroutine, as they arrive: the members of one
+	// message together (a batch names several), never none. It must not
+	// block, and it may keep the slice. nil drops them.
+	OnDown func([]Member)
 
 	// Settled reports whether the caller's cluster has settled (all
 	// Ready on one view): until it has, a relayed advert keeps being
@@ -69,8 +70,11 @@ type Config struct {
 
 	olderWire bool // tests: a node from before relays (advertises no relayWire, refuses kinds 4 and 5)
 	// beforePulls: tests: a node from before pulls (advertises relayWire,
-	// counts kind 6 as unreadable).
+	// counts kinds 6 and 7 as unreadable).
 	beforePulls bool
+	// beforeDowns: tests: a node from before batches of down notices
+	// (advertises pullWire, counts kind 7 as unreadable).
+	beforeDowns bool
 }
 
 // Membership is a running memberlist instance plus its event queue.
@@ -161,8 +165,10 @@ func Start(cfg Config) (*Membership, error) {
 	case cfg.olderWire:
 	case cfg.beforePulls:
 		mc.DelegateProtocolMax = relayWire
-	default:
+	case cfg.beforeDowns:
 		mc.DelegateProtocolMax = pullWire
+	default:
+		mc.DelegateProtocolMax = downsWire
 	}
 	mc.HandoffQueueDepth = handoffQueueDepth
 	// LZW on every compound message and state exchange cost a tenth of
@@ -172,6 +178,7 @@ func Start(cfg Config) (*Membership, error) {
 	d := newDelegate(m.q, cfg.ID)
 	d.meta, d.services, d.onDown, d.olderWire = m.currentMeta, cfg.Services, cfg.OnDown, cfg.olderWire
 	d.beforePulls = cfg.beforePulls || cfg.olderWire
+	d.beforeDowns = cfg.beforeDowns || d.beforePulls
 	d.answer = m.sendTo
 	m.relay = newRelayer(m.sendTo, d.peers, cfg.Profile.PaceInterval())
 	d.relay = m.relay
@@ -180,6 +187,7 @@ func Start(cfg Config) (*Membership, error) {
 	mc.Events = d
 	mc.Logger = log.New(&logWriter{logger: logger, rep: rep}, "", 0)
 
+	d.downs = newDownQueue(mc.RetransmitMult, d.numAlive)
 	if cfg.Services != nil {
 		d.broadcasts = &memberlist.TransmitLimitedQueue{RetransmitMult: mc.RetransmitMult, NumNodes: d.numAlive}
 	}
@@ -510,6 +518,7 @@ type Stats struct {
 	SuppressedLogLines uint64 // memberlist log lines dropped by the rate limit
 
 	PrunedBroadcasts uint64 // service broadcasts dropped from a full queue
+	PrunedDowns      uint64 // down notices dropped from a full gossip queue
 	HandlerQueueFull uint64 // messages (suspicions, direct adverts) memberlist dropped: its handler queue was full
 	OversizedStates  uint64 // state exchanges sent without the services' state (over MaxServiceState)
 	// Gossip traffic: datagrams (and their bytes, as sent: encrypted and
@@ -546,6 +555,7 @@ func (m *Membership) Stats() Stats {
 		JoinsAuthFailed:    r.total(rejectJoinAuth),
 		SuppressedLogLines: r.total(suppressedLogLines),
 		PrunedBroadcasts:   m.d.prunedBroadcasts.Load(),
+		PrunedDowns:        m.d.prunedDowns.Load(),
 		HandlerQueueFull:   r.total(dropHandlerFull),
 		OversizedStates:    m.d.oversizedStates.Load(),
 		PacketsReceived:    m.tr.packetsIn.Load(),
