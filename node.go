@@ -50,20 +50,21 @@ type Node struct {
 	authRefused addrBackoff    // addresses that answered with another secret or app
 	deadAddrs   addrBackoff    // addresses that refused the connection
 
-	confirmSlots    chan struct{}          // failures being confirmed (confirm.go)
-	confirmWait     confirmBacklog         // failures waiting for a slot
-	confirmOne      func(membership.Event) // tests: confirms one failure in place of confirm
-	hintSlots       chan struct{}          // hints being checked (watch.go)
-	confirmed       chan confirmedFailure  // failures that stand, for the loop
-	hints           hintState              // members checked on a hint, and those found ended (watch.go)
-	watchPoke       chan struct{}          // capacity 1: a member was found ended; re-aim the watches now
-	notices         chan membership.Member // down notices received, for noticeLoop to check
-	checking        atomic.Int64           // endings being checked (notices queued, hints under way): settling waits for them
-	checksDone      chan struct{}          // capacity 1: checking fell to zero
-	failuresRefuted atomic.Uint64          // failures not confirmed: the member answered
-	failuresHinted  atomic.Uint64          // failures reported on a closed connection, confirmed
-	failuresSwept   atomic.Uint64          // of those, found by checking the member after one found ended
-	commitsOnCommit atomic.Uint64          // the core's CommitsOnCommit, copied by the loop
+	confirmSlots    chan struct{}            // failures being confirmed (confirm.go)
+	confirmWait     confirmBacklog           // failures waiting for a slot
+	confirmOne      func(membership.Event)   // tests: confirms one failure in place of confirm
+	hintSlots       chan struct{}            // hints being checked (watch.go)
+	confirmed       chan confirmedFailure    // failures that stand, for the loop
+	hints           hintState                // members checked on a hint, and those found ended (watch.go)
+	sweepMu         sync.Mutex               // one broken watch's check and sweep at a time (checkEndings)
+	watchPoke       chan struct{}            // capacity 1: a member was found ended; re-aim the watches now
+	notices         chan []membership.Member // down notices received (the members each names), for noticeLoop to check
+	checking        atomic.Int64             // endings being checked (notices queued, hints under way): settling waits for them
+	checksDone      chan struct{}            // capacity 1: checking fell to zero
+	failuresRefuted atomic.Uint64            // failures not confirmed: the member answered
+	failuresHinted  atomic.Uint64            // failures reported on a closed connection, confirmed
+	failuresSwept   atomic.Uint64            // of those, found by checking the member after one found ended
+	commitsOnCommit atomic.Uint64            // the core's CommitsOnCommit, copied by the loop
 
 	publish chan struct{} // capacity 1: the advert changed
 	// advertised is the advert the publisher was last woken for; owned by
@@ -208,7 +209,7 @@ func newNode(ctx context.Context, cfg Config, logger *slog.Logger, secret Secret
 		hintSlots:    make(chan struct{}, maxConfirming),
 		confirmed:    make(chan confirmedFailure),
 		watchPoke:    make(chan struct{}, 1),
-		notices:      make(chan membership.Member, maxConfirming),
+		notices:      make(chan []membership.Member, maxConfirming),
 		checksDone:   make(chan struct{}, 1),
 		stopReq:      make(chan chan struct{}),
 		ready:        make(chan struct{}),

@@ -1,0 +1,92 @@
+package cloister_test
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/cloister-go/cloister"
+)
+
+// A survivor that gets nothing from the members that found a row of kills
+// (everything they send it is blocked) is told by the others: each member
+// that confirmed a notice passes on what the notice named, together, and
+// gossips it. The survivor still hears every kill at once, not by
+// probing, and the survivors apply the row in at most two view changes.
+func TestSurvivorToldOnlyByOthers(t *testing.T) {
+	d := cloister.LANDetection()
+	n, k := 12, 4
+	c, rs := detectCluster(t, n, d, seed())
+	waitWatches(c)
+	order := make([]int, n)
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return strings.Compare(c.Node(a).Self().ID, c.Node(b).Self().ID) })
+	victims := order[4 : 4+k]
+	watchers := order[2:4] // each node watches the two after it in ID order
+	deaf := order[9]
+	for _, w := range watchers {
+		c.Block(w, deaf)
+	}
+	var ids []string
+	for _, v := range victims {
+		ids = append(ids, c.Node(v).Self().ID)
+	}
+	marks := eventMarks(rs)
+	c.Kill(victims...)
+	took := c.WaitFor("the survivor cut off from the watchers heard every kill", func() bool {
+		for _, id := range ids {
+			if downs, _ := rs[deaf].count(id); downs == 0 {
+				return false
+			}
+		}
+		return true
+	})
+	t.Logf("%d neighbours killed: the survivor the watchers cannot reach heard them after %v (detection budget %v)", k, took, d.Budget(n))
+	if limit := d.Budget(n) / 2; took > limit {
+		t.Fatalf("heard after %v, want under %v: found by probing, not told by the others", took, limit)
+	}
+	c.WaitFor("one view without them", func() bool { return c.Agreed() && len(c.Node(deaf).Members()) == n-k })
+	if views := viewsSince(rs, marks, victims); len(views) > 2 {
+		t.Fatalf("the survivors went through %d views, want at most 2", len(views))
+	}
+	if f := falseDowns(c, rs, victims...); len(f) > 0 {
+		t.Fatalf("others declared down: %v", f)
+	}
+}
+
+// IDs sort as strings, so a row of members killed together often has a
+// live member between them in ID order (198.18.1.23 sorts between .239 and
+// .240). The sweep steps over it: the watcher finds the whole row in one
+// sweep and announces it as one notice.
+func TestSweepStepsOverALiveMember(t *testing.T) {
+	d := cloister.LANDetection()
+	n := 12
+	c, rs := detectCluster(t, n, d, seed())
+	waitWatches(c)
+	order := make([]int, n)
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return strings.Compare(c.Node(a).Self().ID, c.Node(b).Self().ID) })
+	victims := []int{order[4], order[5], order[6], order[8], order[9]} // order[7] lives
+	marks := eventMarks(rs)
+	c.Kill(victims...)
+	c.WaitFor("one view without them", func() bool { return c.Agreed() && len(c.Node(order[0]).Members()) == n-len(victims) })
+	var most uint64
+	for i := range n {
+		if !slices.Contains(victims, i) {
+			most = max(most, c.Node(i).Stats().FailuresSwept)
+		}
+	}
+	if want := uint64(len(victims) - 1); most < want {
+		t.Fatalf("the most any survivor swept after its first finding: %d, want %d (the whole row past the live member)", most, want)
+	}
+	if views := viewsSince(rs, marks, victims); len(views) > 2 {
+		t.Fatalf("the survivors went through %d views, want at most 2", len(views))
+	}
+	if f := falseDowns(c, rs, victims...); len(f) > 0 {
+		t.Fatalf("others declared down: %v", f)
+	}
+}
