@@ -422,9 +422,60 @@ func progress(nodes []*cloister.Node, v *views, net *memnet.Network, start time.
 				same++
 			}
 		}
-		fmt.Fprintf(os.Stderr, "scale: %5.1fs %s views held=%d node0 sees %d of %d advertising its view downs=%d notConfirmed=%d confirming=%d hinted=%d streamsOverLimit=%d handlerQueueFull=%d pulls=%d commitsOnCommit=%d maxHealth=%d goroutines=%d memnet=%+v%s\n",
-			time.Since(start).Seconds(), summary(nodes), len(held), same, len(s0.View.Members), downs, notConfirmed, confirming, hinted, overLimit, queueFull, pulls, onCommit, health, runtime.NumGoroutine(), net.Stats(), stragglers(nodes, stats, held))
+		fmt.Fprintf(os.Stderr, "scale: %5.1fs %s views held=%d node0 sees %d of %d advertising its view downs=%d notConfirmed=%d confirming=%d hinted=%d streamsOverLimit=%d handlerQueueFull=%d pulls=%d commitsOnCommit=%d maxHealth=%d goroutines=%d memnet=%+v%s%s\n",
+			time.Since(start).Seconds(), summary(nodes), len(held), same, len(s0.View.Members), downs, notConfirmed, confirming, hinted, overLimit, queueFull, pulls, onCommit, health, runtime.NumGoroutine(), net.Stats(), stragglers(nodes, stats, held), holdouts(nodes))
 	}
+}
+
+// holdouts describes up to three nodes that are not Ready on the view
+// most Ready nodes hold, once at least half the nodes are Ready on it:
+// their state and term, and what their records of the view's members say
+// (how many advertise the view, how many advertise Ready, how many the
+// highest term among them). One holdout keeps the run from its result.
+func holdouts(nodes []*cloister.Node) string {
+	snaps := make([]cloister.Snapshot, len(nodes))
+	ready := map[cloister.ViewID]int{}
+	var modal cloister.ViewID
+	for i, nd := range nodes {
+		snaps[i] = nd.Snapshot()
+		if snaps[i].State == cloister.Ready {
+			ready[snaps[i].View.ID]++
+			if ready[snaps[i].View.ID] > ready[modal] {
+				modal = snaps[i].View.ID
+			}
+		}
+	}
+	if ready[modal] < len(nodes)/2 || ready[modal] == len(nodes) {
+		return ""
+	}
+	out, shown := " holdouts:", 0
+	for i, s := range snaps {
+		if shown == 3 {
+			break
+		}
+		if s.View.ID != modal || s.State == cloister.Ready {
+			continue
+		}
+		onView, readyRecs, top, atTop := 0, 0, uint64(0), 0
+		for _, m := range s.View.Members {
+			if m.ViewID == s.View.ID {
+				onView++
+			}
+			if m.State == cloister.Ready {
+				readyRecs++
+			}
+			switch {
+			case m.Term > top:
+				top, atTop = m.Term, 1
+			case m.Term == top:
+				atTop++
+			}
+		}
+		out += fmt.Sprintf(" [node %d %s term=%d: of %d records %d on the view, %d Ready, %d at term %d]",
+			i, s.State, s.Self.Term, len(s.View.Members), onView, readyRecs, atTop, top)
+		shown++
+	}
+	return out
 }
 
 // stragglers describes up to three nodes off the view most nodes hold:
