@@ -88,6 +88,22 @@ func waitWatches(c *cloistertest.Cluster) {
 	})
 }
 
+// watchingCluster starts n nodes with the LAN profile on the in-memory
+// network, waits until their watches are open, and returns them with
+// their indexes in ID order (each node watches the two after it).
+func watchingCluster(t *testing.T, n int) (cloister.Detection, *cloistertest.Cluster, []*recorder, []int) {
+	t.Helper()
+	d := cloister.LANDetection()
+	c, rs := detectCluster(t, n, d, seed())
+	waitWatches(c)
+	order := make([]int, n)
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return strings.Compare(c.Node(a).Self().ID, c.Node(b).Self().ID) })
+	return d, c, rs, order
+}
+
 // falseDowns lists the MemberDown events a node other than the faulted
 // ones heard about a member other than the faulted ones (the faulted node
 // itself rightly loses the others while it is cut off).
@@ -239,15 +255,8 @@ func TestSilentHostFoundByProbing(t *testing.T) {
 // and not by probing, and apply them together: in at most two view
 // changes.
 func TestNeighboursKilledTogether(t *testing.T) {
-	d := cloister.LANDetection()
 	n, k := 12, 5
-	c, rs := detectCluster(t, n, d, seed())
-	waitWatches(c)
-	order := make([]int, n)
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortFunc(order, func(a, b int) int { return strings.Compare(c.Node(a).Self().ID, c.Node(b).Self().ID) })
+	d, c, rs, order := watchingCluster(t, n)
 	victims := order[4 : 4+k] // five neighbours in ID order
 	marks := eventMarks(rs)
 	var ids []string

@@ -2,10 +2,7 @@ package cloister_test
 
 import (
 	"slices"
-	"strings"
 	"testing"
-
-	"github.com/cloister-go/cloister"
 )
 
 // A survivor that gets nothing from the members that found a row of kills
@@ -14,15 +11,8 @@ import (
 // gossips it. The survivor still hears every kill at once, not by
 // probing, and the survivors apply the row in at most two view changes.
 func TestSurvivorToldOnlyByOthers(t *testing.T) {
-	d := cloister.LANDetection()
 	n, k := 12, 4
-	c, rs := detectCluster(t, n, d, seed())
-	waitWatches(c)
-	order := make([]int, n)
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortFunc(order, func(a, b int) int { return strings.Compare(c.Node(a).Self().ID, c.Node(b).Self().ID) })
+	d, c, rs, order := watchingCluster(t, n)
 	victims := order[4 : 4+k]
 	watchers := order[2:4] // each node watches the two after it in ID order
 	deaf := order[9]
@@ -61,15 +51,8 @@ func TestSurvivorToldOnlyByOthers(t *testing.T) {
 // .240). The sweep steps over it: the watcher finds the whole row in one
 // sweep and announces it as one notice.
 func TestSweepStepsOverALiveMember(t *testing.T) {
-	d := cloister.LANDetection()
 	n := 12
-	c, rs := detectCluster(t, n, d, seed())
-	waitWatches(c)
-	order := make([]int, n)
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortFunc(order, func(a, b int) int { return strings.Compare(c.Node(a).Self().ID, c.Node(b).Self().ID) })
+	_, c, rs, order := watchingCluster(t, n)
 	victims := []int{order[4], order[5], order[6], order[8], order[9]} // order[7] lives
 	marks := eventMarks(rs)
 	c.Kill(victims...)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-	"sync"
 	"testing"
 	"time"
 )
@@ -15,21 +14,11 @@ import (
 func TestDownNoticesRideTheGossip(t *testing.T) {
 	p := silentProfile()
 	p.GossipInterval = 10 * time.Millisecond
-	var mu sync.Mutex
-	got := map[string][]string{} // receiver: the members it was told ended
-	onDown := func(self string) func([]Member) {
-		return func(ms []Member) {
-			mu.Lock()
-			defer mu.Unlock()
-			for _, m := range ms {
-				got[self] = append(got[self], m.ID)
-			}
-		}
-	}
+	var told downsTold
 	members := map[string]*Membership{}
 	addrs := []netip.AddrPort{}
 	for _, id := range []string{"a", "b", "c", "d"} {
-		m, addr := startMemberWith(t, id, p, func(c *Config) { c.OnDown = onDown(id) })
+		m, addr := startMemberWith(t, id, p, func(c *Config) { c.OnDown = told.onDown(id) })
 		members[id] = m
 		addrs = append(addrs, addr)
 	}
@@ -52,21 +41,9 @@ func TestDownNoticesRideTheGossip(t *testing.T) {
 	}
 
 	members["a"].GossipDown([]string{"d"})
-	told := func(id string) bool {
-		mu.Lock()
-		defer mu.Unlock()
-		for _, e := range got[id] {
-			if e == "d" {
-				return true
-			}
-		}
-		return false
-	}
-	waitFor(t, "b and c told by gossip that d ended", 10*time.Second, func() bool { return told("b") && told("c") })
-	mu.Lock()
-	defer mu.Unlock()
-	if len(got["a"]) > 0 {
-		t.Fatalf("the member that gossiped the notice was told %v", got["a"])
+	waitFor(t, "b and c told by gossip that d ended", 10*time.Second, func() bool { return told.was("b", "d") && told.was("c", "d") })
+	if told.any("a") {
+		t.Fatal("the member that gossiped the notice was told of it")
 	}
 }
 

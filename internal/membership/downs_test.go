@@ -105,20 +105,10 @@ func FuzzDecodeDowns(f *testing.F) {
 // are told of every member, and the older one never gets a batch it
 // cannot read.
 func TestDownBatchesOnlyToNodesThatReadThem(t *testing.T) {
-	var mu sync.Mutex
-	told := map[string][]string{}
-	onDown := func(self string) func([]Member) {
-		return func(ms []Member) {
-			mu.Lock()
-			defer mu.Unlock()
-			for _, m := range ms {
-				told[self] = append(told[self], m.ID)
-			}
-		}
-	}
+	var told downsTold
 	start := func(id string, before bool) (*Membership, netip.AddrPort) {
 		return startMemberWith(t, id, silentProfile(), func(c *Config) {
-			c.OnDown, c.beforeDowns = onDown(id), before
+			c.OnDown, c.beforeDowns = told.onDown(id), before
 		})
 	}
 	a, _ := start("a", false)
@@ -150,13 +140,44 @@ func TestDownBatchesOnlyToNodesThatReadThem(t *testing.T) {
 	})
 
 	a.SendDown([]string{"c", "d"}, 0)
-	has := func(id string) bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return slices.Contains(told[id], "c") && slices.Contains(told[id], "d")
-	}
+	has := func(id string) bool { return told.was(id, "c") && told.was(id, "d") }
 	waitFor(t, "b and old told of c and d", 10*time.Second, func() bool { return has("b") && has("old") })
 	if n := old.Stats().BadAdverts; n != 0 {
 		t.Fatalf("the node from before batches counted %d unreadable messages", n)
 	}
+}
+
+// downsTold records, per receiving member, the members OnDown was told
+// ended. Safe for concurrent use.
+type downsTold struct {
+	mu   sync.Mutex
+	told map[string][]string
+}
+
+// onDown returns the OnDown of the member self.
+func (r *downsTold) onDown(self string) func([]Member) {
+	return func(ms []Member) {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if r.told == nil {
+			r.told = map[string][]string{}
+		}
+		for _, m := range ms {
+			r.told[self] = append(r.told[self], m.ID)
+		}
+	}
+}
+
+// was reports whether self was told that id ended.
+func (r *downsTold) was(self, id string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Contains(r.told[self], id)
+}
+
+// any reports whether self was told of any ending.
+func (r *downsTold) any(self string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.told[self]) > 0
 }
