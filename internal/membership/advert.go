@@ -25,12 +25,28 @@ func encodeAdvert(id string, meta []byte) []byte { return encodeOwn(advertKind, 
 // encodeRelay is a member's advert sent to a relay (relay.go).
 func encodeRelay(id string, meta []byte) []byte { return encodeOwn(relayKind, id, meta) }
 
+// appendID appends a member's ID as every message carries one:
+//
+//	uvarint len(id) | id
+func appendID(b []byte, id string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(id)))
+	return append(b, id...)
+}
+
+// readID reads an ID of appendID's form from the start of b, and returns
+// it with what follows it; false for a truncated, empty or overlong ID.
+func readID(b []byte) (id string, rest []byte, ok bool) {
+	n, k := binary.Uvarint(b)
+	if k <= 0 || n == 0 || n > maxIDLen || n > uint64(len(b)-k) {
+		return "", nil, false
+	}
+	return string(b[k : k+int(n)]), b[k+int(n):], true
+}
+
 // encodeOwn is a member's own advert as a message of the given kind.
 func encodeOwn(kind byte, id string, meta []byte) []byte {
 	b := make([]byte, 0, 1+binary.MaxVarintLen64+len(id)+len(meta))
-	b = append(b, kind)
-	b = binary.AppendUvarint(b, uint64(len(id)))
-	b = append(b, id...)
+	b = appendID(append(b, kind), id)
 	return append(b, meta...)
 }
 
@@ -40,12 +56,10 @@ func decodeAdvert(b []byte) (id string, meta []byte, err error) {
 	if len(b) < 1 || (b[0] != advertKind && b[0] != relayKind) {
 		return "", nil, fmt.Errorf("%w: unknown kind", errBadAdvert)
 	}
-	n, k := binary.Uvarint(b[1:])
-	if k <= 0 || n == 0 || n > maxIDLen || n > uint64(len(b)-1-k) {
+	id, meta, ok := readID(b[1:])
+	if !ok {
 		return "", nil, fmt.Errorf("%w: bad id length", errBadAdvert)
 	}
-	rest := b[1+k:]
-	id, meta = string(rest[:n]), rest[n:]
 	if len(meta) > MaxMetaSize {
 		return "", nil, fmt.Errorf("%w: metadata of %d bytes", errBadAdvert, len(meta))
 	}

@@ -24,10 +24,7 @@ func decodeDown(b []byte) (string, bool) { return decodeID(downKind, b) }
 //
 //	kind (1 byte) | uvarint len(id) | id
 func encodeID(kind byte, id string) []byte {
-	b := make([]byte, 0, 1+binary.MaxVarintLen64+len(id))
-	b = append(b, kind)
-	b = binary.AppendUvarint(b, uint64(len(id)))
-	return append(b, id...)
+	return appendID(append(make([]byte, 0, 1+binary.MaxVarintLen64+len(id)), kind), id)
 }
 
 // named reads a message of encodeID's form and the given kind, and looks
@@ -50,11 +47,8 @@ func decodeID(kind byte, b []byte) (string, bool) {
 	if len(b) < 1 || b[0] != kind {
 		return "", false
 	}
-	n, k := binary.Uvarint(b[1:])
-	if k <= 0 || n == 0 || n > maxIDLen || n != uint64(len(b)-1-k) {
-		return "", false
-	}
-	return string(b[1+k:]), true
+	id, rest, ok := readID(b[1:])
+	return id, ok && len(rest) == 0
 }
 
 // receiveDown hands a notice about a member memberlist holds alive to

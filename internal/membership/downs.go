@@ -36,8 +36,7 @@ func encodeDowns(ids []string) [][]byte {
 			out = append(out, b)
 			b = []byte{downsKind}
 		}
-		b = binary.AppendUvarint(b, uint64(len(id)))
-		b = append(b, id...)
+		b = appendID(b, id)
 	}
 	return append(out, b)
 }
@@ -51,19 +50,18 @@ func decodeDowns(b []byte) ([]string, bool) {
 	}
 	var ids []string
 	for rest := b[1:]; len(rest) > 0; {
-		n, k := binary.Uvarint(rest)
-		if k <= 0 || n == 0 || n > maxIDLen || n > uint64(len(rest)-k) {
+		id, after, ok := readID(rest)
+		if !ok {
 			return nil, false
 		}
-		ids = append(ids, string(rest[k:k+int(n)]))
-		rest = rest[k+int(n):]
+		ids, rest = append(ids, id), after
 	}
 	return ids, true
 }
 
 // receiveDowns hands the live members a batch names to onDown together,
-// as receiveDown does a single notice's member. A malformed batch is counted as a bad advert and
-// dropped whole. d.mu must not be held.
+// as receiveDown does a single notice's member. A malformed batch is
+// counted as a bad advert and dropped whole. d.mu must not be held.
 func (d *delegate) receiveDowns(b []byte) {
 	ids, ok := decodeDowns(b)
 	if !ok {

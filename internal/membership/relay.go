@@ -176,8 +176,7 @@ func encodeBatches(adverts map[string][]byte) [][]byte {
 		if b == nil {
 			b = append(make([]byte, 0, maxBatchBytes), batchKind)
 		}
-		b = binary.AppendUvarint(b, uint64(len(id)))
-		b = append(b, id...)
+		b = appendID(b, id)
 		b = binary.AppendUvarint(b, uint64(len(meta)))
 		b = append(b, meta...)
 	}
@@ -195,13 +194,12 @@ func decodeBatch(b []byte, each func(id string, meta []byte)) error {
 	}
 	b = b[1:]
 	for len(b) > 0 {
-		n, k := binary.Uvarint(b)
-		if k <= 0 || n == 0 || n > maxIDLen || n > uint64(len(b)-k) {
+		id, rest, ok := readID(b)
+		if !ok {
 			return fmt.Errorf("%w: bad id length in batch", errBadAdvert)
 		}
-		id := string(b[k : k+int(n)])
-		b = b[k+int(n):]
-		n, k = binary.Uvarint(b)
+		b = rest
+		n, k := binary.Uvarint(b)
 		if k <= 0 || n > MaxMetaSize || n > uint64(len(b)-k) {
 			return fmt.Errorf("%w: bad metadata length in batch", errBadAdvert)
 		}
