@@ -54,6 +54,7 @@ type Node struct {
 	confirmWait     confirmBacklog           // failures waiting for a slot
 	confirmOne      func(membership.Event)   // tests: confirms one failure in place of confirm
 	hintSlots       chan struct{}            // hints being checked (watch.go)
+	checkDials      chan struct{}            // their dials under way (refusing)
 	confirmed       chan confirmedFailure    // failures that stand, for the loop
 	hints           hintState                // members checked on a hint, and those found ended (watch.go)
 	sweepMu         sync.Mutex               // one broken watch's check and sweep at a time (checkEndings)
@@ -207,6 +208,7 @@ func newNode(ctx context.Context, cfg Config, logger *slog.Logger, secret Secret
 
 		confirmSlots: make(chan struct{}, maxConfirming),
 		hintSlots:    make(chan struct{}, maxConfirming),
+		checkDials:   make(chan struct{}, maxConfirming),
 		confirmed:    make(chan confirmedFailure),
 		watchPoke:    make(chan struct{}, 1),
 		notices:      make(chan []membership.Member, maxConfirming),

@@ -389,21 +389,9 @@ func (n *Node) checkEndings(said []membership.Member, watched bool) {
 		defer n.wg.Done()
 		defer n.checkEnded() // after its finding reached the loop
 		defer func() { <-n.hintSlots }()
-		if watched {
-			// One watch's finding at a time: the watches of both members
-			// after this node break together when both die, and two
-			// sweeps racing over one row each found part of it and sent
-			// it as a notice of its own, in another order of receivers.
-			// The second finds its member already ended here.
-			n.sweepMu.Lock()
-			defer n.sweepMu.Unlock()
-		}
-		ended := n.refusing(ms)
+		ended := n.found(ms, watched)
 		if len(ended) == 0 {
 			return
-		}
-		if watched {
-			ended = n.sweep(ended)
 		}
 		select {
 		case n.watchPoke <- struct{}{}: // re-aim the watches past them
@@ -439,25 +427,48 @@ func (n *Node) checkEndings(said []membership.Member, watched bool) {
 	}()
 }
 
-// maxParallelChecks bounds the ports one notice's check dials at once.
-const maxParallelChecks = 16
+// found returns the members of ms whose port refuses, recorded as ended;
+// for a broken watch (watched), with the members swept after them. One
+// broken watch's check and sweep run at a time: the watches of both
+// members after this node break together when both die, and two sweeps
+// racing over one row each found part of it and sent it as a notice of
+// its own, in another order of receivers. The second now finds its member
+// already ended. The lock is not held while the finding is announced.
+func (n *Node) found(ms []membership.Member, watched bool) []membership.Member {
+	if !watched {
+		return n.refusing(ms)
+	}
+	n.sweepMu.Lock()
+	defer n.sweepMu.Unlock()
+	ended := n.refusing(ms)
+	if len(ended) == 0 {
+		return nil
+	}
+	return n.sweep(ended)
+}
 
-// refusing checks the ports of ms together (portRefuses), at most
-// maxParallelChecks at a time, and returns those that refuse and were not
-// recorded as ended already, recording them.
+// refusing checks the ports of ms together (portRefuses), each dial
+// taking one of the node's checkDials (so that all the notices being
+// checked dial at most maxConfirming ports at once, as when each notice
+// named one member), and returns those that refuse and were not recorded
+// as ended already, recording them.
 func (n *Node) refusing(ms []membership.Member) []membership.Member {
 	refused := make([]bool, len(ms))
 	var wg sync.WaitGroup
-	dials := make(chan struct{}, maxParallelChecks)
 	for i, m := range ms {
 		if n.hints.isEnded(m.ID) {
 			continue // found by another check here meanwhile
 		}
-		dials <- struct{}{}
+		select {
+		case n.checkDials <- struct{}{}:
+		case <-n.loopCtx.Done():
+			wg.Wait()
+			return nil
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			defer func() { <-dials }()
+			defer func() { <-n.checkDials }()
 			refused[i] = n.portRefuses(n.loopCtx, m)
 		}()
 	}
