@@ -73,3 +73,53 @@ func TestSweepStepsOverALiveMember(t *testing.T) {
 		t.Fatalf("others declared down: %v", f)
 	}
 }
+
+// A live member inside a row of kills (its ID sorts between them) watches
+// only the part of the row after it, and its sweep walks back too, so that
+// it announces the whole row: here the watchers of the row's first half
+// can tell nobody, and every survivor still hears the whole row at once
+// from the member inside it, not the first half by probing.
+func TestSweepWalksBackFromAMemberInsideTheRow(t *testing.T) {
+	n := 12
+	d, c, rs, order := watchingCluster(t, n)
+	victims := []int{order[4], order[5], order[6], order[8], order[9]}
+	inside := order[7] // watches order[8] and order[9]
+	silent := order[2:4]
+	for _, w := range silent {
+		for i := range n {
+			if i != w && !slices.Contains(silent, i) {
+				c.Block(w, i)
+			}
+		}
+	}
+	var ids []string
+	for _, v := range victims {
+		ids = append(ids, c.Node(v).Self().ID)
+	}
+	c.Kill(victims...)
+	took := c.WaitFor("every survivor but the silent watchers heard every kill", func() bool {
+		for i := range n {
+			if slices.Contains(victims, i) || slices.Contains(silent, i) {
+				continue
+			}
+			for _, id := range ids {
+				if downs, _ := rs[i].count(id); downs == 0 {
+					return false
+				}
+			}
+		}
+		return true
+	})
+	t.Logf("the survivors heard the row of %d after %v (detection budget %v); the member inside it swept %d", len(victims), took, d.Budget(n), c.Node(inside).Stats().FailuresSwept)
+	if limit := d.Budget(n) / 2; took > limit {
+		t.Fatalf("heard after %v, want under %v: the row's first half found by probing", took, limit)
+	}
+	if swept := c.Node(inside).Stats().FailuresSwept; swept != uint64(len(victims)-1) {
+		t.Fatalf("the member inside the row swept %d after its first finding, want %d: the row went out in parts", swept, len(victims)-1)
+	}
+	c.Heal()
+	c.WaitFor("one view without them", func() bool { return c.Agreed() && len(c.Node(inside).Members()) == n-len(victims) })
+	if f := falseDowns(c, rs, victims...); len(f) > 0 {
+		t.Fatalf("others declared down: %v", f)
+	}
+}

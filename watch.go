@@ -534,19 +534,23 @@ func (n *Node) noticeLoop() {
 	}
 }
 
-// maxSweep bounds the members one sweep checks; maxSweepGap is how many
-// members in a row that do not refuse a sweep steps over.
+// maxSweep bounds the members one sweep checks in each direction;
+// maxSweepGap is how many members in a row that do not refuse a sweep
+// steps over.
 const (
 	maxSweep    = 64
 	maxSweepGap = 2
 )
 
-// sweep checks the members that follow the last one found ended in ID
-// order, one after the other, and returns found with those whose port
-// refuses a connection too. It steps over up to maxSweepGap members in a
-// row that do not refuse (a live member answers the dial; a silent one
-// does not within a tenth of the probe timeout) and stops at the next, at
-// this node, or after maxSweep dials. Members killed together are often
+// sweep checks the members around a broken watch's finding in ID order,
+// one after the other, and returns found with those whose port refuses a
+// connection too: forward from this node, then backward from it (the
+// members found already are passed over: both watches of a node break
+// when both members after it die, and either may be looked at first).
+// Each walk steps over up to maxSweepGap members in a row that
+// do not refuse (a live member answers the dial; a silent one does not
+// within a tenth of the probe timeout) and stops at the next, at this
+// node, or after maxSweep dials. Members killed together are often
 // neighbours in ID order (one host's, one rack's, or the last ten
 // started), and each is watched by the ones before it, which died too:
 // found only by re-aiming a watch past each one found, ten neighbours
@@ -560,20 +564,31 @@ const (
 // .239 and .240. Stopping at the first live member, the bench's ten
 // kills at 500 members went out as two rows from two watchers, and
 // receivers that got one row more than their settling quiet period
-// before the other applied it as a view of its own. A step over a live
-// member costs one connection.
+// before the other applied it as a view of its own. So the forward walk
+// steps over live members, and the backward walk lets a live member
+// inside the row (.23, which watches .240) announce the whole row too,
+// not only the part after it. A step over a live member costs one
+// connection; the backward walk costs one per live predecessor, at most
+// maxSweepGap+1.
 //
 // It runs only on this node's own finding (a broken watch), never on a
 // notice: what another member says costs at most the one check.
 func (n *Node) sweep(found []membership.Member) []membership.Member {
+	found = n.sweepFrom(found, n.self.ID, false)
+	return n.sweepFrom(found, n.self.ID, true)
+}
+
+// sweepFrom is one walk of sweep, from the member cursor, forward or
+// backward in ID order.
+func (n *Node) sweepFrom(found []membership.Member, cursor string, backward bool) []membership.Member {
 	wait := n.cfg.Detection.ProbeTimeout / 10
-	cursor, gap := found[len(found)-1].ID, 0
+	gap := 0
 	for range maxSweep {
-		next := followers(n.snap.Load().View.Members, cursor, 1, n.hints.isEnded)
-		if len(next) == 0 || next[0].ID == n.self.ID {
+		next, ok := beside(n.snap.Load().View.Members, cursor, backward, n.hints.isEnded)
+		if !ok || next.ID == n.self.ID {
 			break
 		}
-		m := membership.Member{ID: next[0].ID, Addr: next[0].Addr}
+		m := membership.Member{ID: next.ID, Addr: next.Addr}
 		cursor = m.ID
 		ctx, cancel := context.WithTimeout(n.loopCtx, wait)
 		refused := n.dialRefused(ctx, m)
@@ -590,6 +605,40 @@ func (n *Node) sweep(found []membership.Member) []membership.Member {
 		found, gap = append(found, m), 0
 	}
 	return found
+}
+
+// beside returns the member next to cursor in ID order (wrapping around),
+// after it or, backward, before it, leaving out cursor and those ended
+// reports; false when there is none.
+func beside(members []Member, cursor string, backward bool, ended func(string) bool) (Member, bool) {
+	if !backward {
+		next := followers(members, cursor, 1, ended)
+		if len(next) == 0 {
+			return Member{}, false
+		}
+		return next[0], true
+	}
+	var best Member
+	ok := false
+	for _, m := range members {
+		if m.ID == cursor || ended(m.ID) {
+			continue
+		}
+		if !ok || backBefore(m.ID, best.ID, cursor) {
+			best, ok = m, true
+		}
+	}
+	return best, ok
+}
+
+// backBefore reports whether member a comes before member b walking
+// backward from cursor: the IDs below cursor first, from the highest,
+// then the rest, from the highest.
+func backBefore(a, b, cursor string) bool {
+	if (a < cursor) != (b < cursor) {
+		return a < cursor
+	}
+	return a > b
 }
 
 // portRefuses reports whether a connection to the member's port is

@@ -105,3 +105,49 @@ func TestTargetCacheFollowsViewAndEndings(t *testing.T) {
 		t.Fatalf("anyState: %v %v", ids(got), ok)
 	}
 }
+
+// TestBesideMatchesSortedOrder checks the member next to a cursor, forward
+// and backward, against sorting the whole view, on random views with some
+// members ended and the cursor inside or outside the view.
+func TestBesideMatchesSortedOrder(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for round := range 500 {
+		n := rng.IntN(20)
+		var members []Member
+		for i := range n {
+			members = append(members, Member{ID: fmt.Sprintf("%04x-%d", rng.Uint32()%512, i)})
+		}
+		cursor := fmt.Sprintf("%04x", rng.Uint32()%512)
+		if n > 0 && rng.IntN(2) == 0 {
+			cursor = members[rng.IntN(n)].ID
+		}
+		ended := map[string]bool{}
+		var live []string
+		for _, m := range members {
+			if rng.IntN(4) == 0 {
+				ended[m.ID] = true
+			} else if m.ID != cursor {
+				live = append(live, m.ID)
+			}
+		}
+		slices.Sort(live)
+		for _, backward := range []bool{false, true} {
+			want := ""
+			if len(live) > 0 {
+				i, _ := slices.BinarySearch(live, cursor) // the first at or above cursor
+				if backward {
+					want = live[(i-1+len(live))%len(live)]
+				} else {
+					if i < len(live) && live[i] == cursor {
+						i++
+					}
+					want = live[i%len(live)]
+				}
+			}
+			m, ok := beside(members, cursor, backward, func(id string) bool { return ended[id] })
+			if got := m.ID; ok != (want != "") || got != want {
+				t.Fatalf("round %d: cursor %s, backward %v, live %v: got %q %v, want %q", round, cursor, backward, live, got, ok, want)
+			}
+		}
+	}
+}
