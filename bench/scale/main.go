@@ -430,14 +430,64 @@ func progress(nodes []*cloister.Node, v *views, net *memnet.Network, start time.
 		}
 		s0 := nodes[0].Snapshot()
 		same := 0
+		var behind []cloister.Member
 		for _, m := range s0.View.Members {
 			if m.ViewID == s0.View.ID {
 				same++
+			} else if len(behind) < 3 {
+				behind = append(behind, m)
 			}
 		}
-		fmt.Fprintf(os.Stderr, "scale: %5.1fs %s views held=%d node0 sees %d of %d advertising its view downs=%d notConfirmed=%d confirming=%d hinted=%d streamsOverLimit=%d handlerQueueFull=%d pulls=%d commitsOnCommit=%d maxHealth=%d goroutines=%d memnet=%+v%s%s\n",
-			time.Since(start).Seconds(), summary(nodes), len(held), same, len(s0.View.Members), downs, notConfirmed, confirming, hinted, overLimit, queueFull, pulls, onCommit, health, runtime.NumGoroutine(), net.Stats(), stragglers(nodes, stats, held), holdouts(nodes))
+		fmt.Fprintf(os.Stderr, "scale: %5.1fs %s views held=%d node0 sees %d of %d advertising its view downs=%d notConfirmed=%d confirming=%d hinted=%d streamsOverLimit=%d handlerQueueFull=%d pulls=%d commitsOnCommit=%d maxHealth=%d goroutines=%d memnet=%+v%s%s%s\n",
+			time.Since(start).Seconds(), summary(nodes), len(held), same, len(s0.View.Members), downs, notConfirmed, confirming, hinted, overLimit, queueFull, pulls, onCommit, health, runtime.NumGoroutine(), net.Stats(), stragglers(nodes, stats, held), holdouts(nodes), behindNode0(nodes, s0, same, behind))
 	}
+}
+
+// behindNode0 describes up to three members that node 0's records show
+// advertising another view than node 0's, once most do: what node 0's
+// record says and what the member itself holds. A member that holds node
+// 0's view while node 0's record of it does not has an advert that has
+// not reached node 0; one that does not hold it is behind itself.
+func behindNode0(nodes []*cloister.Node, s0 cloister.Snapshot, same int, behind []cloister.Member) string {
+	if len(behind) == 0 || same < len(nodes)/2 {
+		return ""
+	}
+	out := " behind at node0:"
+	for _, m := range behind {
+		out += fmt.Sprintf(" [%s record %s term=%d", m.ID, m.StateName, m.Term)
+		for i, nd := range nodes {
+			if nd.Self().ID != m.ID {
+				continue
+			}
+			self := nd.Self()
+			out += fmt.Sprintf("; node %d holds node0's view: %v, %s term=%d; %d of %d sampled nodes see it advertise that view", i, nd.ViewID() == s0.View.ID, self.StateName, self.Term, sampleSeeing(nodes, m.ID, s0.View.ID), behindSample)
+			break
+		}
+		out += "]"
+	}
+	return out
+}
+
+// behindSample is how many nodes, spread over the cluster, behindNode0 asks
+// about a member that node 0 sees behind.
+const behindSample = 20
+
+// sampleSeeing counts, among behindSample nodes spread over the cluster,
+// those whose record of member id advertises view: whether its advert
+// reached most members (node 0 missed it) or few (it was not sent, or
+// lost everywhere).
+func sampleSeeing(nodes []*cloister.Node, id string, view cloister.ViewID) int {
+	seeing := 0
+	for k := range behindSample {
+		s := nodes[(k*len(nodes))/behindSample].Snapshot()
+		for _, m := range s.View.Members {
+			if m.ID == id && m.ViewID == view {
+				seeing++
+				break
+			}
+		}
+	}
+	return seeing
 }
 
 // holdouts describes up to three nodes that are not Ready on the view
