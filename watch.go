@@ -341,8 +341,8 @@ func rotatedBefore(a, b, self string) bool {
 // hint checks a member whose watch broke, on a goroutine of its own,
 // unless it was checked lately or too many failures are being checked.
 // When its port refuses a connection, the loop reports it failed, the
-// members after it in ID order are swept (sweep), and every other member
-// gets a down notice about each one found.
+// members around this node in ID order are swept (sweep), and every other
+// member gets a down notice about each one found.
 func (n *Node) hint(m membership.Member) {
 	n.checkEndings([]membership.Member{m}, true)
 }
