@@ -14,21 +14,7 @@ import (
 func TestFollowersMatchesSortedOrder(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for round := range 500 {
-		n := rng.IntN(40)
-		var members []Member
-		for i := range n {
-			members = append(members, Member{ID: fmt.Sprintf("%08x-%d", rng.Uint32(), i)})
-		}
-		self := fmt.Sprintf("%08x", rng.Uint32())
-		if n > 0 && rng.IntN(2) == 0 {
-			self = members[rng.IntN(n)].ID
-		}
-		ended := map[string]bool{}
-		for _, m := range members {
-			if rng.IntN(5) == 0 {
-				ended[m.ID] = true
-			}
-		}
+		members, self, ended := randomView(rng, rng.IntN(40), 0)
 		k := 1 + rng.IntN(4)
 
 		var want []string
@@ -112,21 +98,10 @@ func TestTargetCacheFollowsViewAndEndings(t *testing.T) {
 func TestBesideMatchesSortedOrder(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	for round := range 500 {
-		n := rng.IntN(20)
-		var members []Member
-		for i := range n {
-			members = append(members, Member{ID: fmt.Sprintf("%04x-%d", rng.Uint32()%512, i)})
-		}
-		cursor := fmt.Sprintf("%04x", rng.Uint32()%512)
-		if n > 0 && rng.IntN(2) == 0 {
-			cursor = members[rng.IntN(n)].ID
-		}
-		ended := map[string]bool{}
+		members, cursor, ended := randomView(rng, rng.IntN(20), 512)
 		var live []string
 		for _, m := range members {
-			if rng.IntN(4) == 0 {
-				ended[m.ID] = true
-			} else if m.ID != cursor {
+			if !ended[m.ID] && m.ID != cursor {
 				live = append(live, m.ID)
 			}
 		}
@@ -150,4 +125,30 @@ func TestBesideMatchesSortedOrder(t *testing.T) {
 			}
 		}
 	}
+}
+
+// randomView returns n members with random IDs (below ids when it is not
+// 0, so that some share a prefix), a cursor that is one of them half the
+// time, and about a fifth of them marked ended.
+func randomView(rng *rand.Rand, n int, ids uint32) (members []Member, cursor string, ended map[string]bool) {
+	id := func() uint32 {
+		if ids == 0 {
+			return rng.Uint32()
+		}
+		return rng.Uint32() % ids
+	}
+	for i := range n {
+		members = append(members, Member{ID: fmt.Sprintf("%08x-%d", id(), i)})
+	}
+	cursor = fmt.Sprintf("%08x", id())
+	if n > 0 && rng.IntN(2) == 0 {
+		cursor = members[rng.IntN(n)].ID
+	}
+	ended = map[string]bool{}
+	for _, m := range members {
+		if rng.IntN(5) == 0 {
+			ended[m.ID] = true
+		}
+	}
+	return members, cursor, ended
 }
