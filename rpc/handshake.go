@@ -129,7 +129,7 @@ func (e *Endpoint) clientExchange(ctx context.Context, nc net.Conn, addr netip.A
 	if _, err := c.Write(appendHello(nil, hello{version: protoVersion, id: e.cfg.ID, want: want})); err != nil {
 		return nil, nil, "", handshakeErr(ctx, addr, err)
 	}
-	br := bufio.NewReaderSize(c, readBufferSize)
+	br := bufio.NewReaderSize(c, readBufferFor(conf != nil))
 	h, err := readHello(br)
 	if err != nil {
 		return nil, nil, "", handshakeErr(ctx, addr, err)
@@ -210,7 +210,7 @@ func (e *Endpoint) serverExchange(nc net.Conn) (*frameConn, *bufio.Reader, strin
 		}
 		c.Conn = tc
 	}
-	br := bufio.NewReaderSize(c, readBufferSize)
+	br := bufio.NewReaderSize(c, readBufferFor(conf != nil))
 	h, err := readHello(br)
 	if err != nil {
 		if errors.Is(err, ErrProtocol) {
@@ -247,4 +247,13 @@ func (e *Endpoint) serverExchange(nc net.Conn) (*frameConn, *bufio.Reader, strin
 func hungUp(err error) bool {
 	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
 		errors.Is(err, net.ErrClosed) || errors.Is(err, syscall.ECONNRESET)
+}
+
+// readBufferFor is the read buffer of a connection, over TLS or not (see
+// tlsReadBufferSize).
+func readBufferFor(overTLS bool) int {
+	if overTLS {
+		return tlsReadBufferSize
+	}
+	return readBufferSize
 }
