@@ -3,6 +3,10 @@ package cloister_test
 import (
 	"slices"
 	"testing"
+	"time"
+
+	"github.com/cloister-go/cloister"
+	"github.com/cloister-go/cloister/cloistertest"
 )
 
 // A survivor that gets nothing from the members that found a row of kills
@@ -19,31 +23,11 @@ func TestSurvivorToldOnlyByOthers(t *testing.T) {
 	for _, w := range watchers {
 		c.Block(w, deaf)
 	}
-	var ids []string
-	for _, v := range victims {
-		ids = append(ids, c.Node(v).Self().ID)
-	}
 	marks := eventMarks(rs)
 	c.Kill(victims...)
-	took := c.WaitFor("the survivor cut off from the watchers heard every kill", func() bool {
-		for _, id := range ids {
-			if downs, _ := rs[deaf].count(id); downs == 0 {
-				return false
-			}
-		}
-		return true
-	})
+	took := heardAtOnce(t, c, d, rs, victims, []int{deaf})
 	t.Logf("%d neighbours killed: the survivor the watchers cannot reach heard them after %v (detection budget %v)", k, took, d.Budget(n))
-	if limit := d.Budget(n) / 2; took > limit {
-		t.Fatalf("heard after %v, want under %v: found by probing, not told by the others", took, limit)
-	}
-	c.WaitFor("one view without them", func() bool { return c.Agreed() && len(c.Node(deaf).Members()) == n-k })
-	if views := viewsSince(rs, marks, victims); len(views) > 2 {
-		t.Fatalf("the survivors went through %d views, want at most 2", len(views))
-	}
-	if f := falseDowns(c, rs, victims...); len(f) > 0 {
-		t.Fatalf("others declared down: %v", f)
-	}
+	removedInTwoViews(t, c, rs, marks, victims, deaf)
 }
 
 // IDs sort as strings, so a row of members killed together often has a
@@ -56,7 +40,7 @@ func TestSweepStepsOverALiveMember(t *testing.T) {
 	victims := []int{order[4], order[5], order[6], order[8], order[9]} // order[7] lives
 	marks := eventMarks(rs)
 	c.Kill(victims...)
-	c.WaitFor("one view without them", func() bool { return c.Agreed() && len(c.Node(order[0]).Members()) == n-len(victims) })
+	removedInTwoViews(t, c, rs, marks, victims, order[0])
 	var most uint64
 	for i := range n {
 		if !slices.Contains(victims, i) {
@@ -65,12 +49,6 @@ func TestSweepStepsOverALiveMember(t *testing.T) {
 	}
 	if want := uint64(len(victims) - 1); most < want {
 		t.Fatalf("the most any survivor swept after its first finding: %d, want %d (the whole row past the live member)", most, want)
-	}
-	if views := viewsSince(rs, marks, victims); len(views) > 2 {
-		t.Fatalf("the survivors went through %d views, want at most 2", len(views))
-	}
-	if f := falseDowns(c, rs, victims...); len(f) > 0 {
-		t.Fatalf("others declared down: %v", f)
 	}
 }
 
@@ -92,16 +70,37 @@ func TestSweepWalksBackFromAMemberInsideTheRow(t *testing.T) {
 			}
 		}
 	}
+	var hearers []int
+	for i := range n {
+		if !slices.Contains(victims, i) && !slices.Contains(silent, i) {
+			hearers = append(hearers, i)
+		}
+	}
+	c.Kill(victims...)
+	took := heardAtOnce(t, c, d, rs, victims, hearers)
+	t.Logf("the survivors heard the row of %d after %v (detection budget %v); the member inside it swept %d", len(victims), took, d.Budget(n), c.Node(inside).Stats().FailuresSwept)
+	if swept := c.Node(inside).Stats().FailuresSwept; swept != uint64(len(victims)-1) {
+		t.Fatalf("the member inside the row swept %d after its first finding, want %d: the row went out in parts", swept, len(victims)-1)
+	}
+	c.Heal()
+	c.WaitFor("one view without them", func() bool { return c.Agreed() && len(c.Node(inside).Members()) == n-len(victims) })
+	if f := falseDowns(c, rs, victims...); len(f) > 0 {
+		t.Fatalf("others declared down: %v", f)
+	}
+}
+
+// heardAtOnce waits until every node of hearers has reported every victim
+// down, and fails the test unless that took less than half the detection
+// budget: told by a down notice, not found by probing. It returns how long
+// it took.
+func heardAtOnce(t *testing.T, c *cloistertest.Cluster, d cloister.Detection, rs []*recorder, victims, hearers []int) time.Duration {
+	t.Helper()
 	var ids []string
 	for _, v := range victims {
 		ids = append(ids, c.Node(v).Self().ID)
 	}
-	c.Kill(victims...)
-	took := c.WaitFor("every survivor but the silent watchers heard every kill", func() bool {
-		for i := range n {
-			if slices.Contains(victims, i) || slices.Contains(silent, i) {
-				continue
-			}
+	took := c.WaitFor("every hearer reported every victim down", func() bool {
+		for _, i := range hearers {
 			for _, id := range ids {
 				if downs, _ := rs[i].count(id); downs == 0 {
 					return false
@@ -110,15 +109,22 @@ func TestSweepWalksBackFromAMemberInsideTheRow(t *testing.T) {
 		}
 		return true
 	})
-	t.Logf("the survivors heard the row of %d after %v (detection budget %v); the member inside it swept %d", len(victims), took, d.Budget(n), c.Node(inside).Stats().FailuresSwept)
-	if limit := d.Budget(n) / 2; took > limit {
-		t.Fatalf("heard after %v, want under %v: the row's first half found by probing", took, limit)
+	if limit := d.Budget(c.Len()) / 2; took > limit {
+		t.Fatalf("the kills were heard after %v, want under %v: found by probing, not told", took, limit)
 	}
-	if swept := c.Node(inside).Stats().FailuresSwept; swept != uint64(len(victims)-1) {
-		t.Fatalf("the member inside the row swept %d after its first finding, want %d: the row went out in parts", swept, len(victims)-1)
+	return took
+}
+
+// removedInTwoViews waits until the survivors agree on one view without
+// the victims (as the survivor observer sees it), and fails the test if
+// the survivors reported more than two views since marks or anybody
+// reported a live member down.
+func removedInTwoViews(t *testing.T, c *cloistertest.Cluster, rs []*recorder, marks []int, victims []int, observer int) {
+	t.Helper()
+	c.WaitFor("one view without them", func() bool { return c.Agreed() && len(c.Node(observer).Members()) == c.Len()-len(victims) })
+	if views := viewsSince(rs, marks, victims); len(views) > 2 {
+		t.Fatalf("the survivors went through %d views, want at most 2", len(views))
 	}
-	c.Heal()
-	c.WaitFor("one view without them", func() bool { return c.Agreed() && len(c.Node(inside).Members()) == n-len(victims) })
 	if f := falseDowns(c, rs, victims...); len(f) > 0 {
 		t.Fatalf("others declared down: %v", f)
 	}

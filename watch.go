@@ -428,7 +428,8 @@ func (n *Node) checkEndings(said []membership.Member, watched bool) {
 }
 
 // found returns the members of ms whose port refuses, recorded as ended;
-// for a broken watch (watched), with the members swept after them. One
+// for a broken watch (watched), with those its sweep found around this
+// node. One
 // broken watch's check and sweep run at a time: the watches of both
 // members after this node break together when both die, and two sweeps
 // racing over one row each found part of it and sent it as a notice of
