@@ -429,12 +429,12 @@ func (n *Node) checkEndings(said []membership.Member, watched bool) {
 
 // found returns the members of ms whose port refuses, recorded as ended;
 // for a broken watch (watched), with those its sweep found around this
-// node. One
-// broken watch's check and sweep run at a time: the watches of both
-// members after this node break together when both die, and two sweeps
-// racing over one row each found part of it and sent it as a notice of
-// its own, in another order of receivers. The second now finds its member
-// already ended. The lock is not held while the finding is announced.
+// node. One broken watch's check and sweep run at a time: the watches of
+// both members after this node break together when both die, and two
+// sweeps racing over one row each found part of it and sent it as a
+// notice of its own, in another order of receivers. The second now finds
+// its member already ended. The lock is not held while the finding is
+// announced.
 func (n *Node) found(ms []membership.Member, watched bool) []membership.Member {
 	if !watched {
 		return n.refusing(ms)
