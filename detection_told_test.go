@@ -121,11 +121,62 @@ func heardAtOnce(t *testing.T, c *cloistertest.Cluster, d cloister.Detection, rs
 // reported a live member down.
 func removedInTwoViews(t *testing.T, c *cloistertest.Cluster, rs []*recorder, marks []int, victims []int, observer int) {
 	t.Helper()
-	c.WaitFor("one view without them", func() bool { return c.Agreed() && len(c.Node(observer).Members()) == c.Len()-len(victims) })
+	agreedWithout(t, c, rs, victims, observer)
 	if views := viewsSince(rs, marks, victims); len(views) > 2 {
 		t.Fatalf("the survivors went through %d views, want at most 2", len(views))
 	}
+}
+
+// agreedWithout waits until the survivors agree on one view without the
+// victims (as the survivor observer sees it), and fails the test if
+// anybody reported a live member down.
+func agreedWithout(t *testing.T, c *cloistertest.Cluster, rs []*recorder, victims []int, observer int) {
+	t.Helper()
+	c.WaitFor("one view without them", func() bool { return c.Agreed() && len(c.Node(observer).Members()) == c.Len()-len(victims) })
 	if f := falseDowns(c, rs, victims...); len(f) > 0 {
 		t.Fatalf("others declared down: %v", f)
 	}
+}
+
+// News of a kill does not cross a partition, and a sweep that reaches the
+// other side finds nothing there: its dials time out, and only a refused
+// dial counts. The members on the victims' side hear the kills at once;
+// on the other side nobody hears of them or reports anybody during the
+// cut. Healed before the detection budget, the cluster agrees on the view
+// without the victims and nobody else is reported down.
+func TestKillNewsStaysOnItsSideOfAPartition(t *testing.T) {
+	n := 12
+	_, c, rs, order := watchingCluster(t, n)
+	near, far := order[:n/2], order[n/2:]
+	victims := []int{order[2], order[3]} // watched by order[0] and order[1]
+	var hearers []int
+	for _, i := range near {
+		if !slices.Contains(victims, i) {
+			hearers = append(hearers, i)
+		}
+	}
+	d := cloister.LANDetection()
+	c.Partition(near, far)
+	c.Kill(victims...)
+	took := heardAtOnce(t, c, d, rs, victims, hearers)
+	for _, i := range far {
+		if h := c.Node(i).Stats().FailuresHinted; h > 0 {
+			t.Fatalf("node %d across the partition found %d members ended", i, h)
+		}
+		for _, v := range victims {
+			if downs, _ := rs[i].count(c.Node(v).Self().ID); downs > 0 {
+				t.Fatalf("node %d across the partition heard of a kill within %v", i, took)
+			}
+		}
+	}
+	for _, i := range hearers {
+		if h := c.Node(i).Stats().FailuresHinted; h > uint64(len(victims)) {
+			t.Fatalf("node %d found %d members ended, only %d were killed: its sweep counted the far side", i, h, len(victims))
+		}
+	}
+	// The far side finds the victims by probing once healed: the notices
+	// and their gossip were spent during the cut, so it may remove them
+	// one view at a time; the views are not counted here.
+	c.Heal()
+	agreedWithout(t, c, rs, victims, far[0])
 }
