@@ -30,6 +30,7 @@ type mlTransport struct {
 	streams   chan net.Conn
 	guard     *streamGuard
 	rep       *reporter
+	side      *sideChannel // receives side datagrams (side.go); nil: they go to memberlist
 
 	stopOnce sync.Once
 	stop     chan struct{}
@@ -40,9 +41,11 @@ type mlTransport struct {
 	checking map[net.Conn]struct{} // streams whose prefix is being read
 	accepted atomic.Uint64         // streams handed to memberlist
 
-	// Gossip traffic, counted for Stats.
-	packetsIn, bytesIn   atomic.Uint64 // datagrams handed to memberlist
-	packetsOut, bytesOut atomic.Uint64 // datagrams memberlist sent
+	// Gossip traffic, counted for Stats: memberlist's datagrams and side
+	// ones alike.
+	packetsIn, bytesIn   atomic.Uint64 // datagrams handed to memberlist or queued on the side channel
+	packetsOut, bytesOut atomic.Uint64 // datagrams sent
+	sideIn, sideOut      atomic.Uint64 // of them, side datagrams
 	dialled              atomic.Uint64 // streams memberlist opened
 
 	// refused: addresses whose last dial was refused (nobody listens
@@ -80,7 +83,9 @@ func (a *mlTransport) wasRefused(to netip.AddrPort) bool {
 
 var _ memberlist.Transport = (*mlTransport)(nil)
 
-func newMLTransport(t transport.Transport, advertise netip.AddrPort, guard *streamGuard, rep *reporter) *mlTransport {
+// newMLTransport starts the adapter; side, when not nil, takes the side
+// datagrams received (see sideChannel).
+func newMLTransport(t transport.Transport, advertise netip.AddrPort, guard *streamGuard, rep *reporter, side *sideChannel) *mlTransport {
 	a := &mlTransport{
 		t:         t,
 		advertise: advertise,
@@ -88,6 +93,7 @@ func newMLTransport(t transport.Transport, advertise netip.AddrPort, guard *stre
 		streams:   make(chan net.Conn),
 		guard:     guard,
 		rep:       rep,
+		side:      side,
 		stop:      make(chan struct{}),
 		done:      make(chan struct{}),
 		checking:  map[net.Conn]struct{}{},
@@ -163,7 +169,8 @@ func (a *mlTransport) check(c net.Conn) {
 	}
 }
 
-// forward converts received datagrams until Shutdown.
+// forward converts received datagrams until Shutdown, and hands side
+// datagrams to the side channel.
 func (a *mlTransport) forward() {
 	defer close(a.done)
 	in := a.t.Packets()
@@ -172,6 +179,14 @@ func (a *mlTransport) forward() {
 		case p, ok := <-in:
 			if !ok {
 				return
+			}
+			if a.side != nil && len(p.Data) > 0 && p.Data[0] == sideTag {
+				if a.side.take(p) {
+					a.sideIn.Add(1)
+					a.packetsIn.Add(1)
+					a.bytesIn.Add(uint64(len(p.Data)))
+				}
+				continue
 			}
 			mp := &memberlist.Packet{Buf: p.Data, From: net.UDPAddrFromAddrPort(p.From), Timestamp: p.At}
 			select {
@@ -202,6 +217,21 @@ func (a *mlTransport) WriteTo(b []byte, addr string) (time.Time, error) {
 	a.packetsOut.Add(1)
 	a.bytesOut.Add(uint64(len(b)))
 	return time.Now(), nil
+}
+
+// writeSide sends msg to a member as a side datagram.
+func (a *mlTransport) writeSide(msg []byte, to netip.AddrPort) error {
+	if len(msg) > maxSideMessage {
+		return fmt.Errorf("membership: side message of %d bytes, limit %d", len(msg), maxSideMessage)
+	}
+	b := a.side.codec.encode(msg)
+	if err := a.t.WritePacket(b, to); err != nil {
+		return err
+	}
+	a.sideOut.Add(1)
+	a.packetsOut.Add(1)
+	a.bytesOut.Add(uint64(len(b)))
+	return nil
 }
 
 func (a *mlTransport) PacketCh() <-chan *memberlist.Packet { return a.packets }

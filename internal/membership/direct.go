@@ -106,10 +106,17 @@ func (m *Membership) sendToRelays(meta []byte, peers []Member) time.Duration {
 	return m.relay.duration(len(peers))
 }
 
-// sendTo sends one datagram to a member; a send that fails is left to
-// gossip.
+// sendTo sends one datagram to a member: a side datagram to a member that
+// reads them (side.go), else a memberlist user message. A send that fails
+// is left to gossip.
 func (m *Membership) sendTo(p Member, msg []byte) {
-	if err := m.ml.SendToAddress(memberlist.Address{Addr: p.Addr.String(), Name: p.ID}, msg); err != nil {
+	var err error
+	if p.side && m.tr.side != nil && len(msg) <= maxSideMessage {
+		err = m.tr.writeSide(msg, p.Addr)
+	} else {
+		err = m.ml.SendToAddress(memberlist.Address{Addr: p.Addr.String(), Name: p.ID}, msg)
+	}
+	if err != nil {
 		m.logger.Debug("direct message not sent", "member", p.ID, "err", err)
 	}
 }

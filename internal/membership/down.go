@@ -2,11 +2,10 @@ package membership
 
 import (
 	"encoding/binary"
-
-	"github.com/hashicorp/memberlist"
 )
 
-// A down notice is a memberlist user message saying that the sender saw a
+// A down notice is a message (a side datagram, or a memberlist user
+// message to a member from before them) saying that the sender saw a
 // member's process end (its connection closed and its port refused a new
 // one):
 //
@@ -104,11 +103,8 @@ func (m *Membership) SendDown(ids []string, fanout int) {
 		if !p.downs {
 			msgs = single
 		}
-		to := memberlist.Address{Addr: p.Addr.String(), Name: p.ID}
 		for _, msg := range msgs {
-			if err := m.ml.SendToAddress(to, msg); err != nil {
-				m.logger.Debug("down notice not sent", "member", p.ID, "err", err)
-			}
+			m.sendTo(p, msg)
 		}
 	}
 }

@@ -40,9 +40,21 @@ type Member struct {
 	Addr netip.AddrPort // where it gossips
 	Meta []byte         // its metadata, owned by the receiver
 
+	wire // what it reads, from its delegate protocol version
+}
+
+// wire is what a member reads and answers, from the delegate protocol
+// version it advertises (memberlist's DelegateProtocolMax).
+type wire struct {
 	older bool // from before relays: reads neither relay requests nor batches (relayWire)
 	pulls bool // answers pulls (pullWire)
 	downs bool // reads batches of down notices (downsWire)
+	side  bool // reads cloister's datagrams beside memberlist's (sideWire)
+}
+
+// wireOf is what a member advertising delegate protocol version max reads.
+func wireOf(max uint8) wire {
+	return wire{older: max < relayWire, pulls: max >= pullWire, downs: max >= downsWire, side: max >= sideWire}
 }
 
 // Event is one membership change.
@@ -85,10 +97,7 @@ func toMember(n *memberlist.Node) Member {
 		ID:   n.Name,
 		Addr: netip.AddrPortFrom(addr.Unmap(), n.Port),
 		Meta: append([]byte(nil), n.Meta...),
-
-		older: n.DMax < relayWire,
-		pulls: n.DMax >= pullWire,
-		downs: n.DMax >= downsWire,
+		wire: wireOf(n.DMax),
 	}
 }
 
@@ -146,10 +155,8 @@ func newDelegate(q *queue, self string) *delegate {
 
 // peer is what the delegate keeps of a live member.
 type peer struct {
-	addr  netip.AddrPort
-	older bool // from before relays (relayWire)
-	pulls bool // answers pulls (pullWire)
-	downs bool // reads batches of down notices (downsWire)
+	addr netip.AddrPort
+	wire
 }
 
 // numAlive is how many members the service broadcasts retransmit for.
@@ -196,7 +203,7 @@ func (d *delegate) record(k EventKind, m Member) {
 	if p, had := d.alive[m.ID]; !had || p.addr != m.Addr {
 		d.addrs = nil
 	}
-	d.alive[m.ID] = peer{addr: m.Addr, older: m.older, pulls: m.pulls, downs: m.downs}
+	d.alive[m.ID] = peer{addr: m.Addr, wire: m.wire}
 	if ws, ok := d.revived[m.ID]; ok {
 		delete(d.revived, m.ID)
 		for _, w := range ws {
@@ -282,7 +289,7 @@ func (d *delegate) somePeers(limit int, except []string) []Member {
 			break
 		}
 		if !slices.Contains(except, id) {
-			out = append(out, Member{ID: id, Addr: p.addr, older: p.older, downs: p.downs})
+			out = append(out, Member{ID: id, Addr: p.addr, wire: p.wire})
 		}
 	}
 	return out

@@ -75,6 +75,9 @@ type Config struct {
 	// beforeDowns: tests: a node from before batches of down notices
 	// (advertises pullWire, counts kind 7 as unreadable).
 	beforeDowns bool
+	// beforeSide: tests: a node from before side datagrams (advertises
+	// downsWire, hands side datagrams to memberlist).
+	beforeSide bool
 }
 
 // Membership is a running memberlist instance plus its event queue.
@@ -137,29 +140,36 @@ func Start(cfg Config) (*Membership, error) {
 
 	mc := memberlist.DefaultLANConfig()
 	mc.Name = cfg.ID
-	guard := newStreamGuard(cfg.Label, len(cfg.Key) > 0)
-	m.tr = newMLTransport(cfg.Transport, cfg.Advertise, guard, rep)
-	mc.Transport = m.tr
-	mc.AdvertiseAddr = cfg.Advertise.Addr().String()
-	mc.AdvertisePort = int(cfg.Advertise.Port())
-	mc.Label = cfg.Label
+	var keys [][]byte
 	if len(cfg.Key) > 0 {
-		keys := [][]byte{bytes.Clone(cfg.Key)}
+		keys = [][]byte{bytes.Clone(cfg.Key)}
 		for _, k := range cfg.Accept {
 			keys = append(keys, bytes.Clone(k))
 		}
 		kr, err := memberlist.NewKeyring(keys, keys[0])
 		if err != nil {
-			m.tr.Shutdown()
 			return nil, fmt.Errorf("membership: keys: %w", err)
 		}
 		mc.Keyring = kr
 		mc.GossipVerifyIncoming = true
 		mc.GossipVerifyOutgoing = true
 	} else if len(cfg.Accept) > 0 {
-		m.tr.Shutdown()
 		return nil, errors.New("membership: accepted keys without a primary key")
 	}
+	var side *sideChannel
+	if !cfg.olderWire && !cfg.beforePulls && !cfg.beforeDowns && !cfg.beforeSide {
+		codec, err := newSideCodec(cfg.Label, keys)
+		if err != nil {
+			return nil, err
+		}
+		side = newSideChannel(codec, rep)
+	}
+	guard := newStreamGuard(cfg.Label, len(cfg.Key) > 0)
+	m.tr = newMLTransport(cfg.Transport, cfg.Advertise, guard, rep, side)
+	mc.Transport = m.tr
+	mc.AdvertiseAddr = cfg.Advertise.Addr().String()
+	mc.AdvertisePort = int(cfg.Advertise.Port())
+	mc.Label = cfg.Label
 	applyProfile(mc, cfg.Profile)
 	switch {
 	case cfg.olderWire:
@@ -167,8 +177,10 @@ func Start(cfg Config) (*Membership, error) {
 		mc.DelegateProtocolMax = relayWire
 	case cfg.beforeDowns:
 		mc.DelegateProtocolMax = pullWire
-	default:
+	case cfg.beforeSide:
 		mc.DelegateProtocolMax = downsWire
+	default:
+		mc.DelegateProtocolMax = sideWire
 	}
 	mc.HandoffQueueDepth = handoffQueueDepth
 	// LZW on every compound message and state exchange cost a tenth of
@@ -194,9 +206,15 @@ func Start(cfg Config) (*Membership, error) {
 	ml, err := memberlist.Create(mc)
 	if err != nil {
 		mc.Transport.Shutdown()
+		if side != nil {
+			side.close()
+		}
 		return nil, fmt.Errorf("membership: %w", err)
 	}
 	m.ml = ml
+	if side != nil {
+		side.start(d.NotifyMsg)
+	}
 	return m, nil
 }
 
@@ -579,6 +597,9 @@ func (m *Membership) Leave(timeout time.Duration) error {
 func (m *Membership) Shutdown() error {
 	m.stopGossip()
 	err := m.ml.Shutdown()
+	if m.tr.side != nil {
+		m.tr.side.close()
+	}
 	m.rep.stop()
 	return err
 }

@@ -49,7 +49,7 @@ func (d *delegate) receivePull(b []byte) {
 		return
 	}
 	d.pullsAnswered.Add(1)
-	d.answer(Member{ID: id, Addr: p.addr}, encodeAdvert(d.self, d.meta()))
+	d.answer(Member{ID: id, Addr: p.addr, wire: p.wire}, encodeAdvert(d.self, d.meta()))
 }
 
 // Pull asks the members ids for their current adverts; it returns how many
@@ -61,7 +61,7 @@ func (m *Membership) Pull(ids []string) int {
 	m.d.mu.Lock()
 	for _, id := range ids {
 		if p, ok := m.d.alive[id]; ok && p.pulls {
-			to = append(to, Member{ID: id, Addr: p.addr})
+			to = append(to, Member{ID: id, Addr: p.addr, wire: p.wire})
 		}
 	}
 	m.d.mu.Unlock()
