@@ -88,10 +88,11 @@ type GossipStats struct {
 	// SuppressedLogLines counts memberlist log lines dropped by the rate
 	// limit on its logs.
 	SuppressedLogLines uint64
-	// HandlerQueueFull counts messages memberlist received and dropped
-	// because its handler queue was full: suspicions, and adverts sent
-	// straight to this node, wait there behind alive messages. The
-	// gossiped copy of an advert repairs the loss, later.
+	// HandlerQueueFull counts messages received and dropped because the
+	// queue they wait in was full: memberlist's handler queue, where
+	// suspicions wait behind alive messages, or the queue of cloister's
+	// own datagrams (adverts, notices) beside it. The gossiped copy of an
+	// advert repairs the loss, later.
 	HandlerQueueFull uint64
 }
 

@@ -248,20 +248,20 @@ func silentProfile() Profile {
 	return p
 }
 
-func startMember(t *testing.T, id string, p Profile) (*Membership, netip.AddrPort) {
+func startMember(t testing.TB, id string, p Profile) (*Membership, netip.AddrPort) {
 	t.Helper()
 	return startMemberWire(t, id, p, false)
 }
 
 // startMemberWire is startMember; with olderWire, the member behaves as
 // one from before relays.
-func startMemberWire(t *testing.T, id string, p Profile, olderWire bool) (*Membership, netip.AddrPort) {
+func startMemberWire(t testing.TB, id string, p Profile, olderWire bool) (*Membership, netip.AddrPort) {
 	t.Helper()
 	return startMemberWith(t, id, p, func(c *Config) { c.olderWire = olderWire })
 }
 
 // startMemberWith is startMember, its config changed by edit first.
-func startMemberWith(t *testing.T, id string, p Profile, edit func(*Config)) (*Membership, netip.AddrPort) {
+func startMemberWith(t testing.TB, id string, p Profile, edit func(*Config)) (*Membership, netip.AddrPort) {
 	t.Helper()
 	tr, err := transport.Listen(transport.NetConfig{Bind: "127.0.0.1:0"})
 	if err != nil {

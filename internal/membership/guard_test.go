@@ -187,7 +187,7 @@ func startLogged(t *testing.T, id, label string, key []byte, interval time.Durat
 	return m, tr.Addr(), h
 }
 
-func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
+func waitFor(t testing.TB, what string, d time.Duration, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for !cond() {

@@ -58,7 +58,8 @@ type Config struct {
 	// exchanges; nil turns the channel off.
 	Services ServiceGossip
 	// OnDown receives the down notices (see SendDown) about live members,
-	// on memberlist's packet goroutine, as they arrive: the members of one
+	// on the goroutine that reads them (the side datagrams' reader, or
+	// memberlist's handler for a sender from before them), as they arrive: the members of one
 	// message together (a batch names several), never none. It must not
 	// block, and it may keep the slice. nil drops them.
 	OnDown func([]Member)
@@ -537,7 +538,7 @@ type Stats struct {
 
 	PrunedBroadcasts uint64 // service broadcasts dropped from a full queue
 	PrunedDowns      uint64 // down notices dropped from a full gossip queue
-	HandlerQueueFull uint64 // messages (suspicions, direct adverts) memberlist dropped: its handler queue was full
+	HandlerQueueFull uint64 // messages dropped from a full queue: memberlist's handler queue (suspicions), or the side datagrams' (adverts, notices)
 	OversizedStates  uint64 // state exchanges sent without the services' state (over MaxServiceState)
 	// Gossip traffic: datagrams (and their bytes, as sent: encrypted and
 	// labelled) handed to memberlist and sent by it, and streams it opened.

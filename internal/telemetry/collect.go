@@ -32,7 +32,7 @@ var (
 	descGossipPacketsRef  = desc("cloister_gossip_packets_refused_total", "Gossip datagrams refused, by reason.", "reason")
 	descGossipJoinRefused = desc("cloister_gossip_joins_refused_total", "Joins this node tried that the peer refused, or whose answer failed authentication: another secret or app.")
 	descSuppressedLogs    = desc("cloister_gossip_log_lines_suppressed_total", "memberlist log lines dropped by the rate limit on its logs.")
-	descHandlerQueueFull  = desc("cloister_gossip_messages_dropped_queue_full_total", "Messages memberlist received and dropped because its handler queue was full (suspicions, direct adverts).")
+	descHandlerQueueFull  = desc("cloister_gossip_messages_dropped_queue_full_total", "Messages received and dropped because their queue was full: memberlist's handler queue (suspicions) or that of cloister's own datagrams (adverts, down notices).")
 
 	descCalls          = desc("cloister_calls_total", "Calls this node made, by handler name (Multicall replies included).", "handler")
 	descCallErrors     = desc("cloister_call_errors_total", "Calls this node made that failed, by handler name (Multicall replies included).", "handler")
