@@ -129,15 +129,7 @@ func TestDownBatchesOnlyToNodesThatReadThem(t *testing.T) {
 			return m.Alive("c") && m.Alive("d") && (m == b || m.Alive("b")) && (m == old || m.Alive("old"))
 		})
 	}
-	waitFor(t, "a knows who reads batches", 10*time.Second, func() bool {
-		peers := a.d.somePeers(0, nil)
-		for _, p := range peers {
-			if p.downs != (p.ID != "old") {
-				return false
-			}
-		}
-		return len(peers) == 4
-	})
+	waitKnowsOld(t, a, 4, "batches", func(p Member) bool { return p.downs })
 
 	a.SendDown([]string{"c", "d"}, 0)
 	has := func(id string) bool { return told.was(id, "c") && told.was(id, "d") }
@@ -145,6 +137,22 @@ func TestDownBatchesOnlyToNodesThatReadThem(t *testing.T) {
 	if n := old.Stats().BadAdverts; n != 0 {
 		t.Fatalf("the node from before batches counted %d unreadable messages", n)
 	}
+}
+
+// waitKnowsOld waits until m holds n other members alive and knows, of
+// the feature named what, that has says it of every one of them but the
+// member "old".
+func waitKnowsOld(t *testing.T, m *Membership, n int, what string, has func(Member) bool) {
+	t.Helper()
+	waitFor(t, "knowing who reads "+what, 10*time.Second, func() bool {
+		peers := m.d.somePeers(0, nil)
+		for _, p := range peers {
+			if has(p) != (p.ID != "old") {
+				return false
+			}
+		}
+		return len(peers) == n
+	})
 }
 
 // downsTold records, per receiving member, the members OnDown was told

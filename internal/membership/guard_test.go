@@ -187,6 +187,40 @@ func startLogged(t *testing.T, id, label string, key []byte, interval time.Durat
 	return m, tr.Addr(), h
 }
 
+// sendDatagrams sends n datagrams, the ith one datagram(i), to addr from a
+// socket of its own, paced so that the loopback socket's buffer keeps up.
+func sendDatagrams(t *testing.T, addr netip.AddrPort, n int, datagram func(i int) []byte) {
+	t.Helper()
+	c, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for i := range n {
+		if _, err := c.Write(datagram(i)); err != nil {
+			t.Fatal(err)
+		}
+		if i%500 == 499 {
+			time.Sleep(time.Millisecond) // let the loopback socket drain
+		}
+	}
+}
+
+// waitCounted waits until count, of n datagrams sent, has reached half of
+// them and stopped growing (UDP may drop some under load), and returns it.
+func waitCounted(t *testing.T, what string, n int, count func() uint64) uint64 {
+	t.Helper()
+	var last uint64
+	waitFor(t, what, 10*time.Second, func() bool {
+		got := count()
+		settled := got >= uint64(n)/2 && got == last
+		last = got
+		time.Sleep(50 * time.Millisecond)
+		return settled
+	})
+	return last
+}
+
 func waitFor(t testing.TB, what string, d time.Duration, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)
@@ -202,32 +236,13 @@ func waitFor(t testing.TB, what string, d time.Duration, cond func() bool) {
 // rather than a line each.
 func TestGarbageDatagramsLogSummaries(t *testing.T) {
 	m, addr, h := startLogged(t, "a", "cloister/app", bytes.Repeat([]byte{1}, 32), time.Minute)
-	c, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(addr))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
 	const n = 10000
 	pkt := make([]byte, 64)
-	for i := range n {
+	sendDatagrams(t, addr, n, func(i int) []byte {
 		binary.BigEndian.PutUint32(pkt, uint32(i)) // first byte 0..39: never a label
-		if _, err := c.Write(pkt); err != nil {
-			t.Fatal(err)
-		}
-		if i%500 == 499 {
-			time.Sleep(time.Millisecond) // let the loopback socket drain
-		}
-	}
-	// UDP may drop some under load; most must arrive.
-	// UDP may drop some under load: wait until the count settles.
-	var last uint64
-	waitFor(t, "garbage counted", 10*time.Second, func() bool {
-		got := m.Stats().PacketsMalformed
-		settled := got >= n/2 && got == last
-		last = got
-		time.Sleep(50 * time.Millisecond)
-		return settled
+		return pkt
 	})
+	waitCounted(t, "garbage counted", n, func() uint64 { return m.Stats().PacketsMalformed })
 	got := m.Stats().PacketsMalformed
 	m.Shutdown() // logs what is pending
 	lines := h.snapshot()

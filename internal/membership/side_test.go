@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/aes"
 	"crypto/cipher"
-	"net"
 	"net/netip"
 	"sync"
 	"testing"
@@ -144,15 +143,7 @@ func TestSideDatagramsPassAStalledHandler(t *testing.T) {
 			return m.Alive("c") && (m == b || m.Alive("b")) && (m == old || m.Alive("old"))
 		})
 	}
-	waitFor(t, "a knows who reads side datagrams", 10*time.Second, func() bool {
-		peers := a.d.somePeers(0, nil)
-		for _, p := range peers {
-			if p.side != (p.ID != "old") {
-				return false
-			}
-		}
-		return len(peers) == 3
-	})
+	waitKnowsOld(t, a, 3, "side datagrams", func(p Member) bool { return p.side })
 
 	// Stall b's and old's memberlist handlers on a service message.
 	for _, to := range []Member{{ID: "b", Addr: bAddr}, {ID: "old", Addr: oldAddr}} {
@@ -210,29 +201,10 @@ func (g *stuckGossip) unstick()           { g.unstickOnce.Do(func() { close(g.re
 // log gets a few summary lines, not a line each.
 func TestForgedSideDatagramsAreCounted(t *testing.T) {
 	m, addr, h := startLogged(t, "a", "cloister/app", bytes.Repeat([]byte{1}, 32), time.Minute)
-	c, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(addr))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
 	forger := mustSideCodec(t, "cloister/app", bytes.Repeat([]byte{2}, 32))
 	const n = 2000
-	for i := range n {
-		if _, err := c.Write(forger.encode([]byte{advertKind, byte(i)})); err != nil {
-			t.Fatal(err)
-		}
-		if i%500 == 499 {
-			time.Sleep(time.Millisecond) // let the loopback socket drain
-		}
-	}
-	var last uint64
-	waitFor(t, "forgeries counted", 10*time.Second, func() bool {
-		got := m.Stats().PacketsAuthFailed
-		settled := got >= n/2 && got == last
-		last = got
-		time.Sleep(50 * time.Millisecond)
-		return settled
-	})
+	sendDatagrams(t, addr, n, func(i int) []byte { return forger.encode([]byte{advertKind, byte(i)}) })
+	last := waitCounted(t, "forgeries counted", n, func() uint64 { return m.Stats().PacketsAuthFailed })
 	if q := len(m.tr.side.queue); q != 0 || m.tr.sideIn.Load() != 0 {
 		t.Fatalf("forgeries queued: %d waiting, %d taken", q, m.tr.sideIn.Load())
 	}
