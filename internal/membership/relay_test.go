@@ -394,11 +394,21 @@ func startRelaying(t *testing.T, size int, pace time.Duration) ([]*Membership, c
 // behaving as nodes from before relays.
 func startRelayingWith(t *testing.T, size, older int, pace time.Duration) ([]*Membership, context.Context) {
 	t.Helper()
+	return startRelayingEdited(t, size, pace, func(i int, c *Config) { c.olderWire = i >= size-older })
+}
+
+// startRelayingEdited is startRelaying, the config of member i changed by
+// edit(i) first.
+func startRelayingEdited(t *testing.T, size int, pace time.Duration, edit func(int, *Config)) ([]*Membership, context.Context) {
+	t.Helper()
 	members := make([]*Membership, size)
 	addrs := make([]netip.AddrPort, size)
 	for i := range members {
-		isOlder := i >= size-older
-		m, addr := startMemberWire(t, fmt.Sprintf("m%d", i), silentProfile(), isOlder)
+		var isOlder bool
+		m, addr := startMemberWith(t, fmt.Sprintf("m%d", i), silentProfile(), func(c *Config) {
+			edit(i, c)
+			isOlder = c.olderWire
+		})
 		if !isOlder { // an older node sends its adverts straight, as before relays
 			m.gossipMu.Lock()
 			m.relayFrom = 1
@@ -433,5 +443,35 @@ func TestOlderNodesGetAdvertsStraight(t *testing.T) {
 		if s := m.Stats(); s.BadAdverts != 0 || s.AdvertsRelayed != 0 {
 			t.Fatalf("%s, from before relays, got %d messages it cannot read and relayed %d adverts", m.d.self, s.BadAdverts, s.AdvertsRelayed)
 		}
+	}
+}
+
+// In a cluster where some members are from before side datagrams, every
+// advert still reaches everybody, through relays of both kinds: those
+// members get memberlist user messages only (and refuse none), the others
+// side datagrams.
+func TestNodesBeforeSideDatagramsHearEveryAdvert(t *testing.T) {
+	const size, before = 6, 2
+	members, ctx := startRelayingEdited(t, size, 10*time.Millisecond, func(i int, c *Config) { c.beforeSide = i >= size-before })
+	for _, m := range members {
+		m.Drain()
+	}
+	advertiseAndHearAll(t, ctx, members)
+	relayed := uint64(0)
+	for i, m := range members {
+		s := m.Stats()
+		relayed += s.AdvertsRelayed
+		if i >= size-before {
+			if s.BadAdverts != 0 || s.PacketsAuthFailed != 0 || s.PacketsMalformed != 0 || m.tr.sideIn.Load() != 0 || m.tr.sideOut.Load() != 0 {
+				t.Fatalf("%s, from before side datagrams: %d side datagrams in, %d out, stats %+v", m.d.self, m.tr.sideIn.Load(), m.tr.sideOut.Load(), s)
+			}
+			continue
+		}
+		if m.tr.sideIn.Load() == 0 {
+			t.Fatalf("%s read no side datagram", m.d.self)
+		}
+	}
+	if relayed == 0 {
+		t.Fatal("no advert went through a relay")
 	}
 }
