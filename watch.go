@@ -415,6 +415,7 @@ func (n *Node) checkEndings(said []membership.Member, watched bool) {
 		if watched {
 			fanout = 0
 		}
+		n.ml.Ended(ids) // sent nothing more, nobody's relay
 		n.ml.SendDown(ids, fanout)
 		n.ml.GossipDown(ids)
 		for _, e := range ended {
@@ -484,8 +485,8 @@ func (n *Node) refusing(ms []membership.Member) []membership.Member {
 	return ended
 }
 
-// noticeDown takes a down notice from membership, on its packet
-// goroutine: it never blocks, and a notice that finds the queue full is
+// noticeDown takes a down notice from membership, on the goroutine that
+// reads it: it never blocks, and a notice that finds the queue full is
 // dropped (a lost datagram: the pass-ons, the gossip and probing stand
 // in).
 func (n *Node) noticeDown(ms []membership.Member) {

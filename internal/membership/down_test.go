@@ -1,10 +1,12 @@
 package membership
 
 import (
+	"context"
 	"net"
 	"net/netip"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/memberlist"
 )
@@ -94,4 +96,61 @@ func TestDownNoticeReceivers(t *testing.T) {
 	if n := len(d.somePeers(100, nil)); n != len(ids) {
 		t.Fatalf("somePeers(100) of %d live members gave %d", len(ids), n)
 	}
+}
+
+// A member found ended gets nothing more: no advert, pull or notice, and
+// it is nobody's relay; memberlist's departure of it ends the record, and
+// a member memberlist does not hold alive is never recorded.
+func TestEndedMembersAreSentNothing(t *testing.T) {
+	a, _ := startMember(t, "a", silentProfile())
+	_, bAddr := startMember(t, "b", silentProfile())
+	_, cAddr := startMember(t, "c", silentProfile())
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := a.Join(ctx, []netip.AddrPort{bAddr, cAddr}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "a holds b and c alive", 10*time.Second, func() bool { return a.Alive("b") && a.Alive("c") })
+
+	a.Ended([]string{"c", "stranger"})
+	if got := memberIDs(a.d.peers()); !slices.Equal(got, []string{"b"}) {
+		t.Fatalf("peers after c ended: %v, want [b]", got)
+	}
+	if relays, _ := pickRelays("x", a.d.peers()); slices.ContainsFunc(relays, func(p Member) bool { return p.ID == "c" }) {
+		t.Fatalf("c, found ended, picked as a relay: %v", relays)
+	}
+	sent := a.tr.sideOut.Load()
+	if err := a.SetMeta([]byte("a1"), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if n := a.Pull([]string{"b", "c"}); n != 1 {
+		t.Fatalf("pulled %d members, want 1 (b)", n)
+	}
+	a.SendDown([]string{"b"}, 0) // to everybody but b: nobody is left
+	if n := a.tr.sideOut.Load() - sent; n != 2 {
+		t.Fatalf("%d side datagrams sent, want 2 (the advert and the pull to b)", n)
+	}
+	a.d.mu.Lock()
+	recorded := len(a.d.ended)
+	a.d.mu.Unlock()
+	if recorded != 1 {
+		t.Fatalf("%d members recorded ended, want 1 (a stranger is not recorded)", recorded)
+	}
+
+	a.d.NotifyLeave(&memberlist.Node{Name: "c", Addr: cAddr.Addr().AsSlice(), Port: cAddr.Port()})
+	a.d.mu.Lock()
+	recorded = len(a.d.ended)
+	a.d.mu.Unlock()
+	if recorded != 0 {
+		t.Fatalf("c still recorded ended after its departure")
+	}
+}
+
+func memberIDs(ms []Member) []string {
+	ids := make([]string, len(ms))
+	for i, m := range ms {
+		ids[i] = m.ID
+	}
+	slices.Sort(ids)
+	return ids
 }

@@ -111,7 +111,12 @@ type delegate struct {
 	self string
 
 	mu    sync.Mutex
-	alive map[string]peer         // live members but self, by ID
+	alive map[string]peer // live members but self, by ID
+	// ended: live members whose process the caller found ended (Ended):
+	// memberlist holds them alive until its own probes tell, and until
+	// then they are sent nothing and picked as nobody's relay. Only
+	// members in alive, dropped with them.
+	ended map[string]struct{}
 	addrs map[netip.AddrPort]bool // their addresses (liveAddrs), nil when to be built again
 	held  map[string]heldAdvert   // direct adverts from members not known yet
 	// revived: channels closed when the member is next held alive
@@ -148,7 +153,7 @@ type delegate struct {
 // newDelegate returns a delegate that queues events on q for the member
 // self.
 func newDelegate(q *queue, self string) *delegate {
-	return &delegate{q: q, self: self, alive: map[string]peer{}, held: map[string]heldAdvert{},
+	return &delegate{q: q, self: self, alive: map[string]peer{}, ended: map[string]struct{}{}, held: map[string]heldAdvert{},
 		revived: map[string][]chan struct{}{},
 		last:    map[string]uint64{}, seed: maphash.MakeSeed(), answers: newPullAnswers()}
 }
@@ -191,6 +196,7 @@ func (d *delegate) record(k EventKind, m Member) {
 	case Departed:
 		d.q.push(Event{Kind: k, Member: m})
 		delete(d.alive, m.ID)
+		delete(d.ended, m.ID)
 		delete(d.last, m.ID)
 		d.addrs = nil
 		return
@@ -251,7 +257,8 @@ func (d *delegate) hold(id string, meta []byte, relay bool) {
 	d.held[id] = heldAdvert{meta: meta, relay: relay || old.relay}
 }
 
-// liveAddrs returns the addresses of the live members but self. The map
+// liveAddrs returns the addresses of the live members but self (those
+// found ended included: discovery need not join them). The map
 // is built once per change of the live members and shared: callers must
 // not change it (discovery asks for every address it considers, and a
 // fresh map each time cost O(N) per address at 500 members).
@@ -267,19 +274,20 @@ func (d *delegate) liveAddrs() map[netip.AddrPort]bool {
 	return d.addrs
 }
 
-// peers returns the live members but self.
+// peers returns the live members but self and those found ended.
 func (d *delegate) peers() []Member {
 	return d.somePeers(0, nil)
 }
 
 // somePeers returns up to limit live members (every one with limit 0),
-// leaving out those in except, in map order: random enough to pick from.
+// leaving out those in except and those found ended, in map order: random
+// enough to pick from.
 // A down notice passed on to three members copied all of them before (a
 // twentieth of the CPU of 500 nodes in one process after ten kills).
 func (d *delegate) somePeers(limit int, except []string) []Member {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	n := len(d.alive)
+	n := len(d.alive) - len(d.ended)
 	if limit > 0 {
 		n = min(n, limit)
 	}
@@ -288,7 +296,7 @@ func (d *delegate) somePeers(limit int, except []string) []Member {
 		if limit > 0 && len(out) == limit {
 			break
 		}
-		if !slices.Contains(except, id) {
+		if _, ended := d.ended[id]; !ended && !slices.Contains(except, id) {
 			out = append(out, Member{ID: id, Addr: p.addr, wire: p.wire})
 		}
 	}

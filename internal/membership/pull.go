@@ -60,6 +60,9 @@ func (m *Membership) Pull(ids []string) int {
 	var to []Member
 	m.d.mu.Lock()
 	for _, id := range ids {
+		if _, ended := m.d.ended[id]; ended {
+			continue
+		}
 		if p, ok := m.d.alive[id]; ok && p.pulls {
 			to = append(to, Member{ID: id, Addr: p.addr, wire: p.wire})
 		}
