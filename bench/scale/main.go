@@ -316,6 +316,7 @@ func measure(n, kill int, d cloister.Detection, timeout time.Duration) (result, 
 	for _, r := range reporters[n-kill:] {
 		r.killed.Store(true)
 	}
+	toClosed := net.Stats().DroppedNoListener
 	killStart := time.Now()
 	// All at one instant, as kill -9 of ten processes: closed one after
 	// the other, the transports took over a second to close in a busy
@@ -337,6 +338,13 @@ func measure(n, kill int, d cloister.Detection, timeout time.Duration) (result, 
 	}
 	r.killAgreed = time.Since(killStart)
 	r.killViews = v.take()
+	if showViews {
+		// memberlist's probes and gossip, and whatever cloister sent
+		// the victims before it knew: members found ended get nothing
+		// more (membership.Ended).
+		fmt.Fprintf(os.Stderr, "scale: %d datagrams sent to the victims' closed ports from the kill until the survivors agreed\n",
+			net.Stats().DroppedNoListener-toClosed)
+	}
 	return r, nil
 }
 
