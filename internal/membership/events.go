@@ -52,9 +52,9 @@ type wire struct {
 	side  bool // reads cloister's datagrams beside memberlist's (sideWire)
 }
 
-// wireOf is what a member advertising delegate protocol version max reads.
-func wireOf(max uint8) wire {
-	return wire{older: max < relayWire, pulls: max >= pullWire, downs: max >= downsWire, side: max >= sideWire}
+// wireOf is what a member advertising delegate protocol version v reads.
+func wireOf(v uint8) wire {
+	return wire{older: v < relayWire, pulls: v >= pullWire, downs: v >= downsWire, side: v >= sideWire}
 }
 
 // Event is one membership change.

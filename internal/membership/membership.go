@@ -59,9 +59,10 @@ type Config struct {
 	Services ServiceGossip
 	// OnDown receives the down notices (see SendDown) about live members,
 	// on the goroutine that reads them (the side datagrams' reader, or
-	// memberlist's handler for a sender from before them), as they arrive: the members of one
-	// message together (a batch names several), never none. It must not
-	// block, and it may keep the slice. nil drops them.
+	// memberlist's handler for a sender from before them), as they
+	// arrive: the members of one message together (a batch names
+	// several), never none. It must not block, and it may keep the slice.
+	// nil drops them.
 	OnDown func([]Member)
 
 	// Settled reports whether the caller's cluster has settled (all
