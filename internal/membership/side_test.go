@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/aes"
 	"crypto/cipher"
+	"math/rand/v2"
 	"net/netip"
 	"sync"
 	"testing"
@@ -88,16 +89,16 @@ func TestSideKeyIsNotTheGossipKey(t *testing.T) {
 	}
 }
 
+// FuzzSideDecode fuzzes the datagrams in clear. The sealed ones are
+// checked by TestRandomSideDatagramsNeverOpen instead: with an AES-GCM
+// open in the body, Go 1.26's fuzzing engine stalled within seconds in
+// every run (0 execs/s after 353 to 12,000 execs), while the same body
+// without it ran 125,000 execs in 10 s.
 func FuzzSideDecode(f *testing.F) {
-	keyed := mustSideCodec(f, "app", bytes.Repeat([]byte{1}, 32))
 	clear := mustSideCodec(f, "app")
-	f.Add(keyed.encode([]byte{advertKind, 1, 'a'}))
 	f.Add(clear.encode([]byte{advertKind, 1, 'a'}))
 	f.Add([]byte{sideTag, 255})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		if msg, refused := keyed.decode(b); refused == "" && (len(msg) == 0 || len(msg) > maxSideMessage) {
-			t.Fatalf("opened a message of %d bytes", len(msg))
-		}
 		msg, refused := clear.decode(b)
 		if refused != "" {
 			return
@@ -109,6 +110,35 @@ func FuzzSideDecode(f *testing.F) {
 			t.Fatalf("round trip changed %x into %x", b, clear.encode(msg))
 		}
 	})
+}
+
+// Random datagrams of every length a sealed one may have, and around it,
+// never open with a key; a sealed one cut or changed anywhere does not
+// either.
+func TestRandomSideDatagramsNeverOpen(t *testing.T) {
+	keyed := mustSideCodec(t, "app", bytes.Repeat([]byte{1}, 32))
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range 20000 {
+		b := make([]byte, 1+rng.IntN(keyed.seal.Overhead()+maxSideMessage+64))
+		for j := range b {
+			b[j] = byte(rng.Uint32())
+		}
+		b[0] = sideTag
+		if msg, refused := keyed.decode(b); refused == "" {
+			t.Fatalf("random datagram %d (%d bytes) opened as %x", i, len(b), msg)
+		}
+	}
+	sealed := keyed.encode(encodeAdvert("a", []byte("meta")))
+	for i := 1; i < len(sealed); i++ {
+		changed := bytes.Clone(sealed)
+		changed[i] ^= 1
+		if _, refused := keyed.decode(changed); refused == "" {
+			t.Fatalf("a sealed datagram with byte %d changed opened", i)
+		}
+		if _, refused := keyed.decode(sealed[:i]); refused == "" {
+			t.Fatalf("a sealed datagram cut to %d bytes opened", i)
+		}
+	}
 }
 
 // A down notice reaches a member whose memberlist handler is stuck: side
