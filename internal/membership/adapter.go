@@ -219,11 +219,9 @@ func (a *mlTransport) WriteTo(b []byte, addr string) (time.Time, error) {
 	return time.Now(), nil
 }
 
-// writeSide sends msg to a member as a side datagram.
+// writeSide sends msg, of at most maxSideMessage bytes (the caller routes
+// larger ones to memberlist), to a member as a side datagram.
 func (a *mlTransport) writeSide(msg []byte, to netip.AddrPort) error {
-	if len(msg) > maxSideMessage {
-		return fmt.Errorf("membership: side message of %d bytes, limit %d", len(msg), maxSideMessage)
-	}
 	b := a.side.codec.encode(msg)
 	if err := a.t.WritePacket(b, to); err != nil {
 		return err

@@ -207,10 +207,7 @@ func Start(cfg Config) (*Membership, error) {
 	}
 	ml, err := memberlist.Create(mc)
 	if err != nil {
-		mc.Transport.Shutdown()
-		if side != nil {
-			side.close()
-		}
+		mc.Transport.Shutdown() // the side channel was never started: nothing reads it
 		return nil, fmt.Errorf("membership: %w", err)
 	}
 	m.ml = ml

@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"sync"
-	"sync/atomic"
 
 	"github.com/cloister-go/cloister/transport"
 )
@@ -140,16 +139,16 @@ func (c *sideCodec) decode(b []byte) (msg []byte, refused string) {
 
 // sideChannel receives side datagrams: the transport adapter's reader
 // opens each one (take), and once started one goroutine of its own hands
-// the messages to read, in order, until close.
+// the messages to read, in order, until close. Until start, the messages
+// wait in the queue; a channel never started needs no close.
 type sideChannel struct {
 	codec *sideCodec
 	rep   *reporter
 	queue chan []byte
 
-	startOnce, stopOnce sync.Once
-	started             atomic.Bool
-	stop                chan struct{}
-	done                chan struct{}
+	stopOnce sync.Once
+	stop     chan struct{}
+	done     chan struct{}
 }
 
 func newSideChannel(codec *sideCodec, rep *reporter) *sideChannel {
@@ -176,13 +175,8 @@ func (s *sideChannel) take(p transport.Packet) bool {
 }
 
 // start hands the queued messages, and those taken later, to read on a
-// goroutine of its own until close; messages wait in the queue until then.
-func (s *sideChannel) start(read func([]byte)) {
-	s.startOnce.Do(func() {
-		s.started.Store(true)
-		go s.run(read)
-	})
-}
+// goroutine of its own until close. It is called once.
+func (s *sideChannel) start(read func([]byte)) { go s.run(read) }
 
 func (s *sideChannel) run(read func([]byte)) {
 	defer close(s.done)
@@ -196,14 +190,9 @@ func (s *sideChannel) run(read func([]byte)) {
 	}
 }
 
-// close stops the reader, if started, and waits for it; messages still
-// queued are dropped.
+// close stops the reader started and waits for it; messages still queued
+// are dropped. Later calls return at once.
 func (s *sideChannel) close() {
-	s.stopOnce.Do(func() {
-		s.startOnce.Do(func() {}) // no start after close
-		close(s.stop)
-	})
-	if s.started.Load() {
-		<-s.done
-	}
+	s.stopOnce.Do(func() { close(s.stop) })
+	<-s.done
 }
