@@ -240,7 +240,7 @@ func (n *Node) cutOff(ctx context.Context, accused string) bool {
 	asked := 0
 	for _, o := range n.askable(accused) {
 		asked++
-		if n.ml.Ping(ctx, o.ID, o.Addr, 1) {
+		if n.ml.Ping(ctx, membership.Member{ID: o.ID, Addr: o.Addr}, 1) {
 			return false
 		}
 	}
@@ -287,5 +287,5 @@ func (n *Node) waitAlive(ctx context.Context, id string, d time.Duration) bool {
 // by the watches (watch.go), which dial; this path is for silent hosts,
 // for which only the pings' timeouts tell.
 func (n *Node) answers(ctx context.Context, m membership.Member) bool {
-	return n.ml.Ping(ctx, m.ID, m.Addr, confirmPings)
+	return n.ml.Ping(ctx, m, confirmPings)
 }

@@ -50,11 +50,12 @@ type wire struct {
 	pulls bool // answers pulls (pullWire)
 	downs bool // reads batches of down notices (downsWire)
 	side  bool // reads cloister's datagrams beside memberlist's (sideWire)
+	pings bool // answers side pings (pingWire)
 }
 
 // wireOf is what a member advertising delegate protocol version v reads.
 func wireOf(v uint8) wire {
-	return wire{older: v < relayWire, pulls: v >= pullWire, downs: v >= downsWire, side: v >= sideWire}
+	return wire{older: v < relayWire, pulls: v >= pullWire, downs: v >= downsWire, side: v >= sideWire, pings: v >= pingWire}
 }
 
 // Event is one membership change.

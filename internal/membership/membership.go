@@ -80,6 +80,9 @@ type Config struct {
 	// beforeSide: tests: a node from before side datagrams (advertises
 	// downsWire, hands side datagrams to memberlist).
 	beforeSide bool
+	// beforePings: tests: a node from before side pings (advertises
+	// sideWire, counts kinds 8 and 9 as unreadable).
+	beforePings bool
 }
 
 // Membership is a running memberlist instance plus its event queue.
@@ -93,6 +96,7 @@ type Membership struct {
 	probeTO time.Duration
 	tr      *mlTransport
 	rep     *reporter
+	pings   *pinger // sends and answers side pings (sideping.go); nil: memberlist's pings only
 
 	gossipMu    sync.Mutex
 	gossipTimer *time.Timer   // the deferred broadcast of SetMeta
@@ -165,6 +169,10 @@ func Start(cfg Config) (*Membership, error) {
 			return nil, err
 		}
 		side = newSideChannel(codec, rep)
+		if !cfg.beforePings {
+			m.pings = newPinger(cfg.ID, codec, cfg.Transport)
+			side.direct = m.pings.take
+		}
 	}
 	guard := newStreamGuard(cfg.Label, len(cfg.Key) > 0)
 	m.tr = newMLTransport(cfg.Transport, cfg.Advertise, guard, rep, side)
@@ -181,8 +189,10 @@ func Start(cfg Config) (*Membership, error) {
 		mc.DelegateProtocolMax = pullWire
 	case cfg.beforeSide:
 		mc.DelegateProtocolMax = downsWire
-	default:
+	case cfg.beforePings:
 		mc.DelegateProtocolMax = sideWire
+	default:
+		mc.DelegateProtocolMax = pingWire
 	}
 	mc.HandoffQueueDepth = handoffQueueDepth
 	// LZW on every compound message and state exchange cost a tenth of
@@ -603,12 +613,15 @@ func (m *Membership) Shutdown() error {
 	return err
 }
 
-// Ping sends up to tries direct pings to the member incarnation id at addr,
-// one after the other, each waiting the profile's probe timeout for its
-// ack, and reports whether one was acknowledged. Only that very
-// incarnation acknowledges: a ping names the member it is for, and a
-// process restarted at the address has another ID. It stops early when
-// ctx ends.
+// Ping sends up to tries direct pings to the member incarnation
+// target.ID at target.Addr, one after the other, each waiting the
+// profile's probe timeout for its ack, and reports whether one was
+// acknowledged. Only that very incarnation acknowledges: a ping names the
+// member it is for, and a process restarted at the address has another
+// ID. It stops early when ctx ends. The pings are side pings
+// (sideping.go) when the target answers them, by its Member (from an
+// event) or by memberlist's record of it alive; memberlist's own
+// otherwise.
 //
 // Between two pings it waits HealthScore probe timeouts: Lifeguard's
 // rule that a member missing its own deadlines gives others more time. A
@@ -616,13 +629,18 @@ func (m *Membership) Shutdown() error {
 // when every member of a crowded host confirms a failure at once, the
 // member accused is as starved as they are, and three back-to-back pings
 // from a starved node declared it failed.
-func (m *Membership) Ping(ctx context.Context, id string, addr netip.AddrPort, tries int) bool {
-	to := net.UDPAddrFromAddrPort(addr)
+func (m *Membership) Ping(ctx context.Context, target Member, tries int) bool {
+	side := m.pings != nil && m.answersPings(target)
+	to := net.UDPAddrFromAddrPort(target.Addr)
 	for i := range tries {
 		if ctx.Err() != nil {
 			return false
 		}
-		if _, err := m.ml.Ping(id, to); err == nil {
+		if side {
+			if m.pings.ping(ctx, target.ID, target.Addr, m.probeTO) {
+				return true
+			}
+		} else if _, err := m.ml.Ping(target.ID, to); err == nil {
 			return true
 		}
 		if h := m.HealthScore(); h > 0 && i < tries-1 {
@@ -636,6 +654,19 @@ func (m *Membership) Ping(ctx context.Context, id string, addr netip.AddrPort, t
 		}
 	}
 	return false
+}
+
+// answersPings reports whether the target answers side pings: its Member
+// says so, or memberlist holds it alive at that address with a version
+// that does.
+func (m *Membership) answersPings(target Member) bool {
+	if target.pings {
+		return true
+	}
+	m.d.mu.Lock()
+	defer m.d.mu.Unlock()
+	p, ok := m.d.alive[target.ID]
+	return ok && p.pings && p.addr == target.Addr
 }
 
 // WaitAlive reports whether memberlist holds the member incarnation id

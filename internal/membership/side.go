@@ -6,6 +6,7 @@ import (
 	"crypto/hkdf"
 	"crypto/sha256"
 	"fmt"
+	"net/netip"
 	"sync"
 
 	"github.com/cloister-go/cloister/transport"
@@ -145,6 +146,10 @@ type sideChannel struct {
 	codec *sideCodec
 	rep   *reporter
 	queue chan []byte
+	// direct, when set (before the adapter starts), takes the messages
+	// handled as they are read (pings and acks, sideping.go): it reports
+	// whether it took msg.
+	direct func(msg []byte, from netip.AddrPort) bool
 
 	stopOnce sync.Once
 	stop     chan struct{}
@@ -164,6 +169,9 @@ func (s *sideChannel) take(p transport.Packet) bool {
 	if refused != "" {
 		s.rep.note(refused, p.From.String())
 		return false
+	}
+	if s.direct != nil && s.direct(msg, p.From) {
+		return true
 	}
 	select {
 	case s.queue <- msg:

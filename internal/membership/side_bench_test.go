@@ -2,6 +2,7 @@ package membership
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
 	"testing"
 	"time"
@@ -59,6 +60,46 @@ func BenchmarkDirectAdvert(b *testing.B) {
 				a.sendTo(to, msg)
 			}
 			waitTaken(uint64(b.N))
+		})
+	}
+}
+
+// BenchmarkConfirmPing is one confirmation ping and its ack over loopback,
+// from a member with downs queued for gossip (as after a kill, when every
+// member confirms): a side ping, and memberlist's ping, which a member
+// from before side pings gets and which walks the broadcast queues to
+// piggyback gossip on every ping.
+func BenchmarkConfirmPing(b *testing.B) {
+	for _, c := range []struct {
+		name   string
+		before bool
+	}{{"side", false}, {"memberlist", true}} {
+		b.Run(c.name, func(b *testing.B) {
+			a, _ := startMember(b, "a", pingProfile())
+			r, rAddr := startMemberWith(b, "r", pingProfile(), func(cfg *Config) { cfg.beforePings = c.before })
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			if _, err := a.Join(ctx, []netip.AddrPort{rAddr}); err != nil {
+				b.Fatal(err)
+			}
+			waitFor(b, "both alive", 10*time.Second, func() bool { return a.Alive("r") && r.Alive("a") })
+			waitFor(b, "a knows what r answers", 10*time.Second, func() bool {
+				peers := a.d.peers()
+				return len(peers) == 1 && peers[0].pings != c.before
+			})
+			ids := make([]string, maxQueuedDowns)
+			for i := range ids {
+				ids[i] = fmt.Sprintf("bench@198.18.%d.%d:7946#%016x", i/250, i%250+1, i)
+			}
+			a.GossipDown(ids)
+			to := Member{ID: "r", Addr: rAddr}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				if !a.Ping(ctx, to, 1) {
+					b.Fatal("r did not answer")
+				}
+			}
 		})
 	}
 }

@@ -1,0 +1,180 @@
+package membership
+
+import (
+	"context"
+	"net/netip"
+	"testing"
+	"time"
+)
+
+// startPinging starts members a and b (b edited by editB), joins them, and
+// waits until each holds the other alive.
+func startPinging(t *testing.T, editB func(*Config)) (a, b *Membership, bAddr netip.AddrPort, ctx context.Context) {
+	t.Helper()
+	a, _ = startMember(t, "a", pingProfile())
+	b, bAddr = startMemberWith(t, "b", pingProfile(), editB)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	if _, err := a.Join(ctx, []netip.AddrPort{bAddr}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "a and b alive to each other", 10*time.Second, func() bool { return a.Alive("b") && b.Alive("a") })
+	return a, b, bAddr, ctx
+}
+
+// pingProfile is silentProfile with pings that time out in 200 ms.
+func pingProfile() Profile {
+	p := silentProfile()
+	p.ProbeTimeout = 200 * time.Millisecond
+	return p
+}
+
+// A member that answers side pings is pinged with them: one datagram
+// each way, answered by the incarnation named and nobody else, and no
+// memberlist ping goes out.
+func TestSidePingIsAnsweredByThatIncarnation(t *testing.T) {
+	a, b, bAddr, ctx := startPinging(t, func(*Config) {})
+	mlBefore := a.tr.packetsOut.Load() - a.tr.sideOut.Load()
+
+	if !a.Ping(ctx, Member{ID: "b", Addr: bAddr}, 1) {
+		t.Fatal("b did not answer a side ping")
+	}
+	// b counts its answer once the ack is written, which may be after a
+	// read it.
+	waitFor(t, "b counts its answer", 10*time.Second, func() bool { return b.pings.answered.Load() > 0 })
+	if s, acked, answered := a.pings.sent.Load(), a.pings.acked.Load(), b.pings.answered.Load(); s != 1 || acked != 1 || answered != 1 {
+		t.Fatalf("a sent %d side pings and had %d acked, b answered %d; want 1, 1, 1", s, acked, answered)
+	}
+	if n := a.tr.packetsOut.Load() - a.tr.sideOut.Load() - mlBefore; n != 0 {
+		t.Fatalf("a sent %d memberlist datagrams for a side ping", n)
+	}
+
+	// Another incarnation at b's address (a process restarted there) is
+	// not b: b does not answer for it. (Its Member says it answers side
+	// pings: memberlist holds no record of it.)
+	start := time.Now()
+	if a.Ping(ctx, Member{ID: "b-restarted", Addr: bAddr, wire: wireOf(pingWire)}, 2) {
+		t.Fatal("b answered a ping for another incarnation")
+	}
+	if took := time.Since(start); took < 2*pingProfile().ProbeTimeout {
+		t.Fatalf("two unanswered pings ended after %v, before two probe timeouts", took)
+	}
+	if n := b.pings.answered.Load(); n != 1 {
+		t.Fatalf("b answered %d pings, want only the one for itself", n)
+	}
+	if n := a.pings.pending(); n != 0 {
+		t.Fatalf("%d pings still wait for an ack after they ended", n)
+	}
+}
+
+// A ping is answered while the member's handlers are stuck: memberlist's
+// and the side datagrams' readers both wait on a service message, and the
+// ack still comes at once, as memberlist's own ping is answered from its
+// packet reader.
+func TestSidePingIsAnsweredWhileTheHandlersAreStuck(t *testing.T) {
+	g := newStuckGossip()
+	a, _, bAddr, ctx := startPinging(t, func(c *Config) { c.Services = g })
+	defer g.unstick() // before the cleanups shut b down
+	a.sendTo(Member{ID: "b", Addr: bAddr, wire: wireOf(pingWire)}, []byte{serviceKind, 1})
+	select {
+	case <-g.entered:
+	case <-ctx.Done():
+		t.Fatal("b never took the service message")
+	}
+	if !a.Ping(ctx, Member{ID: "b", Addr: bAddr}, 1) {
+		t.Fatal("b did not answer a side ping while its handlers were stuck")
+	}
+	if n := a.pings.acked.Load(); n != 1 {
+		t.Fatalf("%d side pings acked, want 1", n)
+	}
+}
+
+// A member from before side pings gets memberlist's, and answers them; it
+// never sees a side ping.
+func TestMembersBeforeSidePingsGetMemberlistPings(t *testing.T) {
+	a, b, bAddr, ctx := startPinging(t, func(c *Config) { c.beforePings = true })
+	if b.pings != nil {
+		t.Fatal("a member from before side pings has a pinger")
+	}
+	waitFor(t, "a knows b reads side datagrams but not pings", 10*time.Second, func() bool {
+		peers := a.d.somePeers(0, nil)
+		return len(peers) == 1 && peers[0].side && !peers[0].pings
+	})
+	if !a.Ping(ctx, Member{ID: "b", Addr: bAddr}, 1) {
+		t.Fatal("the member from before side pings did not answer memberlist's ping")
+	}
+	if n := a.pings.sent.Load(); n != 0 {
+		t.Fatalf("a sent %d side pings to a member from before them", n)
+	}
+	if s := b.Stats(); s.BadAdverts != 0 {
+		t.Fatalf("the member from before side pings read %d unreadable messages", s.BadAdverts)
+	}
+
+	// A target whose Member says it answers side pings gets them without
+	// memberlist's record of it (a member held dead is pinged so): a,
+	// never in its own member list, answers its own.
+	if !a.Ping(ctx, Member{ID: "a", Addr: a.tr.advertise, wire: wireOf(pingWire)}, 1) {
+		t.Fatal("a did not answer its own side ping")
+	}
+	if n := a.pings.sent.Load(); n != 1 {
+		t.Fatalf("a sent %d side pings to a member whose event says it answers them, want 1", n)
+	}
+}
+
+// Acks nobody waits for (late, forged in clear, replayed) and unreadable
+// pings and acks are dropped without an answer, a wait woken or a panic.
+func TestStrayPingsAndAcksCostNothing(t *testing.T) {
+	codec := mustSideCodec(t, "test")
+	p := newPinger("self", codec, nil)
+	w := make(chan struct{})
+	p.waiting[42] = w
+	from := netip.MustParseAddrPort("127.0.0.1:7000")
+	for _, msg := range [][]byte{
+		encodeAck(41),
+		append(encodeAck(42), 0),      // trailing byte
+		{ackKind},                     // no sequence number
+		{ackKind, 0x80},               // sequence number cut short
+		{pingKind},                    // nothing after the kind
+		{pingKind, 1},                 // no ID
+		append(encodePing(1, "x"), 0), // trailing byte
+		encodePing(1, "someone else"), // not for this member: no answer (the transport is nil)
+	} {
+		if !p.take(msg, from) {
+			t.Errorf("%x: not taken as a ping or an ack", msg)
+		}
+	}
+	select {
+	case <-w:
+		t.Fatal("a stray ack woke a waiting ping")
+	default:
+	}
+	if n := p.unmatched.Load(); n != 4 {
+		t.Fatalf("%d acks counted as unmatched, want 4", n)
+	}
+	if p.take([]byte{advertKind}, from) {
+		t.Fatal("an advert was taken as a ping")
+	}
+	if !p.take(encodeAck(42), from) {
+		t.Fatal("the ack was not taken")
+	}
+	select {
+	case <-w:
+	default:
+		t.Fatal("the ack did not wake its ping")
+	}
+	if p.take(encodeAck(42), from); p.unmatched.Load() != 5 {
+		t.Fatal("a replayed ack was not counted as unmatched")
+	}
+}
+
+func TestPingCodec(t *testing.T) {
+	for _, seq := range []uint64{0, 1, 1 << 40, ^uint64(0)} {
+		s, id, ok := decodePing(encodePing(seq, "bench@198.18.0.1:7946#1"))
+		if !ok || s != seq || id != "bench@198.18.0.1:7946#1" {
+			t.Errorf("ping %d read back as %d %q %v", seq, s, id, ok)
+		}
+		if s, ok := decodeAck(encodeAck(seq)); !ok || s != seq {
+			t.Errorf("ack %d read back as %d %v", seq, s, ok)
+		}
+	}
+}
