@@ -227,7 +227,15 @@ func (n *Node) reachesConsensus(s *settling, inputs []core.Input) bool {
 // metadata cannot be read still counts as live (it joins the view, and
 // holds up agreement until it advertises something readable). With
 // confirm, a failure is held back until confirmed (confirm.go). set
-// reports whether an input joins or removes a member.
+// reports whether an input joins a member the view lacks or removes one it
+// holds. News that changes no member is no burst to settle: memberlist's
+// own verdict on members the view already lost (their ends seen and
+// announced seconds before), or its revival of a member whose death was
+// never confirmed here. Counting those held every advert behind them for a
+// quiet period or more, each node at its own time, while the view stayed
+// as it was (at 500 members in one process, memberlist's verdicts on ten
+// killed members come in 27 s or more after the kill, when the survivors
+// are in the acceptance round of the view without them).
 func (n *Node) inputs(events []membership.Event, confirm bool) (in []core.Input, set bool) {
 	in = make([]core.Input, 0, len(events))
 	for _, e := range events {
@@ -241,13 +249,13 @@ func (n *Node) inputs(events []membership.Event, confirm bool) (in []core.Input,
 				continue // its process ended; this advert is old news
 			}
 			n.checkName(m)
-			set = set || e.Kind == membership.Joined
+			set = set || e.Kind == membership.Joined && !n.core.InView(e.Member.ID)
 			in = append(in, core.Input{Kind: core.Alive, Member: m})
 		case membership.Departed:
 			if confirm && m.State != Stopping && !n.hints.isEnded(e.Member.ID) && n.startConfirm(e) {
 				continue // a failure: applied once confirmed (confirm.go)
 			}
-			set = true
+			set = set || n.core.InView(e.Member.ID)
 			in = append(in, core.Input{Kind: core.Departed, Member: m})
 		}
 	}

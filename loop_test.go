@@ -186,6 +186,53 @@ func TestSettlingWaitsForChecksUnderWay(t *testing.T) {
 	}
 }
 
+// News that changes no member of the view is applied at once, not held
+// as a burst: memberlist's verdict on a member the view already lost, and
+// its revival of a member the view still holds. A departure of a member
+// the view holds is held, and such news meanwhile does not stretch the
+// hold.
+func TestSettlingHoldsOnlyWhatChangesTheView(t *testing.T) {
+	n := loopNode(2)
+	peer := func(kind membership.EventKind, i int) membership.Event {
+		addr := netip.MustParseAddrPort(fmt.Sprintf("127.0.0.1:%d", i))
+		return membership.Event{Kind: kind, Member: membership.Member{
+			ID: fmt.Sprintf("app@%s#1", addr), Addr: addr, Meta: encodeMeta(meta{State: Assembling, Weight: 1})}}
+	}
+	var s settling
+	now := time.Unix(1000, 0)
+	feed := func(events ...membership.Event) {
+		in, set := n.inputs(events, false)
+		now = now.Add(time.Millisecond) // well inside the quiet period
+		n.feed(&s, in, set, now)
+	}
+	feed(peer(membership.Joined, 2), peer(membership.Joined, 3))
+	if !n.core.InView(peer(0, 3).Member.ID) {
+		t.Fatal("the joins that reach Consensus were held")
+	}
+
+	feed(peer(membership.Departed, 9)) // never in the view
+	if len(s.held) != 0 {
+		t.Fatalf("the departure of a member the view lacks was held: %d inputs", len(s.held))
+	}
+	feed(peer(membership.Joined, 3)) // memberlist revives a member the view holds
+	if len(s.held) != 0 {
+		t.Fatalf("the revival of a member the view holds was held: %d inputs", len(s.held))
+	}
+
+	feed(peer(membership.Departed, 3))
+	if len(s.held) != 1 || !n.core.InView(peer(0, 3).Member.ID) {
+		t.Fatalf("the departure of a member the view holds was not held: %d inputs held", len(s.held))
+	}
+	due := s.due(false)
+	feed(peer(membership.Departed, 9))
+	if got := s.due(false); !got.Equal(due) {
+		t.Fatalf("news that changes no member moved the hold from %v to %v", due, got)
+	}
+	if len(s.held) != 2 {
+		t.Fatalf("%d inputs held, want the news held behind the departure, in order", len(s.held))
+	}
+}
+
 // The drain gap is nothing below 50 members and grows with the square of
 // the view above: 2 ms at 100 members, 200 ms at 1,000.
 func TestDrainGapGrowsWithTheSquareOfTheView(t *testing.T) {
