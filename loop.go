@@ -233,9 +233,10 @@ func (n *Node) reachesConsensus(s *settling, inputs []core.Input) bool {
 // announced seconds before), or its revival of a member whose death was
 // never confirmed here. Counting those held every advert behind them for a
 // quiet period or more, each node at its own time, while the view stayed
-// as it was (at 500 members in one process, memberlist's verdicts on ten
-// killed members come in 27 s or more after the kill, when the survivors
-// are in the acceptance round of the view without them).
+// as it was (memberlist's verdicts on killed members come after its
+// suspicion timeout, at least 27 s at 500 members with the harness's
+// profile, when the survivors may be in the acceptance round of the view
+// without them).
 func (n *Node) inputs(events []membership.Event, confirm bool) (in []core.Input, set bool) {
 	in = make([]core.Input, 0, len(events))
 	for _, e := range events {

@@ -118,6 +118,14 @@ func TestSettlingHoldsJoinsOnceConsensusIsInView(t *testing.T) {
 	}
 }
 
+// assemblingPeer is a membership event of the given kind about member i
+// (at 127.0.0.1:i), advertising Assembling.
+func assemblingPeer(kind membership.EventKind, i int) membership.Event {
+	addr := netip.MustParseAddrPort(fmt.Sprintf("127.0.0.1:%d", i))
+	return membership.Event{Kind: kind, Member: membership.Member{
+		ID: fmt.Sprintf("app@%s#1", addr), Addr: addr, Meta: encodeMeta(meta{State: Assembling, Weight: 1})}}
+}
+
 // A burst of departures is not applied while this node is still checking
 // endings (a down notice waiting, a check under way): they are news of the
 // same burst. The bound still holds, and the end of the checks wakes the
@@ -125,11 +133,7 @@ func TestSettlingHoldsJoinsOnceConsensusIsInView(t *testing.T) {
 func TestSettlingWaitsForChecksUnderWay(t *testing.T) {
 	n := loopNode(2)
 	n.checksDone = make(chan struct{}, 1)
-	peer := func(kind membership.EventKind, i int) membership.Event {
-		addr := netip.MustParseAddrPort(fmt.Sprintf("127.0.0.1:%d", i))
-		return membership.Event{Kind: kind, Member: membership.Member{
-			ID: fmt.Sprintf("app@%s#1", addr), Addr: addr, Meta: encodeMeta(meta{State: Assembling, Weight: 1})}}
-	}
+	peer := assemblingPeer
 	var s settling
 	now := time.Unix(1000, 0)
 	feed := func(events ...membership.Event) []core.Change {
@@ -193,11 +197,7 @@ func TestSettlingWaitsForChecksUnderWay(t *testing.T) {
 // hold.
 func TestSettlingHoldsOnlyWhatChangesTheView(t *testing.T) {
 	n := loopNode(2)
-	peer := func(kind membership.EventKind, i int) membership.Event {
-		addr := netip.MustParseAddrPort(fmt.Sprintf("127.0.0.1:%d", i))
-		return membership.Event{Kind: kind, Member: membership.Member{
-			ID: fmt.Sprintf("app@%s#1", addr), Addr: addr, Meta: encodeMeta(meta{State: Assembling, Weight: 1})}}
-	}
+	peer := assemblingPeer
 	var s settling
 	now := time.Unix(1000, 0)
 	feed := func(events ...membership.Event) {
