@@ -181,10 +181,14 @@ func (a *mlTransport) forward() {
 				return
 			}
 			if a.side != nil && len(p.Data) > 0 && p.Data[0] == sideTag {
-				if a.side.take(p) {
+				reply, took := a.side.take(p)
+				if took {
 					a.sideIn.Add(1)
 					a.packetsIn.Add(1)
 					a.bytesIn.Add(uint64(len(p.Data)))
+				}
+				if reply != nil {
+					a.writeSide(reply, p.From) // a lost ack is a lost datagram
 				}
 				continue
 			}

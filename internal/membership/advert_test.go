@@ -283,12 +283,27 @@ func startMemberWith(t testing.TB, id string, p Profile, edit func(*Config)) (*M
 // address and a context that bounds the test's waits.
 func startPair(t *testing.T, p Profile) (a, b *Membership, bAddr netip.AddrPort, ctx context.Context) {
 	t.Helper()
-	a, _ = startMember(t, "a", p)
-	b, bAddr = startMember(t, "b", p)
+	return startPairWith(t, p, func(*Config) {})
+}
+
+// startPairWith is startPair, b's config changed by editB first.
+func startPairWith(tb testing.TB, p Profile, editB func(*Config)) (a, b *Membership, bAddr netip.AddrPort, ctx context.Context) {
+	tb.Helper()
+	a, _ = startMember(tb, "a", p)
+	b, bAddr = startMemberWith(tb, "b", p, editB)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	t.Cleanup(cancel)
+	tb.Cleanup(cancel)
 	if _, err := a.Join(ctx, []netip.AddrPort{bAddr}); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
+	return a, b, bAddr, ctx
+}
+
+// startAlivePair is startPairWith, returning once each member holds the
+// other alive.
+func startAlivePair(tb testing.TB, p Profile, editB func(*Config)) (a, b *Membership, bAddr netip.AddrPort, ctx context.Context) {
+	tb.Helper()
+	a, b, bAddr, ctx = startPairWith(tb, p, editB)
+	waitFor(tb, "a and b alive to each other", 10*time.Second, func() bool { return a.Alive("b") && b.Alive("a") })
 	return a, b, bAddr, ctx
 }

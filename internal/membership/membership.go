@@ -170,7 +170,7 @@ func Start(cfg Config) (*Membership, error) {
 		}
 		side = newSideChannel(codec, rep)
 		if !cfg.beforePings {
-			m.pings = newPinger(cfg.ID, codec, cfg.Transport)
+			m.pings = newPinger(cfg.ID)
 			side.direct = m.pings.take
 		}
 	}
@@ -637,7 +637,7 @@ func (m *Membership) Ping(ctx context.Context, target Member, tries int) bool {
 			return false
 		}
 		if side {
-			if m.pings.ping(ctx, target.ID, target.Addr, m.probeTO) {
+			if m.pings.ping(ctx, target.ID, target.Addr, m.probeTO, m.tr.writeSide) {
 				return true
 			}
 		} else if _, err := m.ml.Ping(target.ID, to); err == nil {

@@ -6,7 +6,6 @@ import (
 	"crypto/hkdf"
 	"crypto/sha256"
 	"fmt"
-	"net/netip"
 	"sync"
 
 	"github.com/cloister-go/cloister/transport"
@@ -148,8 +147,8 @@ type sideChannel struct {
 	queue chan []byte
 	// direct, when set (before the adapter starts), takes the messages
 	// handled as they are read (pings and acks, sideping.go): it reports
-	// whether it took msg.
-	direct func(msg []byte, from netip.AddrPort) bool
+	// whether it took msg, and what to answer.
+	direct func(msg []byte) (reply []byte, took bool)
 
 	stopOnce sync.Once
 	stop     chan struct{}
@@ -161,24 +160,27 @@ func newSideChannel(codec *sideCodec, rep *reporter) *sideChannel {
 		stop: make(chan struct{}), done: make(chan struct{})}
 }
 
-// take opens a side datagram and queues its message, reporting whether it
-// did; one refused or beyond the queue is counted by reason and source,
-// never logged alone.
-func (s *sideChannel) take(p transport.Packet) bool {
+// take opens a side datagram and queues its message, or hands it to
+// direct, reporting whether it did, and what direct answers (to be sent
+// back where the datagram came from); one refused or beyond the queue is
+// counted by reason and source, never logged alone.
+func (s *sideChannel) take(p transport.Packet) (reply []byte, took bool) {
 	msg, refused := s.codec.decode(p.Data)
 	if refused != "" {
 		s.rep.note(refused, p.From.String())
-		return false
+		return nil, false
 	}
-	if s.direct != nil && s.direct(msg, p.From) {
-		return true
+	if s.direct != nil {
+		if reply, took := s.direct(msg); took {
+			return reply, true
+		}
 	}
 	select {
 	case s.queue <- msg:
-		return true
+		return nil, true
 	default:
 		s.rep.note(dropHandlerFull, p.From.String())
-		return false
+		return nil, false
 	}
 }
 

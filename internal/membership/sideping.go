@@ -8,8 +8,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/cloister-go/cloister/transport"
 )
 
 // Side pings. The caller's confirmations (a member memberlist declared
@@ -36,12 +34,11 @@ const (
 	pingWire = 5
 )
 
-// pinger sends side pings and answers them. It is safe for concurrent
-// use.
+// pinger matches side pings with their acks and says what to answer; the
+// transport adapter does the sending (writeSide), so both count as side
+// traffic. It is safe for concurrent use.
 type pinger struct {
-	self  string
-	codec *sideCodec
-	t     transport.Transport
+	self string
 
 	mu      sync.Mutex
 	next    uint64                   // the next ping's sequence number
@@ -50,8 +47,8 @@ type pinger struct {
 	sent, acked, answered, unmatched atomic.Uint64
 }
 
-func newPinger(self string, codec *sideCodec, t transport.Transport) *pinger {
-	return &pinger{self: self, codec: codec, t: t, next: rand.Uint64(), waiting: map[uint64]chan struct{}{}}
+func newPinger(self string) *pinger {
+	return &pinger{self: self, next: rand.Uint64(), waiting: map[uint64]chan struct{}{}}
 }
 
 func encodePing(seq uint64, id string) []byte {
@@ -87,20 +84,20 @@ func decodeAck(b []byte) (uint64, bool) {
 }
 
 // take handles a side message that is a ping or an ack, at once, and
-// reports whether it was one: a ping for this member is answered to the
-// address it came from, an ack wakes the ping it answers. Pings for
-// another incarnation, acks nobody waits for (late, or unknown) and
-// unreadable ones cost nothing more: an ack is one datagram no larger than
-// the ping it answers, and, with a key, only a member holding it gets one.
-func (p *pinger) take(msg []byte, from netip.AddrPort) bool {
+// reports whether it was one, and the ack to send back to where it came
+// from when it is a ping for this member; an ack wakes the ping it
+// answers. Pings for another incarnation, acks nobody waits for (late, or
+// unknown) and unreadable ones cost nothing more: an ack is one datagram
+// no larger than the ping it answers, and, with a key, only a member
+// holding it gets one.
+func (p *pinger) take(msg []byte) (reply []byte, took bool) {
 	switch msg[0] {
 	case pingKind:
 		if seq, id, ok := decodePing(msg); ok && id == p.self {
-			if p.t.WritePacket(p.codec.encode(encodeAck(seq)), from) == nil {
-				p.answered.Add(1)
-			}
+			p.answered.Add(1)
+			return encodeAck(seq), true
 		}
-		return true
+		return nil, true
 	case ackKind:
 		seq, ok := decodeAck(msg)
 		p.mu.Lock()
@@ -114,15 +111,15 @@ func (p *pinger) take(msg []byte, from netip.AddrPort) bool {
 		} else {
 			p.unmatched.Add(1)
 		}
-		return true
+		return nil, true
 	}
-	return false
+	return nil, false
 }
 
-// ping sends one side ping to the member incarnation id at addr and
-// reports whether its ack came within timeout; it ends early, with false,
-// when ctx ends.
-func (p *pinger) ping(ctx context.Context, id string, addr netip.AddrPort, timeout time.Duration) bool {
+// ping sends one side ping to the member incarnation id at addr with send
+// and reports whether its ack came within timeout; it ends early, with
+// false, when ctx ends.
+func (p *pinger) ping(ctx context.Context, id string, addr netip.AddrPort, timeout time.Duration, send func([]byte, netip.AddrPort) error) bool {
 	w := make(chan struct{})
 	p.mu.Lock()
 	seq := p.next
@@ -134,7 +131,7 @@ func (p *pinger) ping(ctx context.Context, id string, addr netip.AddrPort, timeo
 		delete(p.waiting, seq)
 		p.mu.Unlock()
 	}()
-	if err := p.t.WritePacket(p.codec.encode(encodePing(seq, id)), addr); err != nil {
+	if err := send(encodePing(seq, id), addr); err != nil {
 		return false
 	}
 	p.sent.Add(1)

@@ -1,26 +1,10 @@
 package membership
 
 import (
-	"context"
-	"net/netip"
+	"bytes"
 	"testing"
 	"time"
 )
-
-// startPinging starts members a and b (b edited by editB), joins them, and
-// waits until each holds the other alive.
-func startPinging(t *testing.T, editB func(*Config)) (a, b *Membership, bAddr netip.AddrPort, ctx context.Context) {
-	t.Helper()
-	a, _ = startMember(t, "a", pingProfile())
-	b, bAddr = startMemberWith(t, "b", pingProfile(), editB)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	t.Cleanup(cancel)
-	if _, err := a.Join(ctx, []netip.AddrPort{bAddr}); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, "a and b alive to each other", 10*time.Second, func() bool { return a.Alive("b") && b.Alive("a") })
-	return a, b, bAddr, ctx
-}
 
 // pingProfile is silentProfile with pings that time out in 200 ms.
 func pingProfile() Profile {
@@ -33,8 +17,9 @@ func pingProfile() Profile {
 // each way, answered by the incarnation named and nobody else, and no
 // memberlist ping goes out.
 func TestSidePingIsAnsweredByThatIncarnation(t *testing.T) {
-	a, b, bAddr, ctx := startPinging(t, func(*Config) {})
+	a, b, bAddr, ctx := startAlivePair(t, pingProfile(), func(*Config) {})
 	mlBefore := a.tr.packetsOut.Load() - a.tr.sideOut.Load()
+	aSide, bSide := a.tr.sideOut.Load(), b.tr.sideOut.Load()
 
 	if !a.Ping(ctx, Member{ID: "b", Addr: bAddr}, 1) {
 		t.Fatal("b did not answer a side ping")
@@ -47,6 +32,11 @@ func TestSidePingIsAnsweredByThatIncarnation(t *testing.T) {
 	}
 	if n := a.tr.packetsOut.Load() - a.tr.sideOut.Load() - mlBefore; n != 0 {
 		t.Fatalf("a sent %d memberlist datagrams for a side ping", n)
+	}
+	// The ping and the ack count as side traffic, as every side datagram.
+	if a.tr.sideOut.Load() == aSide || b.tr.sideOut.Load() == bSide {
+		t.Fatalf("side datagrams sent: a %d, b %d; want the ping and the ack counted",
+			a.tr.sideOut.Load()-aSide, b.tr.sideOut.Load()-bSide)
 	}
 
 	// Another incarnation at b's address (a process restarted there) is
@@ -73,7 +63,7 @@ func TestSidePingIsAnsweredByThatIncarnation(t *testing.T) {
 // packet reader.
 func TestSidePingIsAnsweredWhileTheHandlersAreStuck(t *testing.T) {
 	g := newStuckGossip()
-	a, _, bAddr, ctx := startPinging(t, func(c *Config) { c.Services = g })
+	a, _, bAddr, ctx := startAlivePair(t, pingProfile(), func(c *Config) { c.Services = g })
 	defer g.unstick() // before the cleanups shut b down
 	a.sendTo(Member{ID: "b", Addr: bAddr, wire: wireOf(pingWire)}, []byte{serviceKind, 1})
 	select {
@@ -92,7 +82,7 @@ func TestSidePingIsAnsweredWhileTheHandlersAreStuck(t *testing.T) {
 // A member from before side pings gets memberlist's, and answers them; it
 // never sees a side ping.
 func TestMembersBeforeSidePingsGetMemberlistPings(t *testing.T) {
-	a, b, bAddr, ctx := startPinging(t, func(c *Config) { c.beforePings = true })
+	a, b, bAddr, ctx := startAlivePair(t, pingProfile(), func(c *Config) { c.beforePings = true })
 	if b.pings != nil {
 		t.Fatal("a member from before side pings has a pinger")
 	}
@@ -124,11 +114,9 @@ func TestMembersBeforeSidePingsGetMemberlistPings(t *testing.T) {
 // Acks nobody waits for (late, forged in clear, replayed) and unreadable
 // pings and acks are dropped without an answer, a wait woken or a panic.
 func TestStrayPingsAndAcksCostNothing(t *testing.T) {
-	codec := mustSideCodec(t, "test")
-	p := newPinger("self", codec, nil)
+	p := newPinger("self")
 	w := make(chan struct{})
 	p.waiting[42] = w
-	from := netip.MustParseAddrPort("127.0.0.1:7000")
 	for _, msg := range [][]byte{
 		encodeAck(41),
 		append(encodeAck(42), 0),      // trailing byte
@@ -137,10 +125,10 @@ func TestStrayPingsAndAcksCostNothing(t *testing.T) {
 		{pingKind},                    // nothing after the kind
 		{pingKind, 1},                 // no ID
 		append(encodePing(1, "x"), 0), // trailing byte
-		encodePing(1, "someone else"), // not for this member: no answer (the transport is nil)
+		encodePing(1, "someone else"), // not for this member
 	} {
-		if !p.take(msg, from) {
-			t.Errorf("%x: not taken as a ping or an ack", msg)
+		if reply, took := p.take(msg); !took || reply != nil {
+			t.Errorf("%x: taken %v, answered %x; want taken, no answer", msg, took, reply)
 		}
 	}
 	select {
@@ -151,10 +139,13 @@ func TestStrayPingsAndAcksCostNothing(t *testing.T) {
 	if n := p.unmatched.Load(); n != 4 {
 		t.Fatalf("%d acks counted as unmatched, want 4", n)
 	}
-	if p.take([]byte{advertKind}, from) {
+	if _, took := p.take([]byte{advertKind}); took {
 		t.Fatal("an advert was taken as a ping")
 	}
-	if !p.take(encodeAck(42), from) {
+	if reply, _ := p.take(encodePing(7, "self")); !bytes.Equal(reply, encodeAck(7)) {
+		t.Fatalf("a ping for this member answered %x, want its ack", reply)
+	}
+	if _, took := p.take(encodeAck(42)); !took {
 		t.Fatal("the ack was not taken")
 	}
 	select {
@@ -162,7 +153,7 @@ func TestStrayPingsAndAcksCostNothing(t *testing.T) {
 	default:
 		t.Fatal("the ack did not wake its ping")
 	}
-	if p.take(encodeAck(42), from); p.unmatched.Load() != 5 {
+	if p.take(encodeAck(42)); p.unmatched.Load() != 5 {
 		t.Fatal("a replayed ack was not counted as unmatched")
 	}
 }
