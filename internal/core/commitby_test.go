@@ -153,3 +153,35 @@ func TestComingBackFromTheMinorityIsNotReadyAtTheOldTerm(t *testing.T) {
 		t.Fatalf("advert %+v: holds the old term's acceptance", q)
 	}
 }
+
+// The same return, but every member's record comes back as it was before
+// the split: what memberlist's copy of their adverts still said (it is
+// published after the adverts sent straight to the members of the view,
+// so a member that rejoins carries it first). Nothing tells this node
+// that the majority moved on, but it knows that its side lost quorum: the
+// others may have, so it must accept the view anew, never be Ready at the
+// term it held before.
+func TestComingBackAfterLosingQuorumAcceptsAnew(t *testing.T) {
+	c, _, b, c3 := cluster3(t)
+	v := c.View().ID
+	c.Apply([]Input{{Kind: Departed, Member: b}, {Kind: Departed, Member: c3}})
+	if c.State() != NoQuorum {
+		t.Fatalf("alone: %v, want noquorum", c.State())
+	}
+	c.Apply([]Input{{Kind: Alive, Member: agreeing(b, v, 1)}, {Kind: Alive, Member: agreeing(c3, v, 1)}})
+	if c.View().ID != v {
+		t.Fatal("the view did not come back")
+	}
+	if c.State() == Ready {
+		t.Fatalf("ready at term %d on records from before the split", c.Term())
+	}
+	q := c.Advert().Quorum
+	if q.Committed || q.Accept != 2 {
+		t.Fatalf("advert %+v: want the view accepted anew at term 2", q)
+	}
+	b.AdvertSeq, c3.AdvertSeq = 1, 1
+	c.Apply([]Input{{Kind: Alive, Member: agreeing(b, v, 2)}, {Kind: Alive, Member: agreeing(c3, v, 2)}})
+	if c.State() != Ready || c.Term() != 2 {
+		t.Fatalf("state %v term %d once every member accepted term 2, want ready at 2", c.State(), c.Term())
+	}
+}

@@ -22,6 +22,12 @@ type Core struct {
 	ref     reference   // the last view committed here; Term 0 before the first
 	pending []reference // views accepted here and not committed yet, oldest first
 	floor   uint64      // the highest term accepted or committed here
+	// returnsFrom is the lowest term whose acceptance or commit may come
+	// back with its view (cameBack): one above the floor this node held
+	// when it last lost quorum. A node that lost quorum cannot know what
+	// the others accepted meanwhile, and the records that bring its view
+	// back may be from before the split.
+	returnsFrom uint64
 	// commitsOnCommit counts the views committed on another member's
 	// commit before every acceptance reached this node.
 	commitsOnCommit uint64
@@ -610,11 +616,18 @@ func (c *Core) lastPendingIsView() bool {
 
 // cameBack reports whether what this node holds of a view at term t still
 // stands now that the view came back at a new epoch: neither this node
-// nor any member advertises a floor above t. A node back from a minority
-// side that the majority left behind sees the majority's higher floors
-// with their records, and accepts the view anew, as before.
+// nor any member advertises a floor above t, and this node did not lose
+// quorum since it accepted t. A node back from a minority side that the
+// majority left behind accepts the view anew, as before: it lost quorum
+// on its side, and it cannot count on the majority's higher floors to
+// tell it, because the records that bring the view back may be older
+// than the majority's acceptance (memberlist's copy of an advert is
+// published after the copies sent straight to the members of the view,
+// and a member that rejoins carries memberlist's: on the in-memory
+// network a node back from the minority was Ready at its old term for a
+// moment, in about one heal of a hundred under load).
 func (c *Core) cameBack(t uint64) bool {
-	if c.floor != t {
+	if c.floor != t || t < c.returnsFrom {
 		return false
 	}
 	for _, m := range c.view.Members {
@@ -770,6 +783,12 @@ func (c *Core) evaluate() State {
 func (c *Core) transition(changes []Change, to State) []Change {
 	if to == c.state {
 		return changes
+	}
+	switch to {
+	case NoQuorum:
+		c.returnsFrom = c.floor + 1 // see cameBack
+	case Ready:
+		c.returnsFrom = 0 // quorate again: every member of its view is back, or it committed anew
 	}
 	from := c.state
 	c.state = to

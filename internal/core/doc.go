@@ -84,8 +84,11 @@
 //     view, a higher floor, or such a no makes it Rehashing.
 //   - A view ID that comes back at a new epoch (a member's record departed
 //     and returned) keeps this node's commit or acceptance of it, if it
-//     accepted nothing at a higher term meanwhile and no member advertises
-//     a floor above that term; otherwise it is a new view to accept.
+//     accepted nothing at a higher term meanwhile, did not lose quorum
+//     (NoQuorum) since it accepted that term, and no member advertises a
+//     floor above it; otherwise it is a new view to accept. A node that
+//     lost quorum cannot trust the records that bring its view back: a
+//     member that rejoins may carry an advert from before the split.
 //
 // A node whose vote counts and says no is NoQuorum at once, without waiting
 // for agreement. References count incarnations, not names:
@@ -96,7 +99,8 @@
 // cores exchanging reports in random order through partitions, crashes,
 // graceful stops, restarts and heals (quorum_sim_test.go): two Ready nodes
 // never hold disjoint views; no term is committed on two views; no node's
-// term goes back; once the faults end and the voters' references are
+// term goes back; a node that lost quorum and whose view changed since is
+// Ready again only at a higher term; once the faults end and the voters' references are
 // satisfied by the live members, every node is Ready on one view and one
 // term. Each rule above was added after that test found a counterexample
 // without it.

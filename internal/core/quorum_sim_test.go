@@ -19,6 +19,10 @@ type simNode struct {
 	last    Advert // the advert last sent
 	crashed bool
 	term    uint64 // highest term seen on this incarnation
+	// lost: this incarnation was NoQuorum and has not been Ready since;
+	// lostAt is the term and lostEpoch the epoch of the view it held then.
+	lost              bool
+	lostAt, lostEpoch uint64
 }
 
 func (n *simNode) member() Member {
@@ -149,7 +153,11 @@ func (s *sim) deliver() bool {
 // simTrace, when set by a debugging test, sees every delivery.
 var simTrace func(*sim, simMsg)
 
-// check is the safety property, after every step of every node.
+// check is the safety property, after every step of every node: no term
+// on two views, no two disjoint Ready views, no term going back, and a
+// node that lost quorum and whose view changed since is Ready again only
+// at a term above the one it held then (it cannot know what the others
+// accepted meanwhile, and records that came back may be old).
 func (s *sim) check() {
 	s.steps++
 	type ready struct {
@@ -168,7 +176,16 @@ func (s *sim) check() {
 		} else {
 			n.term = term
 		}
-		if n.core.State() != Ready {
+		switch n.core.State() {
+		case NoQuorum:
+			n.lost, n.lostAt, n.lostEpoch = true, n.core.Term(), n.core.View().Epoch
+			continue
+		case Ready:
+			if n.lost && n.core.Term() <= n.lostAt && n.core.View().Epoch != n.lostEpoch {
+				s.t.Fatalf("step %d: %s lost quorum at term %d and is Ready at term %d on a view that changed since", s.steps, n.name, n.lostAt, n.core.Term())
+			}
+			n.lost = false
+		default:
 			continue
 		}
 		var names []string
