@@ -3,6 +3,7 @@ package cloister_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http/httptest"
 	"slices"
 	"strings"
@@ -95,6 +96,25 @@ func (r *recorder) readyAt(term uint64, from int) bool {
 		}
 	}
 	return false
+}
+
+// transitions describes the state changes heard after the first from
+// events, with each one's term and view size, for failure messages.
+func (r *recorder) transitions(from int) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var b strings.Builder
+	for _, e := range r.events[from:] {
+		switch e := e.(type) {
+		case *cloister.StateChanged:
+			fmt.Fprintf(&b, " %v->%v(term %d, %d members)", e.From, e.To, e.Snapshot.Term, len(e.Snapshot.View.Members))
+		case *cloister.MemberDown:
+			fmt.Fprintf(&b, " down(%s)", e.Member.Name)
+		case *cloister.MemberUp:
+			fmt.Fprintf(&b, " up(%s)", e.Member.Name)
+		}
+	}
+	return b.String()
 }
 
 func (r *recorder) stateLog() []string {

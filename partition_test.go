@@ -99,6 +99,9 @@ func partitionTwoOfFive(t *testing.T, sentryDown bool) {
 	}
 	majorityTerm := c.Node(2).Snapshot().Term
 	marks := []int{rs[0].mark(), rs[1].mark()}
+	for _, i := range []int{0, 1} {
+		t.Logf("minority node %d heard during the split:%s", i, rs[i].transitions(0))
+	}
 
 	c.SentryDown(sentryDown)
 	c.Heal()
@@ -112,7 +115,7 @@ func partitionTwoOfFive(t *testing.T, sentryDown bool) {
 	// at its old term again.
 	for i, from := range marks {
 		if rs[i].readyAt(before, from) {
-			t.Fatalf("minority node %d was Ready at its old term %d after the heal", i, before)
+			t.Fatalf("minority node %d was Ready at its old term %d after the heal; it heard:%s", i, before, rs[i].transitions(from))
 		}
 	}
 	for _, i := range []int{2, 3, 4} {
