@@ -457,7 +457,7 @@ func TestNodesBeforeSideDatagramsHearEveryAdvert(t *testing.T) {
 		m.Drain()
 	}
 	advertiseAndHearAll(t, ctx, members)
-	relayed := uint64(0)
+	var relayed, sideIn uint64
 	for i, m := range members {
 		s := m.Stats()
 		relayed += s.AdvertsRelayed
@@ -467,9 +467,12 @@ func TestNodesBeforeSideDatagramsHearEveryAdvert(t *testing.T) {
 			}
 			continue
 		}
-		if m.tr.sideIn.Load() == 0 {
-			t.Fatalf("%s read no side datagram", m.d.self)
-		}
+		// Not each of them: a member whose relays are both from before
+		// side datagrams hears every advert as a user message.
+		sideIn += m.tr.sideIn.Load()
+	}
+	if sideIn == 0 {
+		t.Fatal("the members that read side datagrams read none")
 	}
 	if relayed == 0 {
 		t.Fatal("no advert went through a relay")
