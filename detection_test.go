@@ -247,6 +247,19 @@ func TestSilentHostFoundByProbing(t *testing.T) {
 	if f := falseDowns(c, rs, 4); len(f) > 0 {
 		t.Fatalf("others declared down: %v", f)
 	}
+	// memberlist's verdicts were confirmed by side pings, which the
+	// silent host never saw.
+	var sent, acked uint64
+	for i := range 4 {
+		p := c.Node(i).Stats().Pings
+		sent, acked = sent+p.Sent, acked+p.Acked
+	}
+	if sent == 0 || acked > sent {
+		t.Fatalf("the survivors sent %d confirmation pings, %d acked: want some sent, and no more acked", sent, acked)
+	}
+	if p := c.Node(4).Stats().Pings; p.Answered != 0 {
+		t.Fatalf("the silent host answered %d pings", p.Answered)
+	}
 }
 
 // Members killed together are often neighbours in ID order (one host's,

@@ -43,6 +43,9 @@ type Stats struct {
 	// those it did not (from a member it does not hold alive, or beyond
 	// its rate of 256 answers a second).
 	PullsSent, PullsAnswered, PullsDropped uint64
+	// Pings counts the side pings that confirm memberlist's failure
+	// verdicts (see Detection), sent and answered.
+	Pings PingStats
 	// FailuresNotConfirmed counts failures memberlist declared that this
 	// node did not report, because the member answered its direct pings
 	// (see Detection).
@@ -62,6 +65,20 @@ type Stats struct {
 	// another member advertised the view committed at the term it
 	// accepted it at, before every member's acceptance had reached it.
 	CommitsOnCommit uint64
+}
+
+// PingStats counts the pings by which a node confirms that a member
+// memberlist declared failed really does not answer. They travel beside
+// memberlist's own datagrams, and a member answers one as it reads it,
+// before any queue; a member from before them gets memberlist's ping
+// instead, which is not counted here.
+type PingStats struct {
+	Sent     uint64 // pings this node sent
+	Acked    uint64 // of those, the ones acknowledged in time
+	Answered uint64 // pings for this node it acknowledged
+	// Unmatched counts acks nobody waited for: late (after the ping
+	// gave up), replayed, or unreadable. They cost nothing more.
+	Unmatched uint64
 }
 
 // GossipStats counts the gossip streams and datagrams refused, by reason.
@@ -112,6 +129,7 @@ func (n *Node) Stats() Stats {
 		PullsSent:               ms.PullsSent,
 		PullsAnswered:           ms.PullsAnswered,
 		PullsDropped:            ms.PullsDropped,
+		Pings:                   PingStats{Sent: ms.PingsSent, Acked: ms.PingsAcked, Answered: ms.PingsAnswered, Unmatched: ms.AcksUnmatched},
 		FailuresNotConfirmed:    n.failuresRefuted.Load(),
 		FailuresHinted:          n.failuresHinted.Load(),
 		FailuresSwept:           n.failuresSwept.Load(),

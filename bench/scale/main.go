@@ -413,6 +413,7 @@ func progress(nodes []*cloister.Node, v *views, net *memnet.Network, start time.
 			return
 		}
 		var notConfirmed, hinted, overLimit, queueFull, pulls, onCommit uint64
+		var pings cloister.PingStats
 		health, confirming := 0, 0
 		stats := make([]cloister.Stats, len(nodes))
 		for i, nd := range nodes {
@@ -425,6 +426,9 @@ func progress(nodes []*cloister.Node, v *views, net *memnet.Network, start time.
 			queueFull += st.Gossip.HandlerQueueFull
 			pulls += st.PullsSent
 			onCommit += st.CommitsOnCommit
+			pings.Sent += st.Pings.Sent
+			pings.Acked += st.Pings.Acked
+			pings.Unmatched += st.Pings.Unmatched
 			health = max(health, st.HealthScore)
 		}
 		v.mu.Lock()
@@ -446,8 +450,8 @@ func progress(nodes []*cloister.Node, v *views, net *memnet.Network, start time.
 				behind = append(behind, m)
 			}
 		}
-		fmt.Fprintf(os.Stderr, "scale: %5.1fs %s views held=%d node0 sees %d of %d advertising its view downs=%d notConfirmed=%d confirming=%d hinted=%d streamsOverLimit=%d handlerQueueFull=%d pulls=%d commitsOnCommit=%d maxHealth=%d goroutines=%d memnet=%+v%s%s%s\n",
-			time.Since(start).Seconds(), summary(nodes), len(held), same, len(s0.View.Members), downs, notConfirmed, confirming, hinted, overLimit, queueFull, pulls, onCommit, health, runtime.NumGoroutine(), net.Stats(), stragglers(nodes, stats, held), holdouts(nodes), behindNode0(nodes, s0, same, behind))
+		fmt.Fprintf(os.Stderr, "scale: %5.1fs %s views held=%d node0 sees %d of %d advertising its view downs=%d notConfirmed=%d confirming=%d hinted=%d streamsOverLimit=%d handlerQueueFull=%d pulls=%d commitsOnCommit=%d pings=%d/%d acked, %d acks unmatched maxHealth=%d goroutines=%d memnet=%+v%s%s%s\n",
+			time.Since(start).Seconds(), summary(nodes), len(held), same, len(s0.View.Members), downs, notConfirmed, confirming, hinted, overLimit, queueFull, pulls, onCommit, pings.Acked, pings.Sent, pings.Unmatched, health, runtime.NumGoroutine(), net.Stats(), stragglers(nodes, stats, held), holdouts(nodes), behindNode0(nodes, s0, same, behind))
 	}
 }
 

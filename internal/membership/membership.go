@@ -525,6 +525,12 @@ type Stats struct {
 	// and those it did not (an asker it does not hold alive, or beyond
 	// maxPullAnswers a second).
 	PullsSent, PullsAnswered, PullsDropped uint64
+	// PingsSent counts the side pings this member sent (Ping, for a
+	// member that reads them), PingsAcked those acknowledged in time,
+	// PingsAnswered the side pings for this member it acknowledged, and
+	// AcksUnmatched the acks nobody waited for: late, replayed or
+	// unreadable (sideping.go).
+	PingsSent, PingsAcked, PingsAnswered, AcksUnmatched uint64
 
 	// Gossip streams: accepted (handed to memberlist after their prefix
 	// passed), and refused before memberlist read them.
@@ -558,7 +564,7 @@ type Stats struct {
 // Stats returns the current counters.
 func (m *Membership) Stats() Stats {
 	r := m.rep
-	return Stats{
+	s := Stats{
 		HealthScore:        m.ml.GetHealthScore(),
 		BadAdverts:         m.d.badAdverts.Load(),
 		AdvertsRelayed:     m.relay.relayed.Load(),
@@ -591,6 +597,11 @@ func (m *Membership) Stats() Stats {
 		BytesSent:          m.tr.bytesOut.Load(),
 		StreamsDialled:     m.tr.dialled.Load(),
 	}
+	if p := m.pings; p != nil {
+		s.PingsSent, s.PingsAcked = p.sent.Load(), p.acked.Load()
+		s.PingsAnswered, s.AcksUnmatched = p.answered.Load(), p.unmatched.Load()
+	}
+	return s
 }
 
 // Leave announces a graceful departure and waits up to timeout for it to be
@@ -623,28 +634,28 @@ func (m *Membership) Shutdown() error {
 // event) or by memberlist's record of it alive; memberlist's own
 // otherwise.
 //
-// Between two pings it waits HealthScore probe timeouts: Lifeguard's
+// Between two pings it waits HealthScore probe timeouts more: Lifeguard's
 // rule that a member missing its own deadlines gives others more time. A
 // starved prober reads acks late and times out pings that were answered;
 // when every member of a crowded host confirms a failure at once, the
 // member accused is as starved as they are, and three back-to-back pings
 // from a starved node declared it failed.
 func (m *Membership) Ping(ctx context.Context, target Member, tries int) bool {
-	side := m.pings != nil && m.answersPings(target)
+	if m.pings != nil && m.answersPings(target) {
+		// An ack to any of the pings counts until the last one's wait
+		// ends (sideping.go).
+		return m.pings.ping(ctx, target.ID, target.Addr, tries, m.probeTO, m.healthPause, m.tr.writeSide)
+	}
 	to := net.UDPAddrFromAddrPort(target.Addr)
 	for i := range tries {
 		if ctx.Err() != nil {
 			return false
 		}
-		if side {
-			if m.pings.ping(ctx, target.ID, target.Addr, m.probeTO, m.tr.writeSide) {
-				return true
-			}
-		} else if _, err := m.ml.Ping(target.ID, to); err == nil {
+		if _, err := m.ml.Ping(target.ID, to); err == nil {
 			return true
 		}
-		if h := m.HealthScore(); h > 0 && i < tries-1 {
-			t := time.NewTimer(time.Duration(h) * m.probeTO)
+		if pause := m.healthPause(); pause > 0 && i < tries-1 {
+			t := time.NewTimer(pause)
 			select {
 			case <-t.C:
 			case <-ctx.Done():
@@ -654,6 +665,12 @@ func (m *Membership) Ping(ctx context.Context, target Member, tries int) bool {
 		}
 	}
 	return false
+}
+
+// healthPause is how long a confirmation waits between two pings beyond
+// the probe timeout: HealthScore probe timeouts (see Ping).
+func (m *Membership) healthPause() time.Duration {
+	return time.Duration(m.HealthScore()) * m.probeTO
 }
 
 // answersPings reports whether the target answers side pings: its Member

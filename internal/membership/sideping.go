@@ -41,14 +41,22 @@ type pinger struct {
 	self string
 
 	mu      sync.Mutex
-	next    uint64                   // the next ping's sequence number
-	waiting map[uint64]chan struct{} // pings waiting for their ack, by sequence number
+	next    uint64                 // the next ping's sequence number
+	waiting map[uint64]*pingWaiter // pings waiting for their ack, by sequence number
 
 	sent, acked, answered, unmatched atomic.Uint64
 }
 
+// pingWaiter is one confirmation's wait: every ping it sent stays in
+// waiting until it ends, and the first ack of any of them closes done.
+type pingWaiter struct {
+	done   chan struct{}
+	seqs   []uint64
+	closed bool // done is closed; guarded by pinger.mu
+}
+
 func newPinger(self string) *pinger {
-	return &pinger{self: self, next: rand.Uint64(), waiting: map[uint64]chan struct{}{}}
+	return &pinger{self: self, next: rand.Uint64(), waiting: map[uint64]*pingWaiter{}}
 }
 
 func encodePing(seq uint64, id string) []byte {
@@ -104,11 +112,13 @@ func (p *pinger) take(msg []byte) (reply []byte, took bool) {
 		w, found := p.waiting[seq]
 		if ok && found {
 			delete(p.waiting, seq)
+			if !w.closed {
+				w.closed = true
+				close(w.done)
+			}
 		}
 		p.mu.Unlock()
-		if ok && found {
-			close(w)
-		} else {
+		if !ok || !found {
 			p.unmatched.Add(1)
 		}
 		return nil, true
@@ -116,30 +126,65 @@ func (p *pinger) take(msg []byte) (reply []byte, took bool) {
 	return nil, false
 }
 
-// ping sends one side ping to the member incarnation id at addr with send
-// and reports whether its ack came within timeout; it ends early, with
-// false, when ctx ends.
-func (p *pinger) ping(ctx context.Context, id string, addr netip.AddrPort, timeout time.Duration, send func([]byte, netip.AddrPort) error) bool {
-	w := make(chan struct{})
+// ping sends up to tries side pings to the member incarnation id at addr
+// with send, one after the other, and reports whether one was
+// acknowledged: each waits timeout for an ack, and pause() more between
+// two of them. An ack counts whenever it comes before the last wait
+// ends, whichever ping it answers: a starved member answers late, and
+// its answer to the first ping, arriving while the second waits, is as
+// good a sign of life (with one wait per ping, such acks were dropped as
+// unmatched, and the member declared failed). It ends early, with false,
+// when ctx ends.
+func (p *pinger) ping(ctx context.Context, id string, addr netip.AddrPort, tries int, timeout time.Duration,
+	pause func() time.Duration, send func([]byte, netip.AddrPort) error) bool {
+	w := &pingWaiter{done: make(chan struct{})}
+	defer p.end(w)
+	for i := range tries {
+		seq := p.begin(w)
+		if err := send(encodePing(seq, id), addr); err == nil {
+			p.sent.Add(1)
+		}
+		wait := timeout
+		if i < tries-1 {
+			wait += pause()
+		}
+		if p.wait(ctx, w, wait) {
+			p.acked.Add(1)
+			return true
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+	}
+	return false
+}
+
+// begin registers the next sequence number for w.
+func (p *pinger) begin(w *pingWaiter) uint64 {
 	p.mu.Lock()
+	defer p.mu.Unlock()
 	seq := p.next
 	p.next++
 	p.waiting[seq] = w
-	p.mu.Unlock()
-	defer func() {
-		p.mu.Lock()
+	w.seqs = append(w.seqs, seq)
+	return seq
+}
+
+// end forgets every ping of w: acks to them come too late now.
+func (p *pinger) end(w *pingWaiter) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, seq := range w.seqs {
 		delete(p.waiting, seq)
-		p.mu.Unlock()
-	}()
-	if err := send(encodePing(seq, id), addr); err != nil {
-		return false
 	}
-	p.sent.Add(1)
-	t := time.NewTimer(timeout)
+}
+
+// wait reports whether w was acknowledged within d; false when ctx ends.
+func (p *pinger) wait(ctx context.Context, w *pingWaiter, d time.Duration) bool {
+	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
-	case <-w:
-		p.acked.Add(1)
+	case <-w.done:
 		return true
 	case <-t.C:
 	case <-ctx.Done():

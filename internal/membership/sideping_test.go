@@ -2,6 +2,8 @@ package membership
 
 import (
 	"bytes"
+	"context"
+	"net/netip"
 	"testing"
 	"time"
 )
@@ -26,9 +28,10 @@ func TestSidePingIsAnsweredByThatIncarnation(t *testing.T) {
 	}
 	// b counts its answer once the ack is written, which may be after a
 	// read it.
-	waitFor(t, "b counts its answer", 10*time.Second, func() bool { return b.pings.answered.Load() > 0 })
-	if s, acked, answered := a.pings.sent.Load(), a.pings.acked.Load(), b.pings.answered.Load(); s != 1 || acked != 1 || answered != 1 {
-		t.Fatalf("a sent %d side pings and had %d acked, b answered %d; want 1, 1, 1", s, acked, answered)
+	waitFor(t, "b counts its answer", 10*time.Second, func() bool { return b.Stats().PingsAnswered > 0 })
+	if as, bs := a.Stats(), b.Stats(); as.PingsSent != 1 || as.PingsAcked != 1 || bs.PingsAnswered != 1 || as.AcksUnmatched+bs.AcksUnmatched != 0 {
+		t.Fatalf("a sent %d side pings and had %d acked, b answered %d, %d acks unmatched; want 1, 1, 1, 0",
+			as.PingsSent, as.PingsAcked, bs.PingsAnswered, as.AcksUnmatched+bs.AcksUnmatched)
 	}
 	if n := a.tr.packetsOut.Load() - a.tr.sideOut.Load() - mlBefore; n != 0 {
 		t.Fatalf("a sent %d memberlist datagrams for a side ping", n)
@@ -115,8 +118,9 @@ func TestMembersBeforeSidePingsGetMemberlistPings(t *testing.T) {
 // pings and acks are dropped without an answer, a wait woken or a panic.
 func TestStrayPingsAndAcksCostNothing(t *testing.T) {
 	p := newPinger("self")
-	w := make(chan struct{})
-	p.waiting[42] = w
+	pw := &pingWaiter{done: make(chan struct{}), seqs: []uint64{42}}
+	p.waiting[42] = pw
+	w := pw.done
 	for _, msg := range [][]byte{
 		encodeAck(41),
 		append(encodeAck(42), 0),      // trailing byte
@@ -156,6 +160,73 @@ func TestStrayPingsAndAcksCostNothing(t *testing.T) {
 	if p.take(encodeAck(42)); p.unmatched.Load() != 5 {
 		t.Fatal("a replayed ack was not counted as unmatched")
 	}
+}
+
+// A starved member answers late: its ack to the first ping of a
+// confirmation, arriving while the second waits, or while the pause
+// between them runs, still counts. Acks after the confirmation ended do
+// not, and cost nothing.
+func TestLateAckStillCounts(t *testing.T) {
+	const timeout = 100 * time.Millisecond
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, tc := range []struct {
+		name  string
+		pause time.Duration
+		after int // the ack of the first ping is taken after this many pings were sent
+	}{
+		{"during the second ping", 0, 2},
+		{"during the pause", 4 * timeout, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newPinger("self")
+			pinged := make(chan uint64, 3)
+			send := func(msg []byte, _ netip.AddrPort) error {
+				seq, _, _ := decodePing(msg)
+				pinged <- seq
+				return nil
+			}
+			go func() {
+				first := <-pinged
+				for range tc.after - 1 {
+					<-pinged
+				}
+				if tc.pause > 0 {
+					time.Sleep(timeout + tc.pause/4) // the first ping's own wait is over: the pause runs
+				}
+				p.take(encodeAck(first))
+			}()
+			if !p.ping(ctx, "b", netip.MustParseAddrPort("127.0.0.1:1"), 3, timeout, func() time.Duration { return tc.pause }, send) {
+				t.Fatal("the first ping's late ack did not count")
+			}
+			if n := p.unmatched.Load(); n != 0 {
+				t.Fatalf("%d acks unmatched, want 0", n)
+			}
+			if n := p.pending(); n != 0 {
+				t.Fatalf("%d pings still wait after the confirmation ended", n)
+			}
+		})
+	}
+	t.Run("after the confirmation", func(t *testing.T) {
+		p := newPinger("self")
+		var seqs []uint64
+		send := func(msg []byte, _ netip.AddrPort) error {
+			seq, _, _ := decodePing(msg)
+			seqs = append(seqs, seq)
+			return nil
+		}
+		if p.ping(ctx, "b", netip.MustParseAddrPort("127.0.0.1:1"), 2, time.Millisecond, func() time.Duration { return 0 }, send) {
+			t.Fatal("an unanswered confirmation succeeded")
+		}
+		for _, seq := range seqs {
+			if reply, took := p.take(encodeAck(seq)); !took || reply != nil {
+				t.Fatalf("a late ack: taken %v, answered %x", took, reply)
+			}
+		}
+		if n := p.unmatched.Load(); n != 2 {
+			t.Fatalf("%d acks after the end counted as unmatched, want 2", n)
+		}
+	})
 }
 
 func TestPingCodec(t *testing.T) {

@@ -24,6 +24,7 @@ var (
 	descDropped     = desc("cloister_events_dropped_total", "Events dropped because a listener's or subscription's queue was full.")
 	descHealth      = desc("cloister_health_score", "memberlist's Lifeguard local health (awareness) score: 0 is healthy; it rises when this node misses probes or has to refute suspicions about itself.")
 	descBadAdverts  = desc("cloister_adverts_dropped_total", "Direct adverts from members dropped as unreadable.")
+	descPings       = desc("cloister_confirmation_pings_total", "Side pings that confirm memberlist's failure verdicts, by event: sent, acked (answered in time), answered (pings for this node it acknowledged), unmatched (acks nobody waited for: late, replayed or unreadable).", "event")
 
 	descGossipPackets     = desc("cloister_gossip_packets_total", "Gossip datagrams, by direction (sent, received).", "direction")
 	descGossipBytes       = desc("cloister_gossip_bytes_total", "Bytes of gossip datagrams as they travel (encrypted, labelled), by direction (sent, received).", "direction")
@@ -48,7 +49,7 @@ var (
 	descCastsDropped   = desc("cloister_casts_dropped_total", "Casts received and not handled: no handler, overloaded or too large.")
 	descPanics         = desc("cloister_handler_panics_total", "Handlers that panicked.")
 	descTransportRef   = desc("cloister_transport_connections_refused_total", "Connections to the port closed before they said which layer they were for, by reason.", "reason")
-	allDescsNoLabels   = []*prometheus.Desc{descState, descMembers, descQuorate, descTerm, descViewChanges, descTransitions, descMemberUp, descMemberDown, descDiscovery, descDropped, descHealth, descBadAdverts}
+	allDescsNoLabels   = []*prometheus.Desc{descState, descMembers, descQuorate, descTerm, descViewChanges, descTransitions, descMemberUp, descMemberDown, descDiscovery, descDropped, descHealth, descBadAdverts, descPings}
 	allDescsTraffic    = []*prometheus.Desc{descGossipPackets, descGossipBytes, descGossipStreams, descGossipStreamsRef, descGossipPacketsRef, descGossipJoinRefused, descSuppressedLogs, descHandlerQueueFull}
 	allDescsCallLayer  = []*prometheus.Desc{descCalls, descCallErrors, descCasts, descCastErrors, descServed, descServedErrors, descCallConns, descCallConnsRef, descImpersonations, descOverloaded, descTooLarge, descCastsDropped, descPanics, descTransportRef}
 )
@@ -130,6 +131,10 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 	ms := st.Membership
 	gauge(descHealth, float64(ms.HealthScore))
 	counter(descBadAdverts, ms.BadAdverts)
+	counter(descPings, ms.PingsSent, "sent")
+	counter(descPings, ms.PingsAcked, "acked")
+	counter(descPings, ms.PingsAnswered, "answered")
+	counter(descPings, ms.AcksUnmatched, "unmatched")
 	counter(descGossipPackets, ms.PacketsSent, "sent")
 	counter(descGossipPackets, ms.PacketsReceived, "received")
 	counter(descGossipBytes, ms.BytesSent, "sent")
