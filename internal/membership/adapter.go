@@ -59,6 +59,19 @@ type mlTransport struct {
 // the Join that asked for it; past it, the record starts again.
 const maxRefused = 1024
 
+// memberlistBacklog is how many received datagrams the adapter holds for
+// memberlist's reader beyond the one it is handing over. The adapter
+// reads the transport ahead of memberlist by that much, answering side
+// pings as it reads them (sideping.go): handed over one by one, a ping
+// waited behind every datagram memberlist had not read yet, and on a
+// crowded host, where memberlist's reader is a busy goroutine, its ack
+// came after the pinger's timeout. Further behind, the adapter waits for
+// memberlist again, and the transport's own queue holds what comes
+// (TestSidePingIsAnsweredWhileMemberlistIsBehind). What a stranger can
+// make it hold is bounded like the transport's own queue, which holds four
+// times as many datagrams by default (transport.Config.PacketQueue).
+const memberlistBacklog = 256
+
 // noteDial records whether a dial of to was refused.
 func (a *mlTransport) noteDial(to netip.AddrPort, err error) {
 	a.refusedMu.Lock()
@@ -89,7 +102,7 @@ func newMLTransport(t transport.Transport, advertise netip.AddrPort, guard *stre
 	a := &mlTransport{
 		t:         t,
 		advertise: advertise,
-		packets:   make(chan *memberlist.Packet),
+		packets:   make(chan *memberlist.Packet, memberlistBacklog),
 		streams:   make(chan net.Conn),
 		guard:     guard,
 		rep:       rep,
