@@ -74,10 +74,16 @@ type Stats struct {
 // instead, which is not counted here.
 type PingStats struct {
 	Sent     uint64 // pings this node sent
-	Acked    uint64 // of those, the ones acknowledged in time
+	Acked    uint64 // confirmations that found the member answering (one ack each)
 	Answered uint64 // pings for this node it acknowledged
-	// Unmatched counts acks nobody waited for: late (after the ping
-	// gave up), replayed, or unreadable. They cost nothing more.
+	// TooLate counts acks to the pings of a confirmation that had ended
+	// unanswered: the member was alive, and its failure stood all the
+	// same. A crowded host shows them before it declares live members
+	// failed.
+	TooLate uint64
+	// Unmatched counts the other acks nobody waited for: a second ack
+	// to a confirmation already answered, replayed or unreadable ones.
+	// They cost nothing more.
 	Unmatched uint64
 }
 
@@ -129,7 +135,7 @@ func (n *Node) Stats() Stats {
 		PullsSent:               ms.PullsSent,
 		PullsAnswered:           ms.PullsAnswered,
 		PullsDropped:            ms.PullsDropped,
-		Pings:                   PingStats{Sent: ms.PingsSent, Acked: ms.PingsAcked, Answered: ms.PingsAnswered, Unmatched: ms.AcksUnmatched},
+		Pings:                   PingStats{Sent: ms.PingsSent, Acked: ms.PingsAcked, Answered: ms.PingsAnswered, TooLate: ms.AcksTooLate, Unmatched: ms.AcksUnmatched},
 		FailuresNotConfirmed:    n.failuresRefuted.Load(),
 		FailuresHinted:          n.failuresHinted.Load(),
 		FailuresSwept:           n.failuresSwept.Load(),

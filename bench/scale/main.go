@@ -429,6 +429,7 @@ func progress(nodes []*cloister.Node, v *views, net *memnet.Network, start time.
 			pings.Sent += st.Pings.Sent
 			pings.Acked += st.Pings.Acked
 			pings.Unmatched += st.Pings.Unmatched
+			pings.TooLate += st.Pings.TooLate
 			health = max(health, st.HealthScore)
 		}
 		v.mu.Lock()
@@ -450,8 +451,8 @@ func progress(nodes []*cloister.Node, v *views, net *memnet.Network, start time.
 				behind = append(behind, m)
 			}
 		}
-		fmt.Fprintf(os.Stderr, "scale: %5.1fs %s views held=%d node0 sees %d of %d advertising its view downs=%d notConfirmed=%d confirming=%d hinted=%d streamsOverLimit=%d handlerQueueFull=%d pulls=%d commitsOnCommit=%d pings=%d/%d acked, %d acks unmatched maxHealth=%d goroutines=%d memnet=%+v%s%s%s\n",
-			time.Since(start).Seconds(), summary(nodes), len(held), same, len(s0.View.Members), downs, notConfirmed, confirming, hinted, overLimit, queueFull, pulls, onCommit, pings.Acked, pings.Sent, pings.Unmatched, health, runtime.NumGoroutine(), net.Stats(), stragglers(nodes, stats, held), holdouts(nodes), behindNode0(nodes, s0, same, behind))
+		fmt.Fprintf(os.Stderr, "scale: %5.1fs %s views held=%d node0 sees %d of %d advertising its view downs=%d notConfirmed=%d confirming=%d hinted=%d streamsOverLimit=%d handlerQueueFull=%d pulls=%d commitsOnCommit=%d pings=%d/%d acked, %d acks too late, %d unmatched maxHealth=%d goroutines=%d memnet=%+v%s%s%s\n",
+			time.Since(start).Seconds(), summary(nodes), len(held), same, len(s0.View.Members), downs, notConfirmed, confirming, hinted, overLimit, queueFull, pulls, onCommit, pings.Acked, pings.Sent, pings.TooLate, pings.Unmatched, health, runtime.NumGoroutine(), net.Stats(), stragglers(nodes, stats, held), holdouts(nodes), behindNode0(nodes, s0, same, behind))
 	}
 }
 

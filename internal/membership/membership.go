@@ -526,11 +526,13 @@ type Stats struct {
 	// maxPullAnswers a second).
 	PullsSent, PullsAnswered, PullsDropped uint64
 	// PingsSent counts the side pings this member sent (Ping, for a
-	// member that reads them), PingsAcked those acknowledged in time,
-	// PingsAnswered the side pings for this member it acknowledged, and
-	// AcksUnmatched the acks nobody waited for: late, replayed or
-	// unreadable (sideping.go).
-	PingsSent, PingsAcked, PingsAnswered, AcksUnmatched uint64
+	// member that reads them), PingsAcked the pings acknowledged in time
+	// (one per Ping), PingsAnswered the side pings for this member it
+	// acknowledged, AcksTooLate the acks to pings of a Ping that had
+	// ended unanswered (the member was alive), and AcksUnmatched the
+	// other acks nobody waited for: a second ack to a Ping already
+	// answered, replayed or unreadable ones (sideping.go).
+	PingsSent, PingsAcked, PingsAnswered, AcksTooLate, AcksUnmatched uint64
 
 	// Gossip streams: accepted (handed to memberlist after their prefix
 	// passed), and refused before memberlist read them.
@@ -599,7 +601,7 @@ func (m *Membership) Stats() Stats {
 	}
 	if p := m.pings; p != nil {
 		s.PingsSent, s.PingsAcked = p.sent.Load(), p.acked.Load()
-		s.PingsAnswered, s.AcksUnmatched = p.answered.Load(), p.unmatched.Load()
+		s.PingsAnswered, s.AcksTooLate, s.AcksUnmatched = p.answered.Load(), p.tooLate.Load(), p.unmatched.Load()
 	}
 	return s
 }

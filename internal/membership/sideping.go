@@ -43,9 +43,16 @@ type pinger struct {
 	mu      sync.Mutex
 	next    uint64                 // the next ping's sequence number
 	waiting map[uint64]*pingWaiter // pings waiting for their ack, by sequence number
+	// unanswered holds the pings of confirmations that ended without an
+	// ack, at most maxUnanswered (then it starts again): an ack to one
+	// of them came too late, from a member that was alive.
+	unanswered map[uint64]struct{}
 
-	sent, acked, answered, unmatched atomic.Uint64
+	sent, acked, answered, unmatched, tooLate atomic.Uint64
 }
+
+// maxUnanswered bounds pinger.unanswered: 16 bytes and a map slot each.
+const maxUnanswered = 4096
 
 // pingWaiter is one confirmation's wait: every ping it sent stays in
 // waiting until it ends, and the first ack of any of them closes done.
@@ -56,7 +63,7 @@ type pingWaiter struct {
 }
 
 func newPinger(self string) *pinger {
-	return &pinger{self: self, next: rand.Uint64(), waiting: map[uint64]*pingWaiter{}}
+	return &pinger{self: self, next: rand.Uint64(), waiting: map[uint64]*pingWaiter{}, unanswered: map[uint64]struct{}{}}
 }
 
 func encodePing(seq uint64, id string) []byte {
@@ -110,15 +117,22 @@ func (p *pinger) take(msg []byte) (reply []byte, took bool) {
 		seq, ok := decodeAck(msg)
 		p.mu.Lock()
 		w, found := p.waiting[seq]
-		if ok && found {
+		_, late := p.unanswered[seq]
+		switch {
+		case ok && found:
 			delete(p.waiting, seq)
 			if !w.closed {
 				w.closed = true
 				close(w.done)
 			}
+		case ok && late:
+			delete(p.unanswered, seq)
 		}
 		p.mu.Unlock()
-		if !ok || !found {
+		switch {
+		case ok && late:
+			p.tooLate.Add(1)
+		case !ok || !found:
 			p.unmatched.Add(1)
 		}
 		return nil, true
@@ -170,12 +184,19 @@ func (p *pinger) begin(w *pingWaiter) uint64 {
 	return seq
 }
 
-// end forgets every ping of w: acks to them come too late now.
+// end forgets every ping of w: acks to them come too late now. When none
+// was acknowledged, they are kept in unanswered, to count such acks.
 func (p *pinger) end(w *pingWaiter) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, seq := range w.seqs {
 		delete(p.waiting, seq)
+		if !w.closed {
+			if len(p.unanswered) >= maxUnanswered {
+				clear(p.unanswered)
+			}
+			p.unanswered[seq] = struct{}{}
+		}
 	}
 }
 

@@ -165,7 +165,8 @@ func TestStrayPingsAndAcksCostNothing(t *testing.T) {
 // A starved member answers late: its ack to the first ping of a
 // confirmation, arriving while the second waits, or while the pause
 // between them runs, still counts. Acks after the confirmation ended do
-// not, and cost nothing.
+// not, and cost nothing; those to a confirmation that ended unanswered
+// are counted as too late (the member was alive).
 func TestLateAckStillCounts(t *testing.T) {
 	const timeout = 100 * time.Millisecond
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -223,8 +224,30 @@ func TestLateAckStillCounts(t *testing.T) {
 				t.Fatalf("a late ack: taken %v, answered %x", took, reply)
 			}
 		}
-		if n := p.unmatched.Load(); n != 2 {
-			t.Fatalf("%d acks after the end counted as unmatched, want 2", n)
+		if late, unmatched := p.tooLate.Load(), p.unmatched.Load(); late != 2 || unmatched != 0 {
+			t.Fatalf("acks after an unanswered confirmation: %d too late, %d unmatched; want 2, 0", late, unmatched)
+		}
+		p.take(encodeAck(seqs[0])) // replayed
+		if late, unmatched := p.tooLate.Load(), p.unmatched.Load(); late != 2 || unmatched != 1 {
+			t.Fatalf("a replayed late ack: %d too late, %d unmatched; want 2, 1", late, unmatched)
+		}
+
+		// A confirmation answered by its first ping's ack: the second
+		// ping's ack is unmatched, not too late.
+		seqs = nil
+		answer := func(msg []byte, to netip.AddrPort) error {
+			send(msg, to)
+			if len(seqs) == 2 {
+				p.take(encodeAck(seqs[0]))
+			}
+			return nil
+		}
+		if !p.ping(ctx, "b", netip.MustParseAddrPort("127.0.0.1:1"), 3, time.Millisecond, func() time.Duration { return 0 }, answer) {
+			t.Fatal("the first ping's ack did not count")
+		}
+		p.take(encodeAck(seqs[1]))
+		if late, unmatched := p.tooLate.Load(), p.unmatched.Load(); late != 2 || unmatched != 2 {
+			t.Fatalf("a second ack to an answered confirmation: %d too late, %d unmatched; want 2, 2", late, unmatched)
 		}
 	})
 }

@@ -24,7 +24,7 @@ var (
 	descDropped     = desc("cloister_events_dropped_total", "Events dropped because a listener's or subscription's queue was full.")
 	descHealth      = desc("cloister_health_score", "memberlist's Lifeguard local health (awareness) score: 0 is healthy; it rises when this node misses probes or has to refute suspicions about itself.")
 	descBadAdverts  = desc("cloister_adverts_dropped_total", "Direct adverts from members dropped as unreadable.")
-	descPings       = desc("cloister_confirmation_pings_total", "Side pings that confirm memberlist's failure verdicts, by event: sent, acked (answered in time), answered (pings for this node it acknowledged), unmatched (acks nobody waited for: late, replayed or unreadable).", "event")
+	descPings       = desc("cloister_confirmation_pings_total", "Side pings that confirm memberlist's failure verdicts, by event: sent, acked (confirmations that found the member answering), answered (pings for this node it acknowledged), too_late (acks to a confirmation that had ended unanswered: the member was alive), unmatched (other acks nobody waited for: a second ack, replayed or unreadable).", "event")
 
 	descGossipPackets     = desc("cloister_gossip_packets_total", "Gossip datagrams, by direction (sent, received).", "direction")
 	descGossipBytes       = desc("cloister_gossip_bytes_total", "Bytes of gossip datagrams as they travel (encrypted, labelled), by direction (sent, received).", "direction")
@@ -134,6 +134,7 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 	counter(descPings, ms.PingsSent, "sent")
 	counter(descPings, ms.PingsAcked, "acked")
 	counter(descPings, ms.PingsAnswered, "answered")
+	counter(descPings, ms.AcksTooLate, "too_late")
 	counter(descPings, ms.AcksUnmatched, "unmatched")
 	counter(descGossipPackets, ms.PacketsSent, "sent")
 	counter(descGossipPackets, ms.PacketsReceived, "received")
