@@ -142,14 +142,14 @@ func (p *pinger) take(msg []byte) (reply []byte, took bool) {
 
 // ping sends up to tries side pings to the member incarnation id at addr
 // with send, one after the other, and reports whether one was
-// acknowledged: each waits timeout for an ack, and pause() more between
-// two of them. An ack counts whenever it comes before the last wait
-// ends, whichever ping it answers: a starved member answers late, and
-// its answer to the first ping, arriving while the second waits, is as
-// good a sign of life (with one wait per ping, such acks were dropped as
-// unmatched, and the member declared failed). It ends early, with false,
-// when ctx ends.
-func (p *pinger) ping(ctx context.Context, id string, addr netip.AddrPort, tries int, timeout time.Duration,
+// acknowledged: each waits timeout for an ack, pause() more between two
+// of them, and grace more after the last. An ack counts whenever it
+// comes before the last wait ends, whichever ping it answers: a starved
+// member answers late, and its answer to the first ping, arriving while
+// the second waits, is as good a sign of life (with one wait per ping,
+// such acks were dropped as unmatched, and the member declared failed).
+// It ends early, with false, when ctx ends.
+func (p *pinger) ping(ctx context.Context, id string, addr netip.AddrPort, tries int, timeout, grace time.Duration,
 	pause func() time.Duration, send func([]byte, netip.AddrPort) error) bool {
 	w := &pingWaiter{done: make(chan struct{})}
 	defer p.end(w)
@@ -161,6 +161,8 @@ func (p *pinger) ping(ctx context.Context, id string, addr netip.AddrPort, tries
 		wait := timeout
 		if i < tries-1 {
 			wait += pause()
+		} else {
+			wait += grace
 		}
 		if p.wait(ctx, w, wait) {
 			p.acked.Add(1)

@@ -172,12 +172,14 @@ func TestLateAckStillCounts(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	for _, tc := range []struct {
-		name  string
-		pause time.Duration
-		after int // the ack of the first ping is taken after this many pings were sent
+		name         string
+		pause, grace time.Duration
+		tries        int
+		after        int // the ack of the first ping is taken after this many pings were sent
 	}{
-		{"during the second ping", 0, 2},
-		{"during the pause", 4 * timeout, 1},
+		{"during the second ping", 0, 0, 3, 2},
+		{"during the pause", 4 * timeout, 0, 3, 1},
+		{"during the grace after the last ping", 0, 4 * timeout, 1, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := newPinger("self")
@@ -192,12 +194,12 @@ func TestLateAckStillCounts(t *testing.T) {
 				for range tc.after - 1 {
 					<-pinged
 				}
-				if tc.pause > 0 {
-					time.Sleep(timeout + tc.pause/4) // the first ping's own wait is over: the pause runs
+				if late := tc.pause + tc.grace; late > 0 {
+					time.Sleep(timeout + late/4) // the first ping's own wait is over: the pause or the grace runs
 				}
 				p.take(encodeAck(first))
 			}()
-			if !p.ping(ctx, "b", netip.MustParseAddrPort("127.0.0.1:1"), 3, timeout, func() time.Duration { return tc.pause }, send) {
+			if !p.ping(ctx, "b", netip.MustParseAddrPort("127.0.0.1:1"), tc.tries, timeout, tc.grace, func() time.Duration { return tc.pause }, send) {
 				t.Fatal("the first ping's late ack did not count")
 			}
 			if n := p.unmatched.Load(); n != 0 {
@@ -216,7 +218,7 @@ func TestLateAckStillCounts(t *testing.T) {
 			seqs = append(seqs, seq)
 			return nil
 		}
-		if p.ping(ctx, "b", netip.MustParseAddrPort("127.0.0.1:1"), 2, time.Millisecond, func() time.Duration { return 0 }, send) {
+		if p.ping(ctx, "b", netip.MustParseAddrPort("127.0.0.1:1"), 2, time.Millisecond, 0, func() time.Duration { return 0 }, send) {
 			t.Fatal("an unanswered confirmation succeeded")
 		}
 		for _, seq := range seqs {
@@ -242,7 +244,7 @@ func TestLateAckStillCounts(t *testing.T) {
 			}
 			return nil
 		}
-		if !p.ping(ctx, "b", netip.MustParseAddrPort("127.0.0.1:1"), 3, time.Millisecond, func() time.Duration { return 0 }, answer) {
+		if !p.ping(ctx, "b", netip.MustParseAddrPort("127.0.0.1:1"), 3, time.Millisecond, 0, func() time.Duration { return 0 }, answer) {
 			t.Fatal("the first ping's ack did not count")
 		}
 		p.take(encodeAck(seqs[1]))
