@@ -24,9 +24,9 @@ type Core struct {
 	floor   uint64      // the highest term accepted or committed here
 	// returnsFrom is the lowest term whose acceptance or commit may come
 	// back with its view (cameBack): one above the floor this node held
-	// when it last lost quorum. A node that lost quorum cannot know what
-	// the others accepted meanwhile, and the records that bring its view
-	// back may be from before the split.
+	// when it last lost quorum, 0 again once it is Ready. A node that
+	// lost quorum cannot know what the others accepted meanwhile, and the
+	// records that bring its view back may be from before the split.
 	returnsFrom uint64
 	// commitsOnCommit counts the views committed on another member's
 	// commit before every acceptance reached this node.
