@@ -249,13 +249,12 @@ func TestSilentHostFoundByProbing(t *testing.T) {
 	}
 	// memberlist's verdicts were confirmed by side pings, which the
 	// silent host never saw.
-	var sent, acked uint64
+	var sent uint64
 	for i := range 4 {
-		p := c.Node(i).Stats().Pings
-		sent, acked = sent+p.Sent, acked+p.Acked
+		sent += c.Node(i).Stats().Pings.Sent
 	}
-	if sent == 0 || acked > sent {
-		t.Fatalf("the survivors sent %d confirmation pings, %d acked: want some sent, and no more acked", sent, acked)
+	if sent == 0 {
+		t.Fatal("the survivors counted no confirmation pings")
 	}
 	if p := c.Node(4).Stats().Pings; p.Answered != 0 {
 		t.Fatalf("the silent host answered %d pings", p.Answered)

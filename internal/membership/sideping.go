@@ -106,6 +106,9 @@ func decodeAck(b []byte) (uint64, bool) {
 // no larger than the ping it answers, and, with a key, only a member
 // holding it gets one.
 func (p *pinger) take(msg []byte) (reply []byte, took bool) {
+	if len(msg) == 0 {
+		return nil, false
+	}
 	switch msg[0] {
 	case pingKind:
 		if seq, id, ok := decodePing(msg); ok && id == p.self {
@@ -114,30 +117,34 @@ func (p *pinger) take(msg []byte) (reply []byte, took bool) {
 		}
 		return nil, true
 	case ackKind:
-		seq, ok := decodeAck(msg)
-		p.mu.Lock()
-		w, found := p.waiting[seq]
-		_, late := p.unanswered[seq]
-		switch {
-		case ok && found:
-			delete(p.waiting, seq)
-			if !w.closed {
-				w.closed = true
-				close(w.done)
-			}
-		case ok && late:
-			delete(p.unanswered, seq)
-		}
-		p.mu.Unlock()
-		switch {
-		case ok && late:
-			p.tooLate.Add(1)
-		case !ok || !found:
+		if seq, ok := decodeAck(msg); !ok || !p.acknowledge(seq) {
 			p.unmatched.Add(1)
 		}
 		return nil, true
 	}
 	return nil, false
+}
+
+// acknowledge takes the ack of ping seq: it wakes the confirmation that
+// waits for it, or counts it as too late when that confirmation ended
+// unanswered. It reports whether the ack matched either.
+func (p *pinger) acknowledge(seq uint64) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if w, ok := p.waiting[seq]; ok {
+		delete(p.waiting, seq)
+		if !w.closed {
+			w.closed = true
+			close(w.done)
+		}
+		return true
+	}
+	if _, ok := p.unanswered[seq]; ok {
+		delete(p.unanswered, seq)
+		p.tooLate.Add(1)
+		return true
+	}
+	return false
 }
 
 // ping sends up to tries side pings to the member incarnation id at addr

@@ -146,6 +146,9 @@ func TestStrayPingsAndAcksCostNothing(t *testing.T) {
 	if _, took := p.take([]byte{advertKind}); took {
 		t.Fatal("an advert was taken as a ping")
 	}
+	if _, took := p.take(nil); took {
+		t.Fatal("an empty message was taken as a ping")
+	}
 	if reply, _ := p.take(encodePing(7, "self")); !bytes.Equal(reply, encodeAck(7)) {
 		t.Fatalf("a ping for this member answered %x, want its ack", reply)
 	}
