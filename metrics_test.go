@@ -148,6 +148,7 @@ func TestMetricsEndToEnd(t *testing.T) {
 	wantSample(t, m0, `cloister_gossip_bytes_total{direction="received"}`, atLeast(1), "at least 1")
 	wantSample(t, m0, `cloister_health_score`, atLeast(0), "a number")
 	wantSample(t, m0, `cloister_confirmation_pings_total{event="acked"}`, atLeast(0), "a number")
+	wantSample(t, m0, `cloister_confirmation_ack_lateness_seconds_count`, atLeast(0), "a number")
 	wantSample(t, m0, `cloister_gossip_streams_refused_total{reason="auth_failed"}`, eq(0), "0")
 	wantSample(t, m0, `cloister_state_transitions_total{from="rehashing",to="ready"}`, atLeast(1), "at least 1")
 	if t.Failed() {

@@ -1,6 +1,8 @@
 package cloister
 
 import (
+	"time"
+
 	"github.com/cloister-go/cloister/internal/membership"
 	"github.com/cloister-go/cloister/rpc"
 	"github.com/cloister-go/cloister/transport"
@@ -85,6 +87,30 @@ type PingStats struct {
 	// to a confirmation already answered, replayed or unreadable ones.
 	// They cost nothing more.
 	Unmatched uint64
+	// Late is how late the acks came that came after their
+	// confirmation's base deadline (its last ping's timeout and a grace
+	// of three more): the too-late ones, and those a confirmation still
+	// took because acks had come late before (see Detection).
+	Late AckLateness
+}
+
+// AckLateness is a histogram of how late acks came past their
+// confirmation's base deadline: Counts[i] counts those at most Bounds[i]
+// late and more than the bound before it; the last count, one more than
+// the bounds, those later than every bound. Sum is their total lateness.
+type AckLateness struct {
+	Bounds []time.Duration
+	Counts []uint64
+	Sum    time.Duration
+}
+
+// Total is how many acks came late.
+func (l AckLateness) Total() uint64 {
+	var n uint64
+	for _, c := range l.Counts {
+		n += c
+	}
+	return n
 }
 
 // GossipStats counts the gossip streams and datagrams refused, by reason.
@@ -135,12 +161,13 @@ func (n *Node) Stats() Stats {
 		PullsSent:               ms.PullsSent,
 		PullsAnswered:           ms.PullsAnswered,
 		PullsDropped:            ms.PullsDropped,
-		Pings:                   PingStats{Sent: ms.PingsSent, Acked: ms.PingsAcked, Answered: ms.PingsAnswered, TooLate: ms.AcksTooLate, Unmatched: ms.AcksUnmatched},
-		FailuresNotConfirmed:    n.failuresRefuted.Load(),
-		FailuresHinted:          n.failuresHinted.Load(),
-		FailuresSwept:           n.failuresSwept.Load(),
-		CommitsOnCommit:         n.commitsOnCommit.Load(),
-		FailuresConfirming:      n.failuresConfirming(),
+		Pings: PingStats{Sent: ms.PingsSent, Acked: ms.PingsAcked, Answered: ms.PingsAnswered, TooLate: ms.AcksTooLate, Unmatched: ms.AcksUnmatched,
+			Late: AckLateness{Bounds: ms.AckLateness.Bounds, Counts: ms.AckLateness.Counts, Sum: ms.AckLateness.Sum}},
+		FailuresNotConfirmed: n.failuresRefuted.Load(),
+		FailuresHinted:       n.failuresHinted.Load(),
+		FailuresSwept:        n.failuresSwept.Load(),
+		CommitsOnCommit:      n.commitsOnCommit.Load(),
+		FailuresConfirming:   n.failuresConfirming(),
 	}
 	if ts, ok := n.tr.(interface{ Stats() transport.NetStats }); ok {
 		s.Transport = ts.Stats()

@@ -414,6 +414,7 @@ func progress(nodes []*cloister.Node, v *views, net *memnet.Network, start time.
 		}
 		var notConfirmed, hinted, overLimit, queueFull, pulls, onCommit uint64
 		var pings cloister.PingStats
+		var late cloister.AckLateness
 		health, confirming := 0, 0
 		stats := make([]cloister.Stats, len(nodes))
 		for i, nd := range nodes {
@@ -430,6 +431,7 @@ func progress(nodes []*cloister.Node, v *views, net *memnet.Network, start time.
 			pings.Acked += st.Pings.Acked
 			pings.Unmatched += st.Pings.Unmatched
 			pings.TooLate += st.Pings.TooLate
+			late = addLateness(late, st.Pings.Late)
 			health = max(health, st.HealthScore)
 		}
 		v.mu.Lock()
@@ -451,8 +453,8 @@ func progress(nodes []*cloister.Node, v *views, net *memnet.Network, start time.
 				behind = append(behind, m)
 			}
 		}
-		fmt.Fprintf(os.Stderr, "scale: %5.1fs %s views held=%d node0 sees %d of %d advertising its view downs=%d notConfirmed=%d confirming=%d hinted=%d streamsOverLimit=%d handlerQueueFull=%d pulls=%d commitsOnCommit=%d pings=%d/%d acked, %d acks too late, %d unmatched maxHealth=%d goroutines=%d memnet=%+v%s%s%s\n",
-			time.Since(start).Seconds(), summary(nodes), len(held), same, len(s0.View.Members), downs, notConfirmed, confirming, hinted, overLimit, queueFull, pulls, onCommit, pings.Acked, pings.Sent, pings.TooLate, pings.Unmatched, health, runtime.NumGoroutine(), net.Stats(), stragglers(nodes, stats, held), holdouts(nodes), behindNode0(nodes, s0, same, behind))
+		fmt.Fprintf(os.Stderr, "scale: %5.1fs %s views held=%d node0 sees %d of %d advertising its view downs=%d notConfirmed=%d confirming=%d hinted=%d streamsOverLimit=%d handlerQueueFull=%d pulls=%d commitsOnCommit=%d pings=%d/%d acked, %d acks too late, %d unmatched, late acks %s maxHealth=%d goroutines=%d memnet=%+v%s%s%s\n",
+			time.Since(start).Seconds(), summary(nodes), len(held), same, len(s0.View.Members), downs, notConfirmed, confirming, hinted, overLimit, queueFull, pulls, onCommit, pings.Acked, pings.Sent, pings.TooLate, pings.Unmatched, lateness(late), health, runtime.NumGoroutine(), net.Stats(), stragglers(nodes, stats, held), holdouts(nodes), behindNode0(nodes, s0, same, behind))
 	}
 }
 
@@ -599,4 +601,37 @@ func stopAll(nodes []*cloister.Node) {
 		}()
 	}
 	wg.Wait()
+}
+
+// addLateness adds one node's histogram of late acks to a sum.
+func addLateness(sum, l cloister.AckLateness) cloister.AckLateness {
+	if sum.Counts == nil {
+		sum.Bounds, sum.Counts = l.Bounds, make([]uint64, len(l.Counts))
+	}
+	for i := range min(len(sum.Counts), len(l.Counts)) {
+		sum.Counts[i] += l.Counts[i]
+	}
+	sum.Sum += l.Sum
+	return sum
+}
+
+// lateness prints a histogram of late acks: their count and mean, then
+// the count of each bucket that has any ("<=1s:3 >16s:1").
+func lateness(l cloister.AckLateness) string {
+	n := l.Total()
+	if n == 0 {
+		return "0"
+	}
+	parts := []string{fmt.Sprintf("%d (mean %v)", n, (l.Sum / time.Duration(n)).Round(time.Millisecond))}
+	for i, c := range l.Counts {
+		if c == 0 {
+			continue
+		}
+		if i < len(l.Bounds) {
+			parts = append(parts, fmt.Sprintf("<=%v:%d", l.Bounds[i], c))
+		} else {
+			parts = append(parts, fmt.Sprintf(">%v:%d", l.Bounds[len(l.Bounds)-1], c))
+		}
+	}
+	return strings.Join(parts, " ")
 }

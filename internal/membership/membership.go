@@ -533,6 +533,9 @@ type Stats struct {
 	// other acks nobody waited for: a second ack to a Ping already
 	// answered, replayed or unreadable ones (sideping.go).
 	PingsSent, PingsAcked, PingsAnswered, AcksTooLate, AcksUnmatched uint64
+	// AckLateness is how late the acks came that came after their
+	// confirmation's base deadline, too late or not (lateness.go).
+	AckLateness Lateness
 
 	// Gossip streams: accepted (handed to memberlist after their prefix
 	// passed), and refused before memberlist read them.
@@ -602,6 +605,7 @@ func (m *Membership) Stats() Stats {
 	if p := m.pings; p != nil {
 		s.PingsSent, s.PingsAcked = p.sent.Load(), p.acked.Load()
 		s.PingsAnswered, s.AcksTooLate, s.AcksUnmatched = p.answered.Load(), p.tooLate.Load(), p.unmatched.Load()
+		s.AckLateness = p.lateness()
 	}
 	return s
 }

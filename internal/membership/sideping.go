@@ -40,13 +40,17 @@ const (
 type pinger struct {
 	self string
 
+	now func() time.Time // the clock: time.Now but in tests
+
 	mu      sync.Mutex
 	next    uint64                 // the next ping's sequence number
 	waiting map[uint64]*pingWaiter // pings waiting for their ack, by sequence number
 	// unanswered holds the pings of confirmations that ended without an
-	// ack, at most maxUnanswered (then it starts again): an ack to one
-	// of them came too late, from a member that was alive.
-	unanswered map[uint64]struct{}
+	// ack, with their base deadlines, at most maxUnanswered (then it
+	// starts again): an ack to one of them came too late, from a member
+	// that was alive.
+	unanswered map[uint64]time.Time
+	late       lateAcks // acks past their base deadline (lateness.go)
 
 	sent, acked, answered, unmatched, tooLate atomic.Uint64
 }
@@ -57,13 +61,17 @@ const maxUnanswered = 4096
 // pingWaiter is one confirmation's wait: every ping it sent stays in
 // waiting until it ends, and the first ack of any of them closes done.
 type pingWaiter struct {
-	done   chan struct{}
-	seqs   []uint64
-	closed bool // done is closed; guarded by pinger.mu
+	done chan struct{}
+	seqs []uint64
+	// deadline is the base deadline, once the last ping is sent: its
+	// timeout and the grace after it; an ack after it is late. Guarded
+	// by pinger.mu, like closed (done is closed).
+	deadline time.Time
+	closed   bool
 }
 
 func newPinger(self string) *pinger {
-	return &pinger{self: self, next: rand.Uint64(), waiting: map[uint64]*pingWaiter{}, unanswered: map[uint64]struct{}{}}
+	return &pinger{self: self, now: time.Now, next: rand.Uint64(), waiting: map[uint64]*pingWaiter{}, unanswered: map[uint64]time.Time{}}
 }
 
 func encodePing(seq uint64, id string) []byte {
@@ -128,7 +136,10 @@ func (p *pinger) take(msg []byte) (reply []byte, took bool) {
 // acknowledge takes the ack of ping seq: it wakes the confirmation that
 // waits for it, or counts it as too late when that confirmation ended
 // unanswered. It reports whether the ack matched either.
+// An ack after the base deadline of its confirmation is recorded as late
+// either way (lateness.go).
 func (p *pinger) acknowledge(seq uint64) bool {
+	now := p.now()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if w, ok := p.waiting[seq]; ok {
@@ -136,12 +147,18 @@ func (p *pinger) acknowledge(seq uint64) bool {
 		if !w.closed {
 			w.closed = true
 			close(w.done)
+			if !w.deadline.IsZero() && now.After(w.deadline) {
+				p.late.record(now.Sub(w.deadline), now)
+			}
 		}
 		return true
 	}
-	if _, ok := p.unanswered[seq]; ok {
+	if deadline, ok := p.unanswered[seq]; ok {
 		delete(p.unanswered, seq)
 		p.tooLate.Add(1)
+		if !deadline.IsZero() { // else its confirmation ended before its last ping
+			p.late.record(max(0, now.Sub(deadline)), now)
+		}
 		return true
 	}
 	return false
@@ -150,26 +167,29 @@ func (p *pinger) acknowledge(seq uint64) bool {
 // ping sends up to tries side pings to the member incarnation id at addr
 // with send, one after the other, and reports whether one was
 // acknowledged: each waits timeout for an ack, pause() more between two
-// of them, and grace more after the last. An ack counts whenever it
-// comes before the last wait ends, whichever ping it answers: a starved
-// member answers late, and its answer to the first ping, arriving while
-// the second waits, is as good a sign of life (with one wait per ping,
-// such acks were dropped as unmatched, and the member declared failed).
-// It ends early, with false, when ctx ends.
+// of them, and grace more after the last (the base deadline), and more
+// again while acks have come late lately (lateness.go). An ack counts
+// whenever it comes before the last wait ends, whichever ping it
+// answers: a starved member answers late, and its answer to the first
+// ping, arriving while the second waits, is as good a sign of life (with
+// one wait per ping, such acks were dropped as unmatched, and the member
+// declared failed). A wait that this node itself slept through is made
+// up for (see wait). It ends early, with false, when ctx ends.
 func (p *pinger) ping(ctx context.Context, id string, addr netip.AddrPort, tries int, timeout, grace time.Duration,
 	pause func() time.Duration, send func([]byte, netip.AddrPort) error) bool {
 	w := &pingWaiter{done: make(chan struct{})}
 	defer p.end(w)
 	for i := range tries {
+		last := i == tries-1
 		seq := p.begin(w)
 		if err := send(encodePing(seq, id), addr); err == nil {
 			p.sent.Add(1)
 		}
 		wait := timeout
-		if i < tries-1 {
+		if !last {
 			wait += pause()
 		} else {
-			wait += grace
+			wait += grace + p.lastPing(w, timeout+grace, timeout)
 		}
 		if p.wait(ctx, w, wait) {
 			p.acked.Add(1)
@@ -193,6 +213,16 @@ func (p *pinger) begin(w *pingWaiter) uint64 {
 	return seq
 }
 
+// lastPing notes that w's last ping was sent, its base deadline base
+// from now, and returns the allowance for late acks its wait adds.
+func (p *pinger) lastPing(w *pingWaiter, base, timeout time.Duration) time.Duration {
+	now := p.now()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	w.deadline = now.Add(base)
+	return p.late.allowance(now, timeout)
+}
+
 // end forgets every ping of w: acks to them come too late now. When none
 // was acknowledged, they are kept in unanswered, to count such acks.
 func (p *pinger) end(w *pingWaiter) {
@@ -204,13 +234,35 @@ func (p *pinger) end(w *pingWaiter) {
 			if len(p.unanswered) >= maxUnanswered {
 				clear(p.unanswered)
 			}
-			p.unanswered[seq] = struct{}{}
+			p.unanswered[seq] = w.deadline
 		}
 	}
 }
 
 // wait reports whether w was acknowledged within d; false when ctx ends.
+//
+// A wait this node slept through is made up for, once: when its timer is
+// seen to fire more than a tenth of d late, the node itself was starved
+// (a crowded host, a throttled container, a paused process), and so was
+// the reader that would have taken the ack; it waits as long again as it
+// was late, up to d more.
 func (p *pinger) wait(ctx context.Context, w *pingWaiter, d time.Duration) bool {
+	start := p.now()
+	if p.waitFor(ctx, w, d) {
+		return true
+	}
+	if ctx.Err() != nil {
+		return false
+	}
+	if lag := p.now().Sub(start) - d; lag > d/10 {
+		return p.waitFor(ctx, w, min(lag, d))
+	}
+	return false
+}
+
+// waitFor reports whether w was acknowledged within d; false when ctx
+// ends.
+func (p *pinger) waitFor(ctx context.Context, w *pingWaiter, d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
@@ -220,6 +272,13 @@ func (p *pinger) wait(ctx context.Context, w *pingWaiter, d time.Duration) bool 
 	case <-ctx.Done():
 	}
 	return false
+}
+
+// lateness copies out the histogram of late acks.
+func (p *pinger) lateness() Lateness {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.late.histogram()
 }
 
 // pending is how many pings wait for their ack.

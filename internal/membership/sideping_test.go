@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"net/netip"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -265,6 +266,95 @@ func TestPingCodec(t *testing.T) {
 		}
 		if s, ok := decodeAck(encodeAck(seq)); !ok || s != seq {
 			t.Errorf("ack %d read back as %d %v", seq, s, ok)
+		}
+	}
+}
+
+// An ack that came too late widens the wait of the confirmations after
+// it by as much: the next one takes an ack as late, which without the
+// allowance it would have missed, and both count in the histogram.
+func TestLateAcksWidenTheNextWait(t *testing.T) {
+	const timeout, late = 50 * time.Millisecond, 400 * time.Millisecond
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	p := newPinger("self")
+	var seqs []uint64
+	send := func(msg []byte, _ netip.AddrPort) error {
+		seq, _, _ := decodePing(msg)
+		seqs = append(seqs, seq)
+		return nil
+	}
+	if p.ping(ctx, "b", netip.MustParseAddrPort("127.0.0.1:1"), 1, timeout, 0, func() time.Duration { return 0 }, send) {
+		t.Fatal("an unanswered confirmation succeeded")
+	}
+	time.Sleep(late) // the member answers this late
+	p.take(encodeAck(seqs[0]))
+	if n := p.tooLate.Load(); n != 1 {
+		t.Fatalf("%d acks too late, want 1", n)
+	}
+	h := p.lateness()
+	if lateTotal(h) != 1 || h.Sum < late {
+		t.Fatalf("lateness %+v: want one ack at least %v late", h, late)
+	}
+
+	pinged := make(chan uint64, 1)
+	answered := make(chan struct{})
+	go func() {
+		defer close(answered)
+		seq := <-pinged
+		time.Sleep(timeout + late/2) // past the base deadline, within the allowance
+		p.take(encodeAck(seq))
+	}()
+	toChan := func(msg []byte, _ netip.AddrPort) error {
+		seq, _, _ := decodePing(msg)
+		pinged <- seq
+		return nil
+	}
+	if !p.ping(ctx, "b", netip.MustParseAddrPort("127.0.0.1:1"), 1, timeout, 0, func() time.Duration { return 0 }, toChan) {
+		t.Fatal("an ack within the allowance of earlier late acks did not count")
+	}
+	<-answered
+	if h := p.lateness(); lateTotal(h) != 2 {
+		t.Fatalf("lateness %+v: want both late acks counted", h)
+	}
+	if n := p.tooLate.Load(); n != 1 {
+		t.Fatalf("%d acks too late, want still 1", n)
+	}
+}
+
+// A wait the node slept through is made up for: when the pinger's clock
+// shows its timer fired long after it was due (the process starved), it
+// waits as long again, up to the wait itself, and an ack in that time
+// counts; on a clock that kept time the same ack comes too late.
+func TestWaitSleptThroughIsMadeUp(t *testing.T) {
+	const timeout = time.Second
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, starved := range []bool{true, false} {
+		p := newPinger("self")
+		var skew atomic.Int64
+		p.now = func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
+		pinged := make(chan uint64, 1)
+		send := func(msg []byte, _ netip.AddrPort) error {
+			seq, _, _ := decodePing(msg)
+			pinged <- seq
+			return nil
+		}
+		acked := make(chan struct{})
+		go func() {
+			defer close(acked)
+			seq := <-pinged
+			if starved {
+				time.Sleep(timeout / 10)
+				skew.Store(int64(5 * time.Second)) // the node was not scheduled for seconds
+			}
+			time.Sleep(timeout * 14 / 10)
+			p.take(encodeAck(seq))
+		}()
+		got := p.ping(ctx, "b", netip.MustParseAddrPort("127.0.0.1:1"), 1, timeout, 0, func() time.Duration { return 0 }, send)
+		<-acked
+		if got != starved {
+			t.Fatalf("starved %v: the ack %.1f timeouts after the ping counted %v, want %v", starved, 1.4, got, starved)
 		}
 	}
 }

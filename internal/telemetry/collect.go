@@ -4,6 +4,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/cloister-go/cloister/internal/core"
+	"github.com/cloister-go/cloister/internal/membership"
 )
 
 func desc(name, help string, labels ...string) *prometheus.Desc {
@@ -24,6 +25,7 @@ var (
 	descDropped     = desc("cloister_events_dropped_total", "Events dropped because a listener's or subscription's queue was full.")
 	descHealth      = desc("cloister_health_score", "memberlist's Lifeguard local health (awareness) score: 0 is healthy; it rises when this node misses probes or has to refute suspicions about itself.")
 	descBadAdverts  = desc("cloister_adverts_dropped_total", "Direct adverts from members dropped as unreadable.")
+	descLateAcks    = desc("cloister_confirmation_ack_lateness_seconds", "How late acks to confirmation pings came past their confirmation's base deadline (its last ping's timeout and a grace of three more): those too late, and those a confirmation still took because acks had come late before.")
 	descPings       = desc("cloister_confirmation_pings_total", "Side pings that confirm memberlist's failure verdicts, by event: sent, acked (confirmations that found the member answering), answered (pings for this node it acknowledged), too_late (acks to a confirmation that had ended unanswered: the member was alive), unmatched (other acks nobody waited for: a second ack, replayed or unreadable).", "event")
 
 	descGossipPackets     = desc("cloister_gossip_packets_total", "Gossip datagrams, by direction (sent, received).", "direction")
@@ -49,7 +51,7 @@ var (
 	descCastsDropped   = desc("cloister_casts_dropped_total", "Casts received and not handled: no handler, overloaded or too large.")
 	descPanics         = desc("cloister_handler_panics_total", "Handlers that panicked.")
 	descTransportRef   = desc("cloister_transport_connections_refused_total", "Connections to the port closed before they said which layer they were for, by reason.", "reason")
-	allDescsNoLabels   = []*prometheus.Desc{descState, descMembers, descQuorate, descTerm, descViewChanges, descTransitions, descMemberUp, descMemberDown, descDiscovery, descDropped, descHealth, descBadAdverts, descPings}
+	allDescsNoLabels   = []*prometheus.Desc{descState, descMembers, descQuorate, descTerm, descViewChanges, descTransitions, descMemberUp, descMemberDown, descDiscovery, descDropped, descHealth, descBadAdverts, descPings, descLateAcks}
 	allDescsTraffic    = []*prometheus.Desc{descGossipPackets, descGossipBytes, descGossipStreams, descGossipStreamsRef, descGossipPacketsRef, descGossipJoinRefused, descSuppressedLogs, descHandlerQueueFull}
 	allDescsCallLayer  = []*prometheus.Desc{descCalls, descCallErrors, descCasts, descCastErrors, descServed, descServedErrors, descCallConns, descCallConnsRef, descImpersonations, descOverloaded, descTooLarge, descCastsDropped, descPanics, descTransportRef}
 )
@@ -136,6 +138,7 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 	counter(descPings, ms.PingsAnswered, "answered")
 	counter(descPings, ms.AcksTooLate, "too_late")
 	counter(descPings, ms.AcksUnmatched, "unmatched")
+	ch <- lateAcks(ms.AckLateness)
 	counter(descGossipPackets, ms.PacketsSent, "sent")
 	counter(descGossipPackets, ms.PacketsReceived, "received")
 	counter(descGossipBytes, ms.BytesSent, "sent")
@@ -186,4 +189,19 @@ func b2f(b bool) float64 {
 		return 1
 	}
 	return 0
+}
+
+// lateAcks is the histogram of late acks in Prometheus' form: cumulative
+// buckets, in seconds.
+func lateAcks(l membership.Lateness) prometheus.Metric {
+	buckets := make(map[float64]uint64, len(l.Bounds))
+	var cum uint64
+	for i, b := range l.Bounds {
+		cum += l.Counts[i]
+		buckets[b.Seconds()] = cum
+	}
+	if len(l.Counts) > len(l.Bounds) {
+		cum += l.Counts[len(l.Bounds)]
+	}
+	return prometheus.MustNewConstHistogram(descLateAcks, cum, l.Sum.Seconds(), buckets)
 }
