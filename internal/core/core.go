@@ -14,9 +14,12 @@ type Core struct {
 	state     State
 	known     map[string]Member // every live member incarnation, including self
 	gone      map[string]Reason // why a member left known, until the view forgets it
-	view      View
-	at        map[string]int      // the position of each member ID in view.Members
-	dirty     map[string]struct{} // members of the view whose advert changed since view.Members was built
+	// departed holds the last record of member incarnations that left
+	// known, at most maxDeparted (then it starts again): see recordAlive.
+	departed map[string]Member
+	view     View
+	at       map[string]int      // the position of each member ID in view.Members
+	dirty    map[string]struct{} // members of the view whose advert changed since view.Members was built
 
 	// The quorum protocol (see the package documentation).
 	ref     reference   // the last view committed here; Term 0 before the first
@@ -46,6 +49,9 @@ type Core struct {
 // piles them up.
 const maxPending = 64
 
+// maxDeparted bounds Core.departed: a member record each.
+const maxDeparted = 4096
+
 // New returns a core in state Down whose view holds only self, with the
 // default quorum policy (KeepMajority).
 func New(self Member, consensus int) *Core {
@@ -57,6 +63,7 @@ func New(self Member, consensus int) *Core {
 		consensus: consensus,
 		known:     map[string]Member{self.ID: self},
 		gone:      map[string]Reason{},
+		departed:  map[string]Member{},
 		dirty:     map[string]struct{}{},
 	}
 	members := []Member{self}
@@ -255,6 +262,17 @@ func (c *Core) recordAlive(m Member) (rebuild, updated bool) {
 		}
 		return true, false
 	}
+	if d, ok := c.departed[m.ID]; ok {
+		// The incarnation comes back, with the record memberlist's
+		// gossip last carried: it can be older than the one that came
+		// straight from the member before it departed (memberlist's
+		// copy of an advert is published after the direct ones), and an
+		// older advert never replaces a newer one, departure or not.
+		delete(c.departed, m.ID)
+		if m.AdvertSeq < d.AdvertSeq {
+			m = d
+		}
+	}
 	c.known[m.ID] = m
 	delete(c.gone, m.ID)
 	return true, false
@@ -266,9 +284,14 @@ func (c *Core) recordDeparture(id string, reason Reason) bool {
 	if id == c.self.ID {
 		return false
 	}
-	if _, ok := c.known[id]; !ok {
+	last, ok := c.known[id]
+	if !ok {
 		return false
 	}
+	if len(c.departed) >= maxDeparted {
+		clear(c.departed)
+	}
+	c.departed[id] = last
 	delete(c.known, id)
 	c.gone[id] = reason
 	return true
