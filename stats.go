@@ -90,7 +90,8 @@ type PingStats struct {
 	// Late is how late the acks came that came after their
 	// confirmation's base deadline (its last ping's timeout and a grace
 	// of three more): the too-late ones, and those a confirmation still
-	// took because acks had come late before (see Detection).
+	// took in the time it made up after this node itself was starved
+	// (its timer fired late).
 	Late AckLateness
 }
 

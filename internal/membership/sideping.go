@@ -148,7 +148,7 @@ func (p *pinger) acknowledge(seq uint64) bool {
 			w.closed = true
 			close(w.done)
 			if !w.deadline.IsZero() && now.After(w.deadline) {
-				p.late.record(now.Sub(w.deadline), now)
+				p.late.record(now.Sub(w.deadline))
 			}
 		}
 		return true
@@ -157,7 +157,7 @@ func (p *pinger) acknowledge(seq uint64) bool {
 		delete(p.unanswered, seq)
 		p.tooLate.Add(1)
 		if !deadline.IsZero() { // else its confirmation ended before its last ping
-			p.late.record(max(0, now.Sub(deadline)), now)
+			p.late.record(max(0, now.Sub(deadline)))
 		}
 		return true
 	}
@@ -167,8 +167,7 @@ func (p *pinger) acknowledge(seq uint64) bool {
 // ping sends up to tries side pings to the member incarnation id at addr
 // with send, one after the other, and reports whether one was
 // acknowledged: each waits timeout for an ack, pause() more between two
-// of them, and grace more after the last (the base deadline), and more
-// again while acks have come late lately (lateness.go). An ack counts
+// of them, and grace more after the last (the base deadline). An ack counts
 // whenever it comes before the last wait ends, whichever ping it
 // answers: a starved member answers late, and its answer to the first
 // ping, arriving while the second waits, is as good a sign of life (with
@@ -189,7 +188,8 @@ func (p *pinger) ping(ctx context.Context, id string, addr netip.AddrPort, tries
 		if !last {
 			wait += pause()
 		} else {
-			wait += grace + p.lastPing(w, timeout+grace, timeout)
+			wait += grace
+			p.lastPing(w, wait)
 		}
 		if p.wait(ctx, w, wait) {
 			p.acked.Add(1)
@@ -213,14 +213,13 @@ func (p *pinger) begin(w *pingWaiter) uint64 {
 	return seq
 }
 
-// lastPing notes that w's last ping was sent, its base deadline base
-// from now, and returns the allowance for late acks its wait adds.
-func (p *pinger) lastPing(w *pingWaiter, base, timeout time.Duration) time.Duration {
-	now := p.now()
+// lastPing notes that w's last ping was sent, its base deadline wait
+// from now.
+func (p *pinger) lastPing(w *pingWaiter, wait time.Duration) {
+	deadline := p.now().Add(wait)
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	w.deadline = now.Add(base)
-	return p.late.allowance(now, timeout)
+	w.deadline = deadline
 }
 
 // end forgets every ping of w: acks to them come too late now. When none

@@ -25,7 +25,7 @@ var (
 	descDropped     = desc("cloister_events_dropped_total", "Events dropped because a listener's or subscription's queue was full.")
 	descHealth      = desc("cloister_health_score", "memberlist's Lifeguard local health (awareness) score: 0 is healthy; it rises when this node misses probes or has to refute suspicions about itself.")
 	descBadAdverts  = desc("cloister_adverts_dropped_total", "Direct adverts from members dropped as unreadable.")
-	descLateAcks    = desc("cloister_confirmation_ack_lateness_seconds", "How late acks to confirmation pings came past their confirmation's base deadline (its last ping's timeout and a grace of three more): those too late, and those a confirmation still took because acks had come late before.")
+	descLateAcks    = desc("cloister_confirmation_ack_lateness_seconds", "How late acks to confirmation pings came past their confirmation's base deadline (its last ping's timeout and a grace of three more): those too late, and those a confirmation still took in the time it made up after this node itself was starved.")
 	descPings       = desc("cloister_confirmation_pings_total", "Side pings that confirm memberlist's failure verdicts, by event: sent, acked (confirmations that found the member answering), answered (pings for this node it acknowledged), too_late (acks to a confirmation that had ended unanswered: the member was alive), unmatched (other acks nobody waited for: a second ack, replayed or unreadable).", "event")
 
 	descGossipPackets     = desc("cloister_gossip_packets_total", "Gossip datagrams, by direction (sent, received).", "direction")
