@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 )
@@ -58,8 +60,8 @@ func TestDownGossipQueueBounds(t *testing.T) {
 	ids := make([]string, maxQueuedDowns+10)
 	for i := range ids {
 		ids[i] = fmt.Sprintf("m%d", i)
+		m.GossipDown(ids[i : i+1]) // found one at a time: a notice each
 	}
-	m.GossipDown(ids)
 	if n := m.d.downs.NumQueued(); n != maxQueuedDowns {
 		t.Fatalf("%d notices queued, want %d", n, maxQueuedDowns)
 	}
@@ -77,5 +79,78 @@ func TestDownGossipQueueBounds(t *testing.T) {
 	}
 	if len(msgs) == 0 || size > 100 {
 		t.Fatalf("%d notices of %d bytes with overhead in a limit of 100", len(msgs), size)
+	}
+}
+
+// Members found ended together are gossiped as one batch while every live
+// member reads batches, and a receiver is told of them together; with a
+// member from before batches alive, they go as a notice each.
+func TestDownRowsGossipAsOneBatch(t *testing.T) {
+	p := silentProfile()
+	p.GossipInterval = 10 * time.Millisecond
+	var mu sync.Mutex
+	var toldB [][]string // what b was told, call by call
+	members := map[string]*Membership{}
+	var addrs []netip.AddrPort
+	for _, id := range []string{"a", "b", "c", "d", "e"} {
+		m, addr := startMemberWith(t, id, p, func(c *Config) {
+			if id == "b" {
+				c.OnDown = func(ms []Member) {
+					mu.Lock()
+					defer mu.Unlock()
+					var ids []string
+					for _, m := range ms {
+						ids = append(ids, m.ID)
+					}
+					toldB = append(toldB, ids)
+				}
+			}
+		})
+		members[id] = m
+		addrs = append(addrs, addr)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, m := range members {
+		if _, err := m.Join(ctx, addrs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a := members["a"]
+	waitFor(t, "a holds every member alive", 10*time.Second, func() bool {
+		return a.Alive("b") && a.Alive("c") && a.Alive("d") && a.Alive("e")
+	})
+	waitKnowsOld(t, a, 4, "batches", func(p Member) bool { return p.downs })
+
+	a.GossipDown([]string{"e", "d", "e"})
+	if n := a.d.downs.NumQueued(); n != 1 {
+		t.Fatalf("%d notices queued for two members found together, want one batch", n)
+	}
+	waitFor(t, "b told of d and e by gossip", 10*time.Second, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(toldB) > 0
+	})
+	mu.Lock()
+	first := slices.Sorted(slices.Values(toldB[0]))
+	mu.Unlock()
+	if !slices.Equal(first, []string{"d", "e"}) {
+		t.Fatalf("b was told first of %v, want d and e together", first)
+	}
+
+	// A member from before batches: a notice each.
+	a.d.downs.Reset()
+	old, _ := startMemberWith(t, "old", p, func(c *Config) { c.beforeDowns = true })
+	if _, err := old.Join(ctx, addrs[:1]); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "a holds the old member alive", 10*time.Second, func() bool { return a.Alive("old") })
+	a.GossipDown([]string{"c", "d"})
+	msgs := a.d.GetBroadcasts(3, 1400)
+	if len(msgs) != 2 || msgs[0][0] != downKind || msgs[1][0] != downKind {
+		t.Fatalf("gossiped %d messages %x with a member from before batches alive, want a notice each", len(msgs), msgs)
+	}
+	if n := old.Stats().BadAdverts; n != 0 {
+		t.Fatalf("the member from before batches counted %d unreadable messages", n)
 	}
 }
