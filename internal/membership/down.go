@@ -129,3 +129,35 @@ func (m *Membership) SendDown(ids []string, fanout int) {
 		}
 	}
 }
+
+// takeAtOnce handles the side messages that do not wait in the side
+// queue, as the transport adapter reads them: pings and acks (sideping.go),
+// and down notices, single or batched. It reports whether it took msg,
+// and what to answer.
+//
+// The side queue is read in order, and after a kill at 500 members in one
+// process it held every survivor's new adverts (relay batches of many
+// members each): the notice a watcher sent every member at once reached
+// some of them seconds later, behind those adverts, and they learned of
+// the row from other paths first, in pieces. A notice costs the reader
+// what it cost the queue's: one decode and a lookup per member named, and
+// a hand-off that never blocks (OnDown).
+func (m *Membership) takeAtOnce(msg []byte) (reply []byte, took bool) {
+	if m.pings != nil {
+		if reply, took := m.pings.take(msg); took {
+			return reply, true
+		}
+	}
+	if len(msg) == 0 || !m.downsAtOnce.Load() {
+		return nil, false
+	}
+	switch msg[0] {
+	case downKind:
+		m.d.receiveDown(msg)
+		return nil, true
+	case downsKind:
+		m.d.receiveDowns(msg)
+		return nil, true
+	}
+	return nil, false
+}

@@ -189,3 +189,27 @@ func (r *downsTold) any(self string) bool {
 	defer r.mu.Unlock()
 	return len(r.told[self]) > 0
 }
+
+// A down notice is handled as the transport reads it, not behind the
+// side queue: it reaches OnDown while the queue's reader is stuck.
+func TestDownNoticeIsTakenWhileTheSideQueueIsStuck(t *testing.T) {
+	g := newStuckGossip()
+	var told downsTold
+	a, b, _, ctx := startAlivePair(t, silentProfile(), func(c *Config) { c.Services, c.OnDown = g, told.onDown("b") })
+	defer g.unstick() // before the cleanups shut b down
+	peers := a.d.peers()
+	if len(peers) != 1 || !peers[0].side {
+		t.Fatalf("a's peers %+v: want b, reading side datagrams", peers)
+	}
+	a.sendTo(peers[0], []byte{serviceKind, 1})
+	select {
+	case <-g.entered:
+	case <-ctx.Done():
+		t.Fatal("b never took the service message")
+	}
+	a.SendDown([]string{"a"}, 0) // a is the one member b holds alive
+	waitFor(t, "b told of a's ending while its side queue is stuck", 10*time.Second, func() bool { return told.was("b", "a") })
+	if n := b.Stats().BadAdverts; n != 0 {
+		t.Fatalf("b counted %d unreadable messages", n)
+	}
+}

@@ -97,6 +97,10 @@ type Membership struct {
 	tr      *mlTransport
 	rep     *reporter
 	pings   *pinger // sends and answers side pings (sideping.go); nil: memberlist's pings only
+	// downsAtOnce: the delegate is set up, and the transport's reader
+	// hands it down notices as it reads them (takeAtOnce); until then
+	// they wait in the side queue.
+	downsAtOnce atomic.Bool
 
 	gossipMu    sync.Mutex
 	gossipTimer *time.Timer   // the deferred broadcast of SetMeta
@@ -171,8 +175,8 @@ func Start(cfg Config) (*Membership, error) {
 		side = newSideChannel(codec, rep)
 		if !cfg.beforePings {
 			m.pings = newPinger(cfg.ID)
-			side.direct = m.pings.take
 		}
+		side.direct = m.takeAtOnce
 	}
 	guard := newStreamGuard(cfg.Label, len(cfg.Key) > 0)
 	m.tr = newMLTransport(cfg.Transport, cfg.Advertise, guard, rep, side)
@@ -222,6 +226,7 @@ func Start(cfg Config) (*Membership, error) {
 	}
 	m.ml = ml
 	if side != nil {
+		m.downsAtOnce.Store(true) // the delegate is set up
 		side.start(d.NotifyMsg)
 	}
 	return m, nil
