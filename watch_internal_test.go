@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
+
+	"github.com/cloister-go/cloister/internal/membership"
 )
 
 // A hint about a member starts at most one check per hintCooldown, none
@@ -75,5 +78,27 @@ func TestWatchLoopSleepsUntilThereIsWork(t *testing.T) {
 	}
 	if took := time.Since(start); took > watchTick/2 {
 		t.Fatalf("a poke was looked at after %v", took)
+	}
+}
+
+// A node passes on the whole row a notice named as far as it holds it
+// ended: the members it just found and those it had found before, not
+// the members it did not hold ended.
+func TestPassOnTheWholeRowKnown(t *testing.T) {
+	n := &Node{}
+	now := time.Now()
+	n.hints.end("a", now) // found by an earlier check
+	said := []membership.Member{{ID: "a"}, {ID: "b"}, {ID: "c"}}
+	found := []string{"b"}
+	n.hints.end("b", now)
+	told := n.endedAmong(said, found)
+	if !slices.Equal(told, []string{"b", "a"}) {
+		t.Fatalf("passed on %v, want b (found now) and a (found before), not c", told)
+	}
+	if !slices.Equal(found, []string{"b"}) {
+		t.Fatalf("the members found were changed to %v", found)
+	}
+	if told := n.endedAmong(said[1:], found); !slices.Equal(told, found) {
+		t.Fatalf("passed on %v for a notice of b and c, want b", told)
 	}
 }
