@@ -17,20 +17,7 @@ func TestDownNoticesRideTheGossip(t *testing.T) {
 	p := silentProfile()
 	p.GossipInterval = 10 * time.Millisecond
 	var told downsTold
-	members := map[string]*Membership{}
-	addrs := []netip.AddrPort{}
-	for _, id := range []string{"a", "b", "c", "d"} {
-		m, addr := startMemberWith(t, id, p, func(c *Config) { c.OnDown = told.onDown(id) })
-		members[id] = m
-		addrs = append(addrs, addr)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	for _, m := range members {
-		if _, err := m.Join(ctx, addrs); err != nil {
-			t.Fatal(err)
-		}
-	}
+	members, _ := startJoined(t, p, []string{"a", "b", "c", "d"}, func(id string, c *Config) { c.OnDown = told.onDown(id) })
 	for id, m := range members {
 		waitFor(t, id+" holds every member alive", 10*time.Second, func() bool {
 			for other := range members {
@@ -90,32 +77,22 @@ func TestDownRowsGossipAsOneBatch(t *testing.T) {
 	p.GossipInterval = 10 * time.Millisecond
 	var mu sync.Mutex
 	var toldB [][]string // what b was told, call by call
-	members := map[string]*Membership{}
-	var addrs []netip.AddrPort
-	for _, id := range []string{"a", "b", "c", "d", "e"} {
-		m, addr := startMemberWith(t, id, p, func(c *Config) {
-			if id == "b" {
-				c.OnDown = func(ms []Member) {
-					mu.Lock()
-					defer mu.Unlock()
-					var ids []string
-					for _, m := range ms {
-						ids = append(ids, m.ID)
-					}
-					toldB = append(toldB, ids)
-				}
+	members, addrs := startJoined(t, p, []string{"a", "b", "c", "d", "e"}, func(id string, c *Config) {
+		if id != "b" {
+			return
+		}
+		c.OnDown = func(ms []Member) {
+			mu.Lock()
+			defer mu.Unlock()
+			var ids []string
+			for _, m := range ms {
+				ids = append(ids, m.ID)
 			}
-		})
-		members[id] = m
-		addrs = append(addrs, addr)
-	}
+			toldB = append(toldB, ids)
+		}
+	})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	for _, m := range members {
-		if _, err := m.Join(ctx, addrs); err != nil {
-			t.Fatal(err)
-		}
-	}
 	a := members["a"]
 	waitFor(t, "a holds every member alive", 10*time.Second, func() bool {
 		return a.Alive("b") && a.Alive("c") && a.Alive("d") && a.Alive("e")
@@ -153,4 +130,26 @@ func TestDownRowsGossipAsOneBatch(t *testing.T) {
 	if n := old.Stats().BadAdverts; n != 0 {
 		t.Fatalf("the member from before batches counted %d unreadable messages", n)
 	}
+}
+
+// startJoined starts a member for each of ids with the profile, edited by
+// edit, and has each join all of them; it returns them by ID, and their
+// addresses in the order of ids.
+func startJoined(t *testing.T, p Profile, ids []string, edit func(id string, c *Config)) (map[string]*Membership, []netip.AddrPort) {
+	t.Helper()
+	members := map[string]*Membership{}
+	var addrs []netip.AddrPort
+	for _, id := range ids {
+		m, addr := startMemberWith(t, id, p, func(c *Config) { edit(id, c) })
+		members[id] = m
+		addrs = append(addrs, addr)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, m := range members {
+		if _, err := m.Join(ctx, addrs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return members, addrs
 }

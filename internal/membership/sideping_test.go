@@ -217,11 +217,7 @@ func TestLateAckStillCounts(t *testing.T) {
 	t.Run("after the confirmation", func(t *testing.T) {
 		p := newPinger("self")
 		var seqs []uint64
-		send := func(msg []byte, _ netip.AddrPort) error {
-			seq, _, _ := decodePing(msg)
-			seqs = append(seqs, seq)
-			return nil
-		}
+		send := recordPings(&seqs)
 		if p.ping(ctx, "b", netip.MustParseAddrPort("127.0.0.1:1"), 2, time.Millisecond, 0, func() time.Duration { return 0 }, send) {
 			t.Fatal("an unanswered confirmation succeeded")
 		}
@@ -279,11 +275,7 @@ func TestLateAcksAreTimed(t *testing.T) {
 	defer cancel()
 	p := newPinger("self")
 	var seqs []uint64
-	send := func(msg []byte, _ netip.AddrPort) error {
-		seq, _, _ := decodePing(msg)
-		seqs = append(seqs, seq)
-		return nil
-	}
+	send := recordPings(&seqs)
 	if p.ping(ctx, "b", netip.MustParseAddrPort("127.0.0.1:1"), 2, timeout, timeout, func() time.Duration { return 0 }, send) {
 		t.Fatal("an unanswered confirmation succeeded")
 	}
@@ -339,5 +331,15 @@ func TestWaitSleptThroughIsMadeUp(t *testing.T) {
 		if h := p.lateness(); lateTotal(h) != 1 {
 			t.Fatalf("starved %v: lateness %+v, want the ack counted late", starved, h)
 		}
+	}
+}
+
+// recordPings is a send that records the sequence numbers of the pings
+// it is handed, and sends nothing.
+func recordPings(seqs *[]uint64) func([]byte, netip.AddrPort) error {
+	return func(msg []byte, _ netip.AddrPort) error {
+		seq, _, _ := decodePing(msg)
+		*seqs = append(*seqs, seq)
+		return nil
 	}
 }
