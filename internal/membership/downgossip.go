@@ -59,6 +59,8 @@ func newDownQueue(retransmitMult int, numNodes func() int) *memberlist.TransmitL
 // for endings this member confirmed itself: every member that gossips a
 // notice makes the epidemic bigger.
 func (m *Membership) GossipDown(ids []string) {
+	// Sorted, one row's batch is the same message whoever found it, and
+	// replaces its copy in the queue (Invalidates).
 	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
 	if len(ids) > 1 && m.d.everyoneReadsBatches() {
 		for _, msg := range encodeDowns(ids) {

@@ -58,8 +58,9 @@ type Config struct {
 	// exchanges; nil turns the channel off.
 	Services ServiceGossip
 	// OnDown receives the down notices (see SendDown) about live members,
-	// on the goroutine that reads them (the side datagrams' reader, or
-	// memberlist's handler for a sender from before them), as they
+	// on the goroutine that reads them (the transport adapter's reader,
+	// ahead of the side queue, or memberlist's handler for a sender from
+	// before side datagrams), as they
 	// arrive: the members of one message together (a batch names
 	// several), never none. It must not block, and it may keep the slice.
 	// nil drops them.

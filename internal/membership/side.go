@@ -146,8 +146,9 @@ type sideChannel struct {
 	rep   *reporter
 	queue chan []byte
 	// direct, when set (before the adapter starts), takes the messages
-	// handled as they are read (pings and acks, sideping.go): it reports
-	// whether it took msg, and what to answer.
+	// handled as they are read (pings, acks and down notices:
+	// Membership.takeAtOnce): it reports whether it took msg, and what
+	// to answer.
 	direct func(msg []byte) (reply []byte, took bool)
 
 	stopOnce sync.Once

@@ -135,9 +135,9 @@ func (p *pinger) take(msg []byte) (reply []byte, took bool) {
 
 // acknowledge takes the ack of ping seq: it wakes the confirmation that
 // waits for it, or counts it as too late when that confirmation ended
-// unanswered. It reports whether the ack matched either.
-// An ack after the base deadline of its confirmation is recorded as late
-// either way (lateness.go).
+// unanswered. It reports whether the ack matched either. An ack after
+// the base deadline of its confirmation is recorded as late either way
+// (lateness.go).
 func (p *pinger) acknowledge(seq uint64) bool {
 	now := p.now()
 	p.mu.Lock()
@@ -156,9 +156,7 @@ func (p *pinger) acknowledge(seq uint64) bool {
 	if deadline, ok := p.unanswered[seq]; ok {
 		delete(p.unanswered, seq)
 		p.tooLate.Add(1)
-		if !deadline.IsZero() { // else its confirmation ended before its last ping
-			p.late.record(max(0, now.Sub(deadline)))
-		}
+		p.late.record(max(0, now.Sub(deadline)))
 		return true
 	}
 	return false
@@ -223,13 +221,15 @@ func (p *pinger) lastPing(w *pingWaiter, wait time.Duration) {
 }
 
 // end forgets every ping of w: acks to them come too late now. When none
-// was acknowledged, they are kept in unanswered, to count such acks.
+// was acknowledged and the last one was sent (not a confirmation cut
+// short as the node stops), they are kept in unanswered, to count such
+// acks.
 func (p *pinger) end(w *pingWaiter) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, seq := range w.seqs {
 		delete(p.waiting, seq)
-		if !w.closed {
+		if !w.closed && !w.deadline.IsZero() {
 			if len(p.unanswered) >= maxUnanswered {
 				clear(p.unanswered)
 			}
