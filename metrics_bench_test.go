@@ -71,7 +71,7 @@ func TestWhoisAllocFreeWithMetrics(t *testing.T) {
 	c := hotCluster(t, true)
 	n := c.Node(0)
 	_, _ = n.Whois("warm") // builds the ring
-	if allocs := testing.AllocsPerRun(1000, func() {
+	if allocs := leastAllocsPerRun(func() {
 		if _, err := n.Whois("cart:42"); err != nil {
 			t.Fatal(err)
 		}

@@ -203,10 +203,25 @@ func TestRingChangedGainedAndLost(t *testing.T) {
 func TestWhoisDoesNotAllocate(t *testing.T) {
 	c := cloistertest.New(t, 3)
 	n := c.Node(0)
-	if allocs := testing.AllocsPerRun(1000, func() { _, _ = n.Whois("user:42") }); allocs != 0 {
+	if allocs := leastAllocsPerRun(func() { _, _ = n.Whois("user:42") }); allocs != 0 {
 		t.Fatalf("Whois allocates %v times per call", allocs)
 	}
-	if allocs := testing.AllocsPerRun(1000, func() { _ = n.Mine("user:42") }); allocs != 0 {
+	if allocs := leastAllocsPerRun(func() { _ = n.Mine("user:42") }); allocs != 0 {
 		t.Fatalf("Mine allocates %v times per call", allocs)
 	}
+}
+
+// leastAllocsPerRun is the least of up to five testing.AllocsPerRun
+// measurements of f. AllocsPerRun counts every allocation of the process,
+// and the nodes' goroutines allocate too, most right after the cluster is
+// Ready (its commit adverts, the watches' handshakes): under the race
+// detector in a full test run, one measurement of a Whois that allocates
+// nothing came out at 2 a call. What f allocates itself is in every
+// measurement, so the least of them still fails a function that allocates.
+func leastAllocsPerRun(f func()) float64 {
+	least := testing.AllocsPerRun(1000, f)
+	for i := 0; i < 4 && least > 0; i++ {
+		least = min(least, testing.AllocsPerRun(1000, f))
+	}
+	return least
 }
