@@ -670,21 +670,25 @@ func (c *Core) committed() bool {
 
 // advance takes the quorum protocol's next steps for the current view:
 // accept it once it is agreed and quorate (and stable), at a term above
-// every term any member accepted before; raise the acceptance to the
-// highest term another member accepted it at; commit it once every member
-// accepted it at the same term.
+// every term any member accepted before (a forming cluster's first view
+// sooner: acceptsEarly); raise the acceptance to the highest term another
+// member accepted it at; commit it once every member accepted it at the
+// same term.
 func (c *Core) advance() {
 	present := c.present()
-	if !c.agreed() || !c.quorate(present) {
+	agreed := c.agreed()
+	switch {
+	case agreed && !c.quorate(present):
 		return
-	}
-	if c.quorum.StableAfter > 0 && c.now.Sub(c.viewSince) < c.quorum.StableAfter {
+	case !agreed && !c.acceptsEarly(present):
+		return
+	case c.quorum.StableAfter > 0 && c.now.Sub(c.viewSince) < c.quorum.StableAfter:
 		return
 	}
 	acc := c.acceptedTerm()
 	highest := acc
 	for _, m := range present {
-		if m.ID != c.self.ID && m.Quorum.Accept > highest {
+		if m.ID != c.self.ID && m.View == c.view.ID && m.Quorum.Accept > highest {
 			highest = m.Quorum.Accept
 		}
 	}
@@ -703,6 +707,9 @@ func (c *Core) advance() {
 		}
 	case c.committed():
 		return
+	}
+	if !agreed {
+		return // a commit needs every member's acceptance of this view
 	}
 	t := c.acceptedTerm()
 	if !allAccepted(present, c.self.ID, t) {
@@ -747,6 +754,8 @@ func committedBy(present []Member, self string, t uint64) bool {
 // that this node or another present member accepted or committed before,
 // and at least the term another member already accepts this view at (its
 // floor then includes that acceptance, which is no reason to go higher).
+// A member that advertises another view (an early acceptance, before the
+// view is agreed) accepts that view, not this one: its floor counts.
 func (c *Core) nextTerm(present []Member) uint64 {
 	t := c.floor + 1
 	for _, m := range present {
@@ -754,7 +763,7 @@ func (c *Core) nextTerm(present []Member) uint64 {
 			continue
 		}
 		q := m.Quorum
-		if q.Accept > 0 && q.Floor <= q.Accept {
+		if q.Accept > 0 && q.Floor <= q.Accept && m.View == c.view.ID {
 			t = max(t, q.Accept)
 		} else {
 			t = max(t, q.Floor+1)

@@ -77,6 +77,11 @@
 //     its term, and it is Ready. Having accepted the view at a term, it
 //     also commits when a member advertises the view committed at that
 //     term (QuorumAdvert.Committed): that member saw every acceptance.
+//   - A cluster forming for the first time (no member committed a view)
+//     accepts its first view with the view itself, before the others
+//     advertise it, when the start gate and every vote on it say yes and
+//     no member on another view accepted anything: the round that agrees
+//     the view then commits it. The commit still needs agreement.
 //   - A committed view stays Ready while some members advertise another
 //     view, if none of them that committed a view votes no there and no
 //     member advertises a floor above the term: anything accepted since
