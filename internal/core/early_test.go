@@ -16,9 +16,7 @@ func TestAFormingClusterAcceptsItsFirstViewWithIt(t *testing.T) {
 	}
 	c3.AdvertSeq = 1
 	c.Update(agreeing(c3, v, 1))
-	if c.State() != Ready || c.Term() != 1 {
-		t.Fatalf("state %v term %d, want ready at term 1 on the round that agreed the view", c.State(), c.Term())
-	}
+	wantReady(t, c, 1, "on the round that agreed the view")
 }
 
 // Every member accepting at one term is no commit while one of them
@@ -33,9 +31,7 @@ func TestAnEarlyAcceptanceCommitsOnlyOnAgreement(t *testing.T) {
 	}
 	c3.AdvertSeq = 2
 	c.Update(agreeing(c3, v, 1))
-	if c.State() != Ready || c.Term() != 1 {
-		t.Fatalf("state %v term %d, want ready at term 1 once c advertises the view", c.State(), c.Term())
-	}
+	wantReady(t, c, 1, "once c advertises the view")
 }
 
 // A member on another view that accepted it is ahead (or behind) on a
@@ -44,28 +40,39 @@ func TestAnEarlyAcceptanceCommitsOnlyOnAgreement(t *testing.T) {
 // still forms at that member's term.
 func TestNoEarlyAcceptanceWhileAMemberAcceptedAnotherView(t *testing.T) {
 	a, b, c3 := member("a", 1), member("b", 1), member("c", 1)
-	c := New(a, 2)
-	c.Start()
+	c := started(a, 2)
 	vABC := digest([]Member{a, b, c3})
 	c.Join(agreeing(b, vABC, 1))
 	if got := c.Advert().Quorum; got.Accept != 0 || got.Floor != 0 || !got.OK {
 		t.Fatalf("advert %+v: want a yes vote and nothing accepted", got)
 	}
 	c.Join(agreeing(c3, vABC, 1))
-	if c.State() != Ready || c.Term() != 1 {
-		t.Fatalf("state %v term %d, want ready at term 1", c.State(), c.Term())
-	}
+	wantReady(t, c, 1, "once c joins")
 }
 
 // A member on the view whose vote says no (its start gate counts more
 // members) holds back the early acceptance.
 func TestNoEarlyAcceptanceAgainstANo(t *testing.T) {
 	d, e, f := member("d", 1), member("e", 1), member("f", 1)
-	c := New(d, 3)
-	c.Start()
+	c := started(d, 3)
 	e.View = digest([]Member{d, e, f})
 	c.Apply([]Input{{Kind: Alive, Member: e}, {Kind: Alive, Member: f}})
 	if got := c.Advert().Quorum; c.View().ID != e.View || got.Accept != 0 || !got.OK {
 		t.Fatalf("advert %+v on view %x: e is on the view and votes no, want a yes vote and nothing accepted", got, c.View().ID)
+	}
+}
+
+// started returns a core for self, started, with the start gate consensus.
+func started(self Member, consensus int) *Core {
+	c := New(self, consensus)
+	c.Start()
+	return c
+}
+
+// wantReady fails the test unless c is Ready at term.
+func wantReady(t *testing.T, c *Core, term uint64, when string) {
+	t.Helper()
+	if c.State() != Ready || c.Term() != term {
+		t.Fatalf("%s: state %v term %d, want ready at term %d", when, c.State(), c.Term(), term)
 	}
 }
