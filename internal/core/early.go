@@ -36,14 +36,15 @@ func (c *Core) acceptsEarly(present []Member) bool {
 	if c.ref.Term > 0 || c.joined || len(c.pending) > 1 || len(c.pending) == 1 && !c.lastPendingIsView() {
 		return false
 	}
-	if c.voters(present).standing || !c.okFor(present) {
+	if !c.okFor(present) {
 		return false
 	}
 	for _, m := range present {
-		if m.ID == c.self.ID {
-			continue
-		}
-		if m.View == c.view.ID && !m.Quorum.OK || m.View != c.view.ID && m.Quorum.Floor > 0 {
+		switch {
+		case m.ID == c.self.ID:
+		case m.Quorum.Term > 0: // it committed a view: the cluster has started (voters.standing)
+			return false
+		case m.View == c.view.ID && !m.Quorum.OK, m.View != c.view.ID && m.Quorum.Floor > 0:
 			return false
 		}
 	}

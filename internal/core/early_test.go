@@ -76,3 +76,18 @@ func wantReady(t *testing.T, c *Core, term uint64, when string) {
 		t.Fatalf("%s: state %v term %d, want ready at term %d", when, c.State(), c.Term(), term)
 	}
 }
+
+// A newcomer to a started cluster (a member on its view committed one)
+// waits for agreement: the votes that count there are the committed
+// members' references, which it does not know.
+func TestNoEarlyAcceptanceIntoAStartedCluster(t *testing.T) {
+	a, b, d, e := member("a", 1), member("b", 1), member("d", 1), member("e", 1)
+	c := started(d, 3)
+	v := digest([]Member{a, b, d, e})
+	a.View, a.Quorum = v, QuorumAdvert{Term: 1, Accept: 2, Floor: 2, OK: true}
+	b.View, b.Quorum = v, QuorumAdvert{Term: 1, Accept: 2, Floor: 2, OK: true}
+	c.Apply([]Input{{Kind: Alive, Member: a}, {Kind: Alive, Member: b}, {Kind: Alive, Member: e}})
+	if got := c.Advert().Quorum; c.View().ID != v || got.Accept != 0 {
+		t.Fatalf("advert %+v on view %x: e does not advertise the view yet, want nothing accepted", got, c.View().ID)
+	}
+}
