@@ -37,7 +37,11 @@ type Core struct {
 	// joined: this node accepted a view holding a member that had
 	// committed one, so it joined an established cluster and has no vote
 	// of its own until it commits a view itself.
-	joined    bool
+	joined bool
+	// votes counts changes to what okFor reads besides the view's
+	// members: the reference, the pending acceptances, the policy, joined.
+	votes     uint64
+	okMemo    okMemo    // okFor's last answer on the whole view (okmemo.go)
 	now       time.Time // the latest Tick
 	viewSince time.Time // when the view last changed, by the clock of Tick
 	hidden    bool      // this core observes without counting (hidden.go)
@@ -77,6 +81,7 @@ func (c *Core) SetQuorum(q Quorum) {
 		q.Size = 1
 	}
 	c.quorum = q
+	c.votes++
 }
 
 // Term returns the term of the last view committed here: 0 before the
@@ -232,6 +237,7 @@ func (c *Core) forget(m Member) {
 	for i := range c.pending {
 		c.pending[i] = c.pending[i].without(m.ID)
 	}
+	c.votes++
 }
 
 // mayForget reports whether a member that leaves may be dropped from this
@@ -254,6 +260,14 @@ func (c *Core) recordAlive(m Member) (rebuild, updated bool) {
 		}
 		if m.AdvertSeq == cur.AdvertSeq && m.View == cur.View && m.State == cur.State && m.Quorum == cur.Quorum {
 			return false, false // the same advert by the other path
+		}
+		// The same strings as before, decoded anew from each advert:
+		// keep the first copy, so the new ones are garbage at once and
+		// comparing IDs of the view and the references they were
+		// cloned into finds equal pointers.
+		m.ID = cur.ID
+		if m.Name == cur.Name {
+			m.Name = cur.Name
 		}
 		c.known[m.ID] = m
 		if _, in := c.at[m.ID]; in {
@@ -450,7 +464,7 @@ func (c *Core) settle(changes []Change, from State) []Change {
 // present returns the view's members that count for quorum: all but those
 // that advertise Stopping (they are leaving and will act no more).
 func (c *Core) present() []Member {
-	stopping := func(m Member) bool { return m.ID != c.self.ID && m.State == Stopping }
+	stopping := func(m Member) bool { return m.State == Stopping && m.ID != c.self.ID }
 	if !slices.ContainsFunc(c.view.Members, stopping) {
 		return c.view.Members
 	}
@@ -470,6 +484,19 @@ func (c *Core) present() []Member {
 // here may have been committed elsewhere, so a later side must also hold a
 // quorum of it).
 func (c *Core) okFor(present []Member) bool {
+	key, memo := c.okKey(present)
+	if memo && c.okMemo.valid && c.okMemo.key == key {
+		return c.okMemo.ok
+	}
+	ok := c.votesFor(present)
+	if memo {
+		c.okMemo = okMemo{valid: true, key: key, ok: ok}
+	}
+	return ok
+}
+
+// votesFor is okFor without the memo.
+func (c *Core) votesFor(present []Member) bool {
 	switch {
 	case c.ref.Term == 0 && c.joined:
 		// It accepted a view of an established cluster and committed
@@ -498,7 +525,7 @@ func (c *Core) okFor(present []Member) bool {
 // while the other two were still saying goodbye).
 func (c *Core) leaving(r reference) reference {
 	for _, m := range c.view.Members {
-		if m.ID != c.self.ID && m.State == Stopping && c.mayForget(m) {
+		if m.State == Stopping && m.ID != c.self.ID && c.mayForget(m) {
 			r = r.without(m.ID)
 		}
 	}
@@ -508,7 +535,7 @@ func (c *Core) leaving(r reference) reference {
 // agreed reports whether every member advertises this node's view.
 func (c *Core) agreed() bool {
 	for _, m := range c.view.Members {
-		if m.ID != c.self.ID && m.View != c.view.ID {
+		if m.View != c.view.ID && m.ID != c.self.ID {
 			return false
 		}
 	}
@@ -569,7 +596,7 @@ func (c *Core) quorate(present []Member) bool {
 		return false
 	}
 	for _, m := range present {
-		if m.ID != c.self.ID && v.count(m.Quorum.Term, m.Quorum.Floor) && !m.Quorum.OK {
+		if !m.Quorum.OK && v.count(m.Quorum.Term, m.Quorum.Floor) && m.ID != c.self.ID {
 			return false
 		}
 	}
@@ -596,7 +623,7 @@ func (c *Core) voters(present []Member) voters {
 		v = voters{standing: true, floor: c.floor, term: c.ref.Term}
 	}
 	for _, m := range present {
-		if m.ID != c.self.ID && m.Quorum.Term > 0 {
+		if m.Quorum.Term > 0 && m.ID != c.self.ID {
 			v = voters{standing: true, floor: max(v.floor, m.Quorum.Floor), term: max(v.term, m.Quorum.Term)}
 		}
 	}
@@ -688,7 +715,7 @@ func (c *Core) advance() {
 	acc := c.acceptedTerm()
 	highest := acc
 	for _, m := range present {
-		if m.ID != c.self.ID && m.View == c.view.ID && m.Quorum.Accept > highest {
+		if m.Quorum.Accept > highest && m.View == c.view.ID && m.ID != c.self.ID {
 			highest = m.Quorum.Accept
 		}
 	}
@@ -720,13 +747,14 @@ func (c *Core) advance() {
 	}
 	c.ref = reference{Term: t, ViewID: c.view.ID, Epoch: c.view.Epoch, Members: slices.Clone(present)}
 	c.pending = nil // all accepted at lower terms: the commit supersedes them
+	c.votes++
 }
 
 // allAccepted reports whether every present member other than self
 // accepts the view at term t.
 func allAccepted(present []Member, self string, t uint64) bool {
 	for _, m := range present {
-		if m.ID != self && m.Quorum.Accept != t {
+		if m.Quorum.Accept != t && m.ID != self {
 			return false
 		}
 	}
@@ -743,7 +771,7 @@ func allAccepted(present []Member, self string, t uint64) bool {
 // round took minutes of repairs and pulls.
 func committedBy(present []Member, self string, t uint64) bool {
 	for _, m := range present {
-		if m.ID != self && m.Quorum.Committed && m.Quorum.Term == t && m.Quorum.Accept == t {
+		if m.Quorum.Committed && m.Quorum.Term == t && m.Quorum.Accept == t && m.ID != self {
 			return true
 		}
 	}
@@ -775,6 +803,7 @@ func (c *Core) nextTerm(present []Member) uint64 {
 // accept records the current view as accepted at term t, reporting false
 // when too many accepted views are pending.
 func (c *Core) accept(t uint64, present []Member) bool {
+	c.votes++
 	if n := len(c.pending); c.lastPendingIsView() {
 		c.pending[n-1].Term, c.pending[n-1].Epoch = t, c.view.Epoch
 	} else {

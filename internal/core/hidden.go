@@ -51,6 +51,7 @@ func (c *Core) observe() State {
 	switch {
 	case agreed:
 		c.ref.Term = max(c.ref.Term, term)
+		c.votes++
 		return Ready
 	case c.ref.Term == 0:
 		return Assembling

@@ -171,6 +171,9 @@ func (s *sim) check() {
 		if n.crashed {
 			continue
 		}
+		if p := n.core.present(); n.core.okFor(p) != n.core.votesFor(p) {
+			s.t.Fatalf("step %d: %s's remembered vote is %v, its vote now %v", s.steps, n.name, n.core.okFor(p), n.core.votesFor(p))
+		}
 		if term := n.core.Term(); term < n.term {
 			s.t.Fatalf("step %d: %s term went back from %d to %d", s.steps, n.name, n.term, term)
 		} else {
