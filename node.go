@@ -421,7 +421,7 @@ func (n *Node) assemblyError(cause error) *AssemblyError {
 	s := n.snap.Load()
 	agreed := 0
 	for _, m := range s.View.Members {
-		if m.ID == s.Self.ID || m.ViewID == s.View.ID {
+		if m.ViewID == s.View.ID || m.ID == s.Self.ID {
 			agreed++
 		}
 	}

@@ -40,7 +40,7 @@ func (n *Node) progress(s *Snapshot) string {
 	var agreeing int
 	var pending []string
 	for _, m := range s.View.Members {
-		if m.ID == s.Self.ID || m.ViewID == s.View.ID {
+		if m.ViewID == s.View.ID || m.ID == s.Self.ID {
 			agreeing++
 		} else {
 			pending = append(pending, m.Name)

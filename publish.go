@@ -140,7 +140,7 @@ func (n *Node) settled() bool {
 		return false
 	}
 	for _, m := range s.View.Members {
-		if m.ID != n.self.ID && (m.ViewID != s.View.ID || m.State != Ready) {
+		if (m.ViewID != s.View.ID || m.State != Ready) && m.ID != n.self.ID {
 			return false
 		}
 	}

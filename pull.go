@@ -115,7 +115,7 @@ func waitingForAdverts(s *Snapshot) bool {
 func nearlyAgreed(s *Snapshot, accept uint64) bool {
 	behind := 0
 	for _, m := range s.View.Members {
-		if m.ID != s.Self.ID && (m.ViewID != s.View.ID || m.accept < accept) {
+		if (m.ViewID != s.View.ID || m.accept < accept) && m.ID != s.Self.ID {
 			behind++
 		}
 	}
@@ -141,7 +141,7 @@ func (p *pullPlan) due(s *Snapshot, now time.Time, after time.Duration) []string
 	seen := make(map[string]bool, len(p.behind))
 	var out []string
 	for _, m := range s.View.Members {
-		if m.ID == s.Self.ID || m.ViewID == s.View.ID && m.accept >= accept {
+		if m.ViewID == s.View.ID && m.accept >= accept || m.ID == s.Self.ID {
 			continue
 		}
 		seen[m.ID] = true
