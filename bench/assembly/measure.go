@@ -11,9 +11,14 @@ import (
 
 // result is one system at one size.
 type result struct {
-	system        string
-	n             int
-	assembly      []time.Duration // one per fresh cluster
+	system   string
+	n        int
+	assembly []time.Duration // one per fresh cluster
+	// assembly90 is, per fresh cluster, when nine members in ten
+	// (rounded up) had seen all N: recorded whether or not the rest
+	// did, so that a system compares with one whose clusters leave a
+	// member or two out within the bound.
+	assembly90    []time.Duration
 	assemblyCPU   []time.Duration // CPU time of all members when the cluster had assembled
 	launched      []time.Duration // per cluster: when its last process had been started
 	crash, pause  []time.Duration // per survivor
@@ -47,9 +52,13 @@ func (b *bench) assembleIn(sys system, n int, r *result, place []string) (*clust
 	}
 	ready := map[int]bool{}
 	seen := make([]int, n) // members each observer reported joining, where the system reports joins
+	most := ninetyPercent(n)
 	ok := c.waitFor(phaseTimeout, r.countFalse(nil), func(e stamped) bool {
 		switch e.kind {
 		case "ready":
+			if !ready[e.observer] && len(ready)+1 == most {
+				r.assembly90 = append(r.assembly90, time.Since(c.start))
+			}
 			ready[e.observer] = true
 		case "joined":
 			seen[e.observer]++
@@ -69,6 +78,9 @@ func (b *bench) assembleIn(sys system, n int, r *result, place []string) (*clust
 	}
 	return c, true
 }
+
+// ninetyPercent is nine members in ten of n, rounded up.
+func ninetyPercent(n int) int { return (9*n + 9) / 10 }
 
 // countFalse counts failure reports about members not in targets.
 func (r *result) countFalse(targets map[int]bool) func(stamped) {
