@@ -20,6 +20,10 @@ type Core struct {
 	view     View
 	at       map[string]int      // the position of each member ID in view.Members
 	dirty    map[string]struct{} // members of the view whose advert changed since view.Members was built
+	// stopping: a member of view.Members other than this node advertises
+	// Stopping. It is found once per member slice (setView,
+	// refreshViewMembers), not by each of the passes a batch makes.
+	stopping bool
 
 	// The quorum protocol (see the package documentation).
 	ref     reference   // the last view committed here; Term 0 before the first
@@ -336,6 +340,7 @@ func (c *Core) refreshViewMembers() {
 	}
 	clear(c.dirty)
 	c.view.Members = members
+	c.stopping = c.anyStopping(members)
 }
 
 // setView makes v the view, with its index of positions.
@@ -346,7 +351,17 @@ func (c *Core) setView(v View) {
 		c.at[m.ID] = i
 	}
 	clear(c.dirty)
+	c.stopping = c.anyStopping(v.Members)
 }
+
+// anyStopping reports whether a member of ms other than this node
+// advertises Stopping.
+func (c *Core) anyStopping(ms []Member) bool {
+	return slices.ContainsFunc(ms, c.isStopping)
+}
+
+// isStopping reports whether m, another member, advertises Stopping.
+func (c *Core) isStopping(m Member) bool { return m.State == Stopping && m.ID != c.self.ID }
 
 // Stop moves to Stopping from any state but Stopping and Stopped.
 func (c *Core) Stop() []Change {
@@ -464,13 +479,12 @@ func (c *Core) settle(changes []Change, from State) []Change {
 // present returns the view's members that count for quorum: all but those
 // that advertise Stopping (they are leaving and will act no more).
 func (c *Core) present() []Member {
-	stopping := func(m Member) bool { return m.State == Stopping && m.ID != c.self.ID }
-	if !slices.ContainsFunc(c.view.Members, stopping) {
+	if !c.stopping {
 		return c.view.Members
 	}
 	out := make([]Member, 0, len(c.view.Members))
 	for _, m := range c.view.Members {
-		if !stopping(m) {
+		if !c.isStopping(m) {
 			out = append(out, m)
 		}
 	}
@@ -485,12 +499,12 @@ func (c *Core) present() []Member {
 // quorum of it).
 func (c *Core) okFor(present []Member) bool {
 	key, memo := c.okKey(present)
-	if memo && c.okMemo.valid && c.okMemo.key == key {
+	if memo && c.okMemo.key == key {
 		return c.okMemo.ok
 	}
 	ok := c.votesFor(present)
 	if memo {
-		c.okMemo = okMemo{valid: true, key: key, ok: ok}
+		c.okMemo = okMemo{key: key, ok: ok}
 	}
 	return ok
 }
@@ -525,7 +539,7 @@ func (c *Core) votesFor(present []Member) bool {
 // while the other two were still saying goodbye).
 func (c *Core) leaving(r reference) reference {
 	for _, m := range c.view.Members {
-		if m.State == Stopping && m.ID != c.self.ID && c.mayForget(m) {
+		if c.isStopping(m) && c.mayForget(m) {
 			r = r.without(m.ID)
 		}
 	}

@@ -16,11 +16,11 @@ package core
 // A stopping member's floor and state are read too (leaving), so then
 // nothing is kept.
 
-// okMemo is okFor's last answer on the whole view.
+// okMemo is okFor's last answer on the whole view; none while its key is
+// zero (no view has ID 0: digest).
 type okMemo struct {
-	valid bool
-	key   okMemoKey
-	ok    bool
+	key okMemoKey
+	ok  bool
 }
 
 // okMemoKey is what the answer was given for.
@@ -36,13 +36,8 @@ type okMemoKey struct {
 // this node advertises Stopping.
 func (c *Core) okKey(present []Member) (okMemoKey, bool) {
 	vm := c.view.Members
-	if len(present) != len(vm) || len(vm) == 0 || &present[0] != &vm[0] {
+	if c.stopping || len(present) != len(vm) || len(vm) == 0 || &present[0] != &vm[0] {
 		return okMemoKey{}, false
-	}
-	for i := range vm {
-		if vm[i].State == Stopping && vm[i].ID != c.self.ID {
-			return okMemoKey{}, false
-		}
 	}
 	return okMemoKey{votes: c.votes, view: c.view.ID, epoch: c.view.Epoch, members: len(vm)}, true
 }
