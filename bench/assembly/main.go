@@ -273,8 +273,9 @@ func verdicts(rs []result) string {
 			peer, goal = ml, 1.0
 		}
 		if peer != nil {
-			asm = ratio(median(r.assembly), median(peer.assembly), goal)
-			if a, b := median(r.assembly90), median(peer.assembly90); asm == "n/a" && a > 0 && b > 0 {
+			mine, theirs := median(r.assembly), median(peer.assembly)
+			asm = ratio(mine, theirs, goal)
+			if a, b := median(r.assembly90), median(peer.assembly90); (mine == 0 || theirs == 0) && a > 0 && b > 0 {
 				// The peer (or this system) left members out: the
 				// goal has no ratio, but the nine in ten have one.
 				asm += fmt.Sprintf(" (at 90%% of members: %.2f)", float64(a)/float64(b))
