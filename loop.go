@@ -381,34 +381,6 @@ func convertedView(v core.View, s *Snapshot) View {
 	return viewFromCore(v)
 }
 
-// viewCache is the last conversion of the core's view for snapshots, so
-// that a batch changing no member's metadata converts nothing.
-type viewCache struct {
-	from  []core.Member // the core's member slice it was made from
-	id    uint64
-	epoch uint64
-	state State
-	view  View
-}
-
-// publicView converts the core's view, with this node's own entry showing
-// the view and state it is in. The core never modifies a member slice it
-// has handed out, so an unchanged slice means unchanged members.
-func (n *Node) publicView(v core.View, state State) View {
-	c := &n.views
-	if c.id == v.ID && c.epoch == v.Epoch && c.state == state && sameSlice(c.from, v.Members) {
-		return c.view
-	}
-	view := viewFromCore(v)
-	for i := range view.Members {
-		if view.Members[i].ID == n.self.ID {
-			view.Members[i].ViewID, view.Members[i].State, view.Members[i].StateName = ViewID(v.ID), state, state.String()
-		}
-	}
-	*c = viewCache{from: v.Members, id: v.ID, epoch: v.Epoch, state: state, view: view}
-	return view
-}
-
 // sameSlice reports whether a and b are the same slice (not equal copies).
 func sameSlice[T any](a, b []T) bool {
 	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
