@@ -50,7 +50,8 @@ func main() {
 	sizes := flag.String("n", "100,500,1000", "cluster sizes")
 	kill := flag.Int("kill", 10, "members killed at once after the start (0: none)")
 	flag.BoolVar(&showViews, "views", false, "print each distinct view reported (when first, and its size) to stderr")
-	flag.DurationVar(&killAfter, "kill-after", 2*time.Second, "how long the cluster runs Ready before the kill (its members' watches open once Ready)")
+	flag.DurationVar(&killAfter, "kill-after", 2*time.Second, "how long the cluster runs Ready and quiet (one view, no failure being confirmed or reported) before the kill (its members' watches open once Ready)")
+	flag.DurationVar(&quietBound, "quiet-bound", 3*time.Minute, "how long to wait after the start for the cluster to be quiet for -kill-after; the kill goes ahead after it all the same, and the table says so")
 	profile := flag.String("profile", "shared", "detection profile: shared (cloistertest.DetectionFor(N): LAN up to 100 nodes, memberlist's timings beyond, probes stretched by N/200 from 200, N²/100,000 beyond 500), lan, local, wan, or memberlist (memberlist's DefaultLANConfig timings)")
 	timeout := flag.Duration("timeout", 10*time.Minute, "bound on each wait")
 	pprofAddr := flag.String("pprof", "", "serve net/http/pprof on this loopback address (e.g. 127.0.0.1:6060)")
@@ -87,8 +88,8 @@ func main() {
 		fmt.Fprintf(os.Stderr, "scale: no profile %q\n", *profile)
 		os.Exit(2)
 	}
-	fmt.Println("| N | profile | all Ready on one view | distinct views reported during the start | heap per member | goroutines per member | kill | survivors agree after | view changes to remove them |")
-	fmt.Println("|---|---|---|---|---|---|---|---|---|")
+	fmt.Println("| N | profile | all Ready on one view | distinct views reported during the start | heap per member | goroutines per member | quiet before the kill | kill | survivors agree after | view changes to remove them |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|")
 	for _, s := range strings.Split(*sizes, ",") {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 2 {
@@ -130,6 +131,11 @@ type result struct {
 	heapPerMember         float64 // bytes
 	goroutinesPerMember   float64
 	killAgreed            time.Duration
+	// quiet is how long after all were Ready the cluster was quiet
+	// for killAfter (waitQuiet); quietMissed that it was not within
+	// quietBound, and the kill came after the bound.
+	quiet       time.Duration
+	quietMissed bool
 }
 
 func (r result) row() string {
@@ -143,8 +149,12 @@ func (r result) row() string {
 	if r.kill > 0 {
 		k = strconv.Itoa(r.kill)
 	}
-	return fmt.Sprintf("| %d | %s | %s | %d | %.0f KiB | %.1f | %s | %s | %d |", r.n, r.profile, dur(r.ready), r.startViews,
-		r.heapPerMember/1024, r.goroutinesPerMember, k, dur(r.killAgreed), r.killViews)
+	quiet := dur(r.quiet)
+	if r.quietMissed {
+		quiet = "not quiet within " + quiet
+	}
+	return fmt.Sprintf("| %d | %s | %s | %d | %.0f KiB | %.1f | %s | %s | %s | %d |", r.n, r.profile, dur(r.ready), r.startViews,
+		r.heapPerMember/1024, r.goroutinesPerMember, quiet, k, dur(r.killAgreed), r.killViews)
 }
 
 // views collects the distinct view IDs nodes reported while Ready or
@@ -328,9 +338,15 @@ func measure(n, kill int, d cloister.Detection, timeout time.Duration) (result, 
 	if kill <= 0 || kill >= n {
 		return r, nil
 	}
-	time.Sleep(killAfter) // a steady cluster, not one that just became Ready
+	// A steady cluster, not one that just became Ready, nor one still
+	// confirming the false failures of an overloaded start: those
+	// would land after the kill and count as its view changes.
+	r.quiet, r.quietMissed = waitQuiet(nodes, v, killAfter, quietBound)
+	if showViews || progressEvery > 0 {
+		fmt.Fprintf(os.Stderr, "scale: quiet for %v after %v (missed the bound: %v)\n", killAfter, r.quiet.Round(100*time.Millisecond), r.quietMissed)
+	}
 	if q := v.take(); q > 0 {
-		fmt.Fprintf(os.Stderr, "scale: %d views reported in the %v before the kill (nobody failed)\n", q, killAfter)
+		fmt.Fprintf(os.Stderr, "scale: %d views reported between Ready and the kill\n", q)
 	}
 	// A survivor that leaves Ready for Rehashing on the view agreed before
 	// the kill (others advertise a newer one) reports that view again: it
@@ -369,6 +385,54 @@ func measure(n, kill int, d cloister.Detection, timeout time.Duration) (result, 
 			net.Stats().DroppedNoListener-toClosed)
 	}
 	return r, nil
+}
+
+// quietBound is the -quiet-bound flag.
+var quietBound time.Duration
+
+// quietPoll is how often waitQuiet looks: each look may read every node's
+// Stats.
+const quietPoll = time.Second
+
+// waitQuiet waits until the cluster has been quiet for hold: every node
+// Ready on one view all along, no node confirming a failure, and no
+// member reported down. It returns how long that took, or bound and true
+// when the cluster was not quiet for hold within bound.
+func waitQuiet(nodes []*cloister.Node, v *views, hold, bound time.Duration) (time.Duration, bool) {
+	start := time.Now()
+	tick := time.NewTicker(quietPoll)
+	defer tick.Stop()
+	var since time.Time // zero while not quiet
+	var view cloister.ViewID
+	downs := -1
+	for {
+		v.mu.Lock()
+		d := v.downs
+		v.mu.Unlock()
+		quiet := d == downs && agreed(nodes, len(nodes)) && nodes[0].ViewID() == view && confirming(nodes) == 0
+		now := time.Now()
+		switch {
+		case !quiet:
+			since, downs, view = time.Time{}, d, nodes[0].ViewID()
+		case since.IsZero():
+			since = now
+		case now.Sub(since) >= hold:
+			return now.Sub(start), false
+		}
+		if now.Sub(start) >= bound {
+			return bound, true
+		}
+		<-tick.C
+	}
+}
+
+// confirming is how many failures the nodes are confirming.
+func confirming(nodes []*cloister.Node) int {
+	c := 0
+	for _, nd := range nodes {
+		c += nd.Stats().FailuresConfirming
+	}
+	return c
 }
 
 // waitAgreed polls until every node is Ready on one view of want members.
