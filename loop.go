@@ -257,7 +257,7 @@ func (n *Node) inputs(events []membership.Event, confirm bool) (in []core.Input,
 				continue // a failure: applied once confirmed (confirm.go)
 			}
 			set = set || n.core.InView(e.Member.ID)
-			in = append(in, core.Input{Kind: core.Departed, Member: m})
+			in = append(in, core.Input{Kind: core.Departed, Member: m, Ended: n.hints.isEnded(e.Member.ID)})
 		}
 	}
 	return in, set

@@ -17,9 +17,13 @@ type Core struct {
 	// departed holds the last record of member incarnations that left
 	// known, at most maxDeparted (then it starts again): see recordAlive.
 	departed map[string]Member
-	view     View
-	at       map[string]int      // the position of each member ID in view.Members
-	dirty    map[string]struct{} // members of the view whose advert changed since view.Members was built
+	// final holds the member incarnations that left or were seen to end
+	// (Input.Ended): they never come back. At most maxDeparted (then it
+	// starts again); an incarnation that does come back leaves it.
+	final map[string]struct{}
+	view  View
+	at    map[string]int      // the position of each member ID in view.Members
+	dirty map[string]struct{} // members of the view whose advert changed since view.Members was built
 	// stopping: a member of view.Members other than this node advertises
 	// Stopping. It is found once per member slice (setView,
 	// refreshViewMembers), not by each of the passes a batch makes.
@@ -72,6 +76,7 @@ func New(self Member, consensus int) *Core {
 		known:     map[string]Member{self.ID: self},
 		gone:      map[string]Reason{},
 		departed:  map[string]Member{},
+		final:     map[string]struct{}{},
 		dirty:     map[string]struct{}{},
 	}
 	members := []Member{self}
@@ -169,6 +174,12 @@ const (
 type Input struct {
 	Kind   InputKind
 	Member Member
+	// Ended, with Departed: the member's process was seen to end (its
+	// connection closed and its port refused one). That incarnation
+	// never comes back, so a view without it may be accepted before it
+	// is agreed (acceptsShrinkEarly). Only the root knows; the core
+	// takes its word.
+	Ended bool
 }
 
 // Apply records a batch of membership inputs in order and then settles
@@ -188,6 +199,9 @@ func (c *Core) Apply(inputs []Input) []Change {
 			rebuild, updated = rebuild || r, updated || u
 		case Departed:
 			reason := c.departureReason(in.Member)
+			if in.Ended || reason == Left {
+				c.recordFinal(in.Member.ID)
+			}
 			last := c.known[in.Member.ID]
 			if c.recordDeparture(in.Member.ID, reason) {
 				rebuild = true
@@ -293,7 +307,19 @@ func (c *Core) recordAlive(m Member) (rebuild, updated bool) {
 	}
 	c.known[m.ID] = m
 	delete(c.gone, m.ID)
+	delete(c.final, m.ID)
 	return true, false
+}
+
+// recordFinal notes that the member incarnation left or ended for good.
+func (c *Core) recordFinal(id string) {
+	if id == c.self.ID {
+		return
+	}
+	if len(c.final) >= maxDeparted {
+		clear(c.final)
+	}
+	c.final[id] = struct{}{}
 }
 
 // recordDeparture removes a member incarnation from known and keeps why,

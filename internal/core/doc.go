@@ -82,6 +82,12 @@
 //     advertise it, when the start gate and every vote on it say yes and
 //     no member on another view accepted anything: the round that agrees
 //     the view then commits it. The commit still needs agreement.
+//   - So does a node of an established cluster whose view is its
+//     reference less members that left or were seen to end (Input.Ended:
+//     they never come back), when it accepted nothing since its commit,
+//     its own vote counts and says yes, and no member holds a newer
+//     reference or accepted another view since: the survivors of a kill
+//     commit the new view on the round that agrees it.
 //   - A committed view stays Ready while some members advertise another
 //     view, if none of them that committed a view votes no there and no
 //     member advertises a floor above the term: anything accepted since

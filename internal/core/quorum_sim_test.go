@@ -93,14 +93,17 @@ func (s *sim) connect() {
 			inc, held := s.sees[o][m]
 			switch {
 			case s.linked(o, m) && (!held || inc != int(s.nodes[m].inc)):
-				if held {
-					s.queue = append(s.queue, simMsg{o, m, Input{Kind: Departed, Member: Member{ID: fmt.Sprintf("n%d#%d", m, inc)}}})
+				if held { // the old incarnation ended: a restart
+					s.queue = append(s.queue, simMsg{o, m, Input{Kind: Departed, Member: Member{ID: fmt.Sprintf("n%d#%d", m, inc)}, Ended: true}})
 				}
 				s.sees[o][m] = int(s.nodes[m].inc)
 				s.queue = append(s.queue, simMsg{o, m, Input{Kind: Alive, Member: s.nodes[m].member()}})
 			case !s.linked(o, m) && held:
+				// A crash is seen to end (a closed connection) unless
+				// the observer is cut off from it anyway.
+				ended := s.nodes[m].crashed && s.group[o] == s.group[m]
 				delete(s.sees[o], m)
-				s.queue = append(s.queue, simMsg{o, m, Input{Kind: Departed, Member: Member{ID: fmt.Sprintf("n%d#%d", m, inc)}}})
+				s.queue = append(s.queue, simMsg{o, m, Input{Kind: Departed, Member: Member{ID: fmt.Sprintf("n%d#%d", m, inc)}, Ended: ended}})
 			}
 		}
 	}
