@@ -332,8 +332,8 @@ func measure(n, kill int, d cloister.Detection, timeout time.Duration) (result, 
 	if showViews || progressEvery > 0 {
 		// The table's row comes at the end, which a kill that does not
 		// agree may never reach.
-		fmt.Fprintf(os.Stderr, "scale: all %d Ready on one view after %v; heap %.1f MB and %.1f goroutines per member\n",
-			n, r.ready.Round(100*time.Millisecond), r.heapPerMember/1e6, r.goroutinesPerMember)
+		fmt.Fprintf(os.Stderr, "scale: all %d Ready on one view at term %d after %v; heap %.1f MB and %.1f goroutines per member\n",
+			n, nodes[0].Snapshot().Term, r.ready.Round(100*time.Millisecond), r.heapPerMember/1e6, r.goroutinesPerMember)
 	}
 	if kill <= 0 || kill >= n {
 		return r, nil
@@ -377,6 +377,12 @@ func measure(n, kill int, d cloister.Detection, timeout time.Duration) (result, 
 	}
 	r.killAgreed = time.Since(killStart)
 	r.killViews = v.take()
+	if showViews || progressEvery > 0 {
+		// One term above the start's when the round that agreed the
+		// view committed it; more when some acceptance was superseded.
+		fmt.Fprintf(os.Stderr, "scale: all %d survivors Ready on one view at term %d after %v\n",
+			n-kill, survivors[0].Snapshot().Term, r.killAgreed.Round(100*time.Millisecond))
+	}
 	if showViews {
 		// memberlist's probes and gossip, and whatever cloister sent
 		// the victims before it knew: members found ended get nothing
