@@ -1,14 +1,15 @@
 package core
 
 // acceptsEarly reports whether this node may accept its view before every
-// member advertises it: only while the cluster forms for the first time
-// (no present member ever committed a view, and this node joined no
-// established cluster), only the first view it accepts (or that view
-// again, at a higher term another member accepts it at), and only when
-// its own start-gate vote and the vote of every member already on the
-// view say yes, while no member on another view accepted anything (that
-// member is ahead or behind on a view of its own; accepting this one
-// early would only raise the term every member then has to follow).
+// member advertises it. For a node that committed a view, that is
+// acceptsShrinkEarly; otherwise only while the cluster forms for the
+// first time (no present member ever committed a view, and this node
+// joined no established cluster), only the first view it accepts (or
+// that view again, at a higher term another member accepts it at), and
+// only when its own start-gate vote and the vote of every member already
+// on the view say yes, while no member on another view accepted anything
+// (that member is ahead or behind on a view of its own; accepting this
+// one early would only raise the term every member then has to follow).
 //
 // The acceptance then rides on the advert of the view itself, so the
 // members that agree on a forming cluster's first view have accepted it
@@ -29,9 +30,9 @@ package core
 // the static quorum's size), so a member not yet on the view would vote
 // on it as this node does, if both were started with the same Consensus;
 // one with a larger Consensus does not accept the view, and no member
-// commits it. Established clusters accept after agreement, as before:
-// there the votes depend on references that members hold and others may
-// not know.
+// commits it. Established clusters accept after agreement, as before,
+// but for the shrinks of acceptsShrinkEarly: there the votes depend on
+// references that members hold and others may not know.
 func (c *Core) acceptsEarly(present []Member) bool {
 	if c.ref.Term > 0 {
 		return c.acceptsShrinkEarly(present)
@@ -57,32 +58,33 @@ func (c *Core) acceptsEarly(present []Member) bool {
 // acceptsShrinkEarly is acceptsEarly for a node that committed a view:
 // it may accept its view before every member advertises it when the view
 // is its reference less members that never come back (they left, or
-// their process was seen to end; nobody joined: shrinksForGood), it accepted nothing since that commit (or only this view,
-// which it follows to a higher term another member accepts it at), its
-// own vote counts and says yes, and no present member holds a newer
-// reference or accepted another view since (that member is ahead, or on
-// a view of its own: accepting this one early would only raise the term
-// everybody then follows).
+// their process was seen to end; nobody joined: shrinksForGood), it
+// accepted nothing since that commit (or only this view, which it follows
+// to a higher term another member accepts it at), its own vote counts and
+// says yes, and no present member holds a newer reference or accepted
+// another view since (that member is ahead, or on a view of its own:
+// accepting this one early would only raise the term everybody then
+// follows).
 //
 // The acceptance rides on the advert of the view, as in a forming
 // cluster: when every survivor of a kill removes the same members, each
 // has accepted the new view by the time it advertises it, and the round
 // that agrees the view commits it. Accepting after agreement took a
-// second round of adverts to every member: at 1,000 members in one
-// process each such round took about a minute, and the survivors of ten
-// kills agreed on the new view and waited another minute or more,
-// accepting nothing, before they could commit it.
+// second round of adverts from every member to every member: at 1,000
+// members in one process the survivors of ten kills all advertised the
+// new view, having accepted nothing, for a minute and more before they
+// could commit it.
 //
 // What the commit needs is unchanged: every member advertises the view
 // (advance checks the agreement) and accepts it at one term. Each member
 // that accepts early checks its own vote, as it is a voter; a member that
 // is not one accepts only after agreement, when the voters' votes on
-// this very view are advertised (quorate). A member with the newest
-// knowledge of the view's members is among its voters, and the commit
-// needs its acceptance too, so its vote on this view is always counted.
-// A member that saw only some of the removals accepts its smaller view
-// early and then the full one at a higher term, which the others follow:
-// the round that a later acceptance costs anyway. A member only declared
+// this very view are advertised (quorate). A member that heard of only
+// some of the removals accepts nothing early once the others accepted the
+// full view (their floors are above its reference), and then accepts the
+// full view at their term; had it accepted its smaller view first, the
+// full view goes to the next term, which the others follow: the round
+// that accepting after agreement costs anyway. A member only declared
 // failed does not count: it may come back.
 func (c *Core) acceptsShrinkEarly(present []Member) bool {
 	switch {
