@@ -498,8 +498,20 @@ func (c *Core) settle(changes []Change, from State) []Change {
 	if c.hidden {
 		return c.transition(changes, c.observe())
 	}
+	term := c.ref.Term
 	c.advance()
-	return c.transition(changes, c.evaluate())
+	to := c.evaluate()
+	if from == Ready && to == Ready && c.ref.Term != term {
+		// Ready at a new term within one batch: the view changed and was
+		// committed on the advert that agreed it (acceptsShrinkEarly), or
+		// the node followed a higher term. Listeners hear that the node
+		// left Ready at the old term before it is Ready at the new one:
+		// services take a new term at their Ready (the registry marks it,
+		// the replica drops the entries of members gone), and a Ready
+		// they never heard of left them at the old one.
+		changes = c.transition(changes, Rehashing)
+	}
+	return c.transition(changes, to)
 }
 
 // present returns the view's members that count for quorum: all but those

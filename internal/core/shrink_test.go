@@ -76,3 +76,22 @@ func TestAnIncarnationBackIsNotFinal(t *testing.T) {
 		t.Fatal("c is back and still recorded as gone for good")
 	}
 }
+
+// A Ready node that commits a new view in one batch (the advert that
+// agrees it also completes the acceptances) says it left Ready before it
+// is Ready again at the new term: services take a new term at Ready.
+func TestReadyAtANewTermInOneBatchIsTwoStateChanges(t *testing.T) {
+	c, a, b, c3 := cluster3(t)
+	v := digest([]Member{a, b})
+	changes := c.Apply([]Input{{Kind: Alive, Member: committedAdvert(b, v, 1, 2)}, {Kind: Departed, Member: c3, Ended: true}})
+	wantReady(t, c, 2, "after the batch")
+	var states []string
+	for _, ch := range changes {
+		if sc, ok := ch.(StateChanged); ok {
+			states = append(states, sc.From.String()+"->"+sc.To.String())
+		}
+	}
+	if len(states) != 2 || states[0] != "ready->rehashing" || states[1] != "rehashing->ready" {
+		t.Fatalf("state changes %v, want ready->rehashing, rehashing->ready", states)
+	}
+}
