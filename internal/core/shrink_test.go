@@ -2,13 +2,10 @@ package core
 
 import "testing"
 
-// committedAdvert is m advertising the view, holding the reference at
-// term ref and accepting the view at accept.
-func committedAdvert(m Member, view, ref, accept uint64) Member {
-	m.View = view
-	m.Quorum = QuorumAdvert{Term: ref, Accept: accept, Floor: max(ref, accept), OK: true}
-	m.AdvertSeq++
-	return m
+// committed is the quorum advert of a member that holds the reference
+// at term ref and accepts its advertised view at accept.
+func committed(ref, accept uint64) QuorumAdvert {
+	return QuorumAdvert{Term: ref, Accept: accept, Floor: max(ref, accept), OK: true}
 }
 
 // A member seen to end leaves a view that is accepted with the view
@@ -20,7 +17,7 @@ func TestAKillIsAcceptedWithItsView(t *testing.T) {
 	if a := c.Advert(); c.State() != Rehashing || a.View != v || a.Quorum.Accept != 2 || a.Quorum.Floor != 2 || !a.Quorum.OK {
 		t.Fatalf("after the end of c: state %v advert %+v, want rehashing, advertising the view accepted at term 2", c.State(), a)
 	}
-	c.Update(committedAdvert(b, v, 1, 2))
+	c.Update(advertised(b, v, committed(1, 2)))
 	wantReady(t, c, 2, "on b's first advert of the view")
 }
 
@@ -34,7 +31,7 @@ func TestALeaveIsAcceptedWithItsView(t *testing.T) {
 	if a := c.Advert(); a.View != v || a.Quorum.Accept != 2 {
 		t.Fatalf("after c left: advert %+v, want the view accepted at term 2", a)
 	}
-	c.Update(committedAdvert(b, v, 1, 2))
+	c.Update(advertised(b, v, committed(1, 2)))
 	wantReady(t, c, 2, "on b's first advert of the view")
 }
 
@@ -59,7 +56,7 @@ func TestAFailureOnlyDeclaredIsNotAcceptedEarly(t *testing.T) {
 // ahead of this node, or on a view of its own: no early acceptance.
 func TestNoEarlyShrinkWhileAMemberAcceptedAnotherView(t *testing.T) {
 	c, a, b, c3 := cluster3(t)
-	c.Update(committedAdvert(b, digest([]Member{a, b, c3})+1, 1, 2))
+	c.Update(advertised(b, digest([]Member{a, b, c3})+1, committed(1, 2)))
 	c.Apply([]Input{{Kind: Departed, Member: c3, Ended: true}})
 	if got := c.Advert().Quorum; got.Accept != 0 {
 		t.Fatalf("advert %+v: b accepted another view at term 2, want nothing accepted", got)
@@ -83,7 +80,7 @@ func TestAnIncarnationBackIsNotFinal(t *testing.T) {
 func TestReadyAtANewTermInOneBatchIsTwoStateChanges(t *testing.T) {
 	c, a, b, c3 := cluster3(t)
 	v := digest([]Member{a, b})
-	changes := c.Apply([]Input{{Kind: Alive, Member: committedAdvert(b, v, 1, 2)}, {Kind: Departed, Member: c3, Ended: true}})
+	changes := c.Apply([]Input{{Kind: Alive, Member: advertised(b, v, committed(1, 2))}, {Kind: Departed, Member: c3, Ended: true}})
 	wantReady(t, c, 2, "after the batch")
 	var states []string
 	for _, ch := range changes {
