@@ -51,11 +51,13 @@ type wire struct {
 	downs bool // reads batches of down notices (downsWire)
 	side  bool // reads cloister's datagrams beside memberlist's (sideWire)
 	pings bool // answers side pings (pingWire)
+	// endedPulls: answers pulls of endings (endedPullWire)
+	endedPulls bool
 }
 
 // wireOf is what a member advertising delegate protocol version v reads.
 func wireOf(v uint8) wire {
-	return wire{older: v < relayWire, pulls: v >= pullWire, downs: v >= downsWire, side: v >= sideWire, pings: v >= pingWire}
+	return wire{older: v < relayWire, pulls: v >= pullWire, downs: v >= downsWire, side: v >= sideWire, pings: v >= pingWire, endedPulls: v >= endedPullWire}
 }
 
 // Event is one membership change.
@@ -133,22 +135,27 @@ type delegate struct {
 	badAdverts atomic.Uint64 // direct adverts dropped as unreadable
 	dupAdverts atomic.Uint64 // adverts not queued: the same as the last one queued
 
-	onDown           func([]Member)                   // down notices' receiver, or nil
-	relay            *relayer                         // passes on adverts sent to relay, or nil
-	olderWire        bool                             // tests: behave as a node from before relays
-	beforePulls      bool                             // tests: behave as a node from before pulls (counts them as unreadable)
-	beforeDowns      bool                             // tests: behave as a node from before batches of down notices (counts them as unreadable)
-	answer           func(to Member, msg []byte)      // sends an answer to a pull, or nil
-	answers          *rate.Limiter                    // the rate of answers (newPullAnswers)
-	pullsSent        atomic.Uint64                    // pulls sent
-	pullsAnswered    atomic.Uint64                    // pulls answered
-	pullsDropped     atomic.Uint64                    // pulls not answered: unknown asker, or beyond the rate
-	services         ServiceGossip                    // the service channel's receiver, or nil
-	broadcasts       *memberlist.TransmitLimitedQueue // service broadcasts to gossip, or nil
-	downs            *memberlist.TransmitLimitedQueue // down notices to gossip (downBroadcast), or nil
-	prunedDowns      atomic.Uint64                    // down notices dropped from a full queue
-	prunedBroadcasts atomic.Uint64                    // broadcasts dropped from a full queue
-	oversizedStates  atomic.Uint64                    // state exchanges sent without the services' state
+	onDown           func([]Member)              // down notices' receiver, or nil
+	relay            *relayer                    // passes on adverts sent to relay, or nil
+	olderWire        bool                        // tests: behave as a node from before relays
+	beforePulls      bool                        // tests: behave as a node from before pulls (counts them as unreadable)
+	beforeDowns      bool                        // tests: behave as a node from before batches of down notices (counts them as unreadable)
+	answer           func(to Member, msg []byte) // sends an answer to a pull, or nil
+	answers          *rate.Limiter               // the rate of answers (newPullAnswers)
+	pullsSent        atomic.Uint64               // pulls sent
+	pullsAnswered    atomic.Uint64               // pulls answered
+	pullsDropped     atomic.Uint64               // pulls not answered: unknown asker, or beyond the rate
+	beforeEndedPulls bool                        // tests: behave as a node from before pulls of endings (counts them as unreadable)
+	// Pulls of endings (endedpull.go): sent, answered, not answered
+	// (unknown asker, or beyond the rate), and not answered for want of
+	// an ending to tell.
+	endedPullsSent, endedPullsAnswered, endedPullsDropped, endedPullsEmpty atomic.Uint64
+	services                                                               ServiceGossip                    // the service channel's receiver, or nil
+	broadcasts                                                             *memberlist.TransmitLimitedQueue // service broadcasts to gossip, or nil
+	downs                                                                  *memberlist.TransmitLimitedQueue // down notices to gossip (downBroadcast), or nil
+	prunedDowns                                                            atomic.Uint64                    // down notices dropped from a full queue
+	prunedBroadcasts                                                       atomic.Uint64                    // broadcasts dropped from a full queue
+	oversizedStates                                                        atomic.Uint64                    // state exchanges sent without the services' state
 }
 
 // newDelegate returns a delegate that queues events on q for the member
@@ -341,6 +348,10 @@ func (d *delegate) NotifyMsg(b []byte) {
 	}
 	if len(b) > 0 && b[0] == pullKind && !d.beforePulls {
 		d.receivePull(b)
+		return
+	}
+	if len(b) > 0 && b[0] == endedPullKind && !d.beforeEndedPulls {
+		d.receiveEndedPull(b)
 		return
 	}
 	if len(b) > 0 && b[0] == batchKind {

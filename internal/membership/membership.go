@@ -84,6 +84,9 @@ type Config struct {
 	// beforePings: tests: a node from before side pings (advertises
 	// sideWire, counts kinds 8 and 9 as unreadable).
 	beforePings bool
+	// beforeEndedPulls: tests: a node from before pulls of endings
+	// (advertises pingWire, counts kind 10 as unreadable).
+	beforeEndedPulls bool
 }
 
 // Membership is a running memberlist instance plus its event queue.
@@ -196,8 +199,10 @@ func Start(cfg Config) (*Membership, error) {
 		mc.DelegateProtocolMax = downsWire
 	case cfg.beforePings:
 		mc.DelegateProtocolMax = sideWire
-	default:
+	case cfg.beforeEndedPulls:
 		mc.DelegateProtocolMax = pingWire
+	default:
+		mc.DelegateProtocolMax = endedPullWire
 	}
 	mc.HandoffQueueDepth = handoffQueueDepth
 	// LZW on every compound message and state exchange cost a tenth of
@@ -208,6 +213,7 @@ func Start(cfg Config) (*Membership, error) {
 	d.meta, d.services, d.onDown, d.olderWire = m.currentMeta, cfg.Services, cfg.OnDown, cfg.olderWire
 	d.beforePulls = cfg.beforePulls || cfg.olderWire
 	d.beforeDowns = cfg.beforeDowns || d.beforePulls
+	d.beforeEndedPulls = cfg.beforeEndedPulls || cfg.beforePings || cfg.beforeSide || d.beforeDowns
 	d.answer = m.sendTo
 	m.relay = newRelayer(m.sendTo, d.peers, cfg.Profile.PaceInterval())
 	d.relay = m.relay
@@ -531,6 +537,12 @@ type Stats struct {
 	// and those it did not (an asker it does not hold alive, or beyond
 	// maxPullAnswers a second).
 	PullsSent, PullsAnswered, PullsDropped uint64
+	// EndedPullsSent counts the members this member asked which members
+	// they found ended (endedpull.go); EndedPullsAnswered the asks it
+	// answered, EndedPullsDropped those it did not (an asker it does not
+	// hold alive, or beyond maxPullAnswers a second), and EndedPullsEmpty
+	// those it left unanswered, having found nobody ended.
+	EndedPullsSent, EndedPullsAnswered, EndedPullsDropped, EndedPullsEmpty uint64
 	// PingsSent counts the side pings this member sent (Ping, for a
 	// member that reads them), PingsAcked the pings acknowledged in time
 	// (one per Ping), PingsAnswered the side pings for this member it
@@ -585,6 +597,10 @@ func (m *Membership) Stats() Stats {
 		PullsSent:          m.d.pullsSent.Load(),
 		PullsAnswered:      m.d.pullsAnswered.Load(),
 		PullsDropped:       m.d.pullsDropped.Load(),
+		EndedPullsSent:     m.d.endedPullsSent.Load(),
+		EndedPullsAnswered: m.d.endedPullsAnswered.Load(),
+		EndedPullsDropped:  m.d.endedPullsDropped.Load(),
+		EndedPullsEmpty:    m.d.endedPullsEmpty.Load(),
 		StreamsAccepted:    m.tr.accepted.Load(),
 		StreamsWrongLabel:  r.total(rejectStreamLabel),
 		StreamsWrongMode:   r.total(rejectStreamMode),
