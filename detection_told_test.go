@@ -2,6 +2,7 @@ package cloister_test
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -179,4 +180,75 @@ func TestKillNewsStaysOnItsSideOfAPartition(t *testing.T) {
 	// one view at a time; the views are not counted here.
 	c.Heal()
 	agreedWithout(t, c, rs, victims, far[0])
+}
+
+// A survivor that lost every notice of a row of kills, every pass-on and
+// every gossiped copy (everything sent to it was blocked while they went
+// round) asks the members that moved on which members they found ended,
+// once it hears their adverts again, and removes the whole row in one
+// view change, long before memberlist's own verdict (its suspicion is
+// stretched to half a minute here).
+func TestDeafSurvivorAsksWhoEnded(t *testing.T) {
+	n, k := 12, 3
+	d := cloister.SteadyDetection()
+	d.SuspicionMult = 30             // memberlist's own verdict: over 30 s
+	d.PushPullInterval = time.Second // how the deaf node hears the others' adverts again
+	c, rs := detectCluster(t, n, d, seed())
+	waitWatches(c)
+	order := make([]int, n)
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return strings.Compare(c.Node(a).Self().ID, c.Node(b).Self().ID) })
+	victims := order[4 : 4+k] // found by order[2] and order[3] (and their sweeps)
+	deaf := order[10]         // watches order[11] and order[0]
+	for i := range n {
+		if i != deaf {
+			c.Block(i, deaf)
+		}
+	}
+	marks := eventMarks(rs)
+	c.Kill(victims...)
+	var others []int
+	for i := range n {
+		if i != deaf && !slices.Contains(victims, i) {
+			others = append(others, i)
+		}
+	}
+	heardAtOnce(t, c, d, rs, victims, others)
+	// The notices' gossip goes on for RetransmitMult × log10(N+1) gossip
+	// rounds (five of 200 ms) after the last member confirmed them: the
+	// deaf node stays deaf well past that.
+	time.Sleep(3 * time.Second)
+	for _, v := range victims {
+		if downs, _ := rs[deaf].count(c.Node(v).Self().ID); downs > 0 {
+			t.Fatalf("the deaf node heard of a kill while deaf")
+		}
+	}
+	c.Heal()
+	healed := time.Now()
+	c.WaitFor("the deaf node reported every victim down", func() bool {
+		for _, v := range victims {
+			if downs, _ := rs[deaf].count(c.Node(v).Self().ID); downs == 0 {
+				return false
+			}
+		}
+		return true
+	})
+	took := time.Since(healed)
+	t.Logf("the deaf node heard of the %d kills %v after it could hear again (memberlist's verdict: over %v)", k, took, d.Budget(n))
+	if limit := d.Budget(n) / 2; took > limit {
+		t.Fatalf("the deaf node heard of the kills after %v, want under %v: found by probing, not by asking", took, limit)
+	}
+	var answered uint64
+	for _, i := range others {
+		answered += c.Node(i).Stats().EndedPullsAnswered
+	}
+	if sent := c.Node(deaf).Stats().EndedPullsSent; sent == 0 || answered == 0 {
+		t.Fatalf("the deaf node asked %d members who ended, %d answers; want some of each", sent, answered)
+	}
+	agreedWithout(t, c, rs, victims, deaf)
+	if views := viewsSince(rs[deaf:deaf+1], marks[deaf:deaf+1], nil); len(views) != 1 {
+		t.Fatalf("the deaf node went through %d views, want 1", len(views))
+	}
 }

@@ -321,10 +321,11 @@ func newNode(ctx context.Context, cfg Config, logger *slog.Logger, secret Secret
 		n.wg.Add(1)
 		go n.reconnectLoop()
 	}
-	n.wg.Add(3)
+	n.wg.Add(4)
 	go n.watchLoop()
 	go n.noticeLoop()
 	go n.pullLoop()
+	go n.endedPullLoop()
 	started = true
 	return n, nil
 }

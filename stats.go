@@ -45,6 +45,11 @@ type Stats struct {
 	// those it did not (from a member it does not hold alive, or beyond
 	// its rate of 256 answers a second).
 	PullsSent, PullsAnswered, PullsDropped uint64
+	// EndedPullsSent counts the members this node asked which members
+	// they found ended, most of its view advertising another view (see
+	// endedpull.go); EndedPullsAnswered the asks it answered, naming
+	// members it had found ended.
+	EndedPullsSent, EndedPullsAnswered uint64
 	// Pings counts the side pings that confirm memberlist's failure
 	// verdicts (see Detection), sent and answered.
 	Pings PingStats
@@ -162,6 +167,8 @@ func (n *Node) Stats() Stats {
 		PullsSent:               ms.PullsSent,
 		PullsAnswered:           ms.PullsAnswered,
 		PullsDropped:            ms.PullsDropped,
+		EndedPullsSent:          ms.EndedPullsSent,
+		EndedPullsAnswered:      ms.EndedPullsAnswered,
 		Pings: PingStats{Sent: ms.PingsSent, Acked: ms.PingsAcked, Answered: ms.PingsAnswered, TooLate: ms.AcksTooLate, Unmatched: ms.AcksUnmatched,
 			Late: AckLateness{Bounds: ms.AckLateness.Bounds, Counts: ms.AckLateness.Counts, Sum: ms.AckLateness.Sum}},
 		FailuresNotConfirmed: n.failuresRefuted.Load(),

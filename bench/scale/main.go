@@ -505,7 +505,7 @@ func progress(nodes []*cloister.Node, v *views, net *memnet.Network, start time.
 		case <-stop:
 			return
 		}
-		var notConfirmed, hinted, overLimit, queueFull, pulls, onCommit uint64
+		var notConfirmed, hinted, overLimit, queueFull, pulls, endedPulls, endedAnswers, onCommit uint64
 		var pings cloister.PingStats
 		var late cloister.AckLateness
 		health, confirming := 0, 0
@@ -519,6 +519,8 @@ func progress(nodes []*cloister.Node, v *views, net *memnet.Network, start time.
 			overLimit += st.Gossip.StreamsOverLimit
 			queueFull += st.Gossip.HandlerQueueFull
 			pulls += st.PullsSent
+			endedPulls += st.EndedPullsSent
+			endedAnswers += st.EndedPullsAnswered
 			onCommit += st.CommitsOnCommit
 			pings.Sent += st.Pings.Sent
 			pings.Acked += st.Pings.Acked
@@ -546,8 +548,8 @@ func progress(nodes []*cloister.Node, v *views, net *memnet.Network, start time.
 				behind = append(behind, m)
 			}
 		}
-		fmt.Fprintf(os.Stderr, "scale: %5.1fs %s views held=%d node0 sees %d of %d advertising its view downs=%d notConfirmed=%d confirming=%d hinted=%d streamsOverLimit=%d handlerQueueFull=%d pulls=%d commitsOnCommit=%d pings=%d/%d acked, %d acks too late, %d unmatched, late acks %s maxHealth=%d goroutines=%d memnet=%+v%s%s%s\n",
-			time.Since(start).Seconds(), summary(nodes), len(held), same, len(s0.View.Members), downs, notConfirmed, confirming, hinted, overLimit, queueFull, pulls, onCommit, pings.Acked, pings.Sent, pings.TooLate, pings.Unmatched, lateness(late), health, runtime.NumGoroutine(), net.Stats(), stragglers(nodes, stats, held), holdouts(nodes), behindNode0(nodes, s0, same, behind))
+		fmt.Fprintf(os.Stderr, "scale: %5.1fs %s views held=%d node0 sees %d of %d advertising its view downs=%d notConfirmed=%d confirming=%d hinted=%d streamsOverLimit=%d handlerQueueFull=%d pulls=%d endedPulls=%d/%d answered commitsOnCommit=%d pings=%d/%d acked, %d acks too late, %d unmatched, late acks %s maxHealth=%d goroutines=%d memnet=%+v%s%s%s\n",
+			time.Since(start).Seconds(), summary(nodes), len(held), same, len(s0.View.Members), downs, notConfirmed, confirming, hinted, overLimit, queueFull, pulls, endedAnswers, endedPulls, onCommit, pings.Acked, pings.Sent, pings.TooLate, pings.Unmatched, lateness(late), health, runtime.NumGoroutine(), net.Stats(), stragglers(nodes, stats, held), holdouts(nodes), behindNode0(nodes, s0, same, behind))
 	}
 }
 
