@@ -1,6 +1,7 @@
 package membership
 
 import (
+	"math/rand/v2"
 	"slices"
 	"time"
 )
@@ -22,8 +23,8 @@ import (
 // It is encrypted and authenticated like all gossip when a key is set. A
 // member answers only members memberlist holds alive, and only when it
 // found somebody ended, within the pulls' rate (maxPullAnswers a second,
-// shared with them), with at most one batch (maxDownsBytes): a request
-// costs a member at most one datagram.
+// shared with them), with one batch (maxDownsBytes; one at random when
+// more are needed): a request costs a member at most one datagram.
 const (
 	endedPullKind = 10
 
@@ -56,7 +57,10 @@ func (d *delegate) receiveEndedPull(b []byte) {
 		return
 	}
 	d.endedPullsAnswered.Add(1)
-	d.answer(Member{ID: id, Addr: p.addr, wire: p.wire}, encodeDowns(ended)[0])
+	// More than one batch holds (dozens of members ended at once): one
+	// of them at random, so that the asker's next asks bring the rest.
+	batches := encodeDowns(ended)
+	d.answer(Member{ID: id, Addr: p.addr, wire: p.wire}, batches[rand.IntN(len(batches))])
 }
 
 // endedIDs returns the live members found ended, sorted. d.mu must not be

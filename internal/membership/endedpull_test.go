@@ -106,6 +106,21 @@ func TestPullEndedAnsweredOnlyForLiveMembersWithOneBatch(t *testing.T) {
 	if n := len(answers[0]); n == 0 || n == len(many) || !slices.IsSorted(answers[0]) {
 		t.Fatalf("answer named %d members (sorted: %v), want a sorted part of the %d that fits one batch", n, slices.IsSorted(answers[0]), len(many))
 	}
+	// Asked again, it answers with other parts too: the asker gets them all.
+	told := map[string]bool{}
+	for range 100 { // six batches: each missed by all 100 with odds of 1e-8
+		d.NotifyMsg(encodeID(endedPullKind, "b"))
+	}
+	for _, a := range answers {
+		for _, id := range a {
+			told[id] = true
+		}
+	}
+	if len(told) != len(many) {
+		t.Fatalf("101 answers named %d of the %d members found ended, want all", len(told), len(many))
+	}
+	answers = answers[:1]
+	d.endedPullsAnswered.Store(1)
 	if d.endedPullsDropped.Load() != 2 || d.badAdverts.Load() != 1 || d.endedPullsAnswered.Load() != 1 {
 		t.Fatalf("dropped %d, unreadable %d, answered %d; want 2, 1 and 1", d.endedPullsDropped.Load(), d.badAdverts.Load(), d.endedPullsAnswered.Load())
 	}
