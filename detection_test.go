@@ -96,12 +96,18 @@ func watchingCluster(t *testing.T, n int) (cloister.Detection, *cloistertest.Clu
 	d := cloister.LANDetection()
 	c, rs := detectCluster(t, n, d, seed())
 	waitWatches(c)
-	order := make([]int, n)
+	return d, c, rs, idOrder(c)
+}
+
+// idOrder returns the cluster's nodes in the order of their IDs: each
+// watches the two after it.
+func idOrder(c *cloistertest.Cluster) []int {
+	order := make([]int, c.Len())
 	for i := range order {
 		order[i] = i
 	}
 	slices.SortFunc(order, func(a, b int) int { return strings.Compare(c.Node(a).Self().ID, c.Node(b).Self().ID) })
-	return d, c, rs, order
+	return order
 }
 
 // falseDowns lists the MemberDown events a node other than the faulted

@@ -2,7 +2,6 @@ package cloister_test
 
 import (
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -195,11 +194,7 @@ func TestDeafSurvivorAsksWhoEnded(t *testing.T) {
 	d.PushPullInterval = time.Second // how the deaf node hears the others' adverts again
 	c, rs := detectCluster(t, n, d, seed())
 	waitWatches(c)
-	order := make([]int, n)
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortFunc(order, func(a, b int) int { return strings.Compare(c.Node(a).Self().ID, c.Node(b).Self().ID) })
+	order := idOrder(c)
 	victims := order[4 : 4+k] // found by order[2] and order[3] (and their sweeps)
 	deaf := order[10]         // watches order[11] and order[0]
 	for i := range n {

@@ -81,21 +81,7 @@ func (d *delegate) endedIDs() []string {
 // are asked (see endedPullWire); the answers arrive as down notices
 // (Config.OnDown).
 func (m *Membership) PullEnded(ids []string) int {
-	msg := encodeID(endedPullKind, m.d.self)
-	var to []Member
-	m.d.mu.Lock()
-	for _, id := range ids {
-		if _, ended := m.d.ended[id]; ended {
-			continue
-		}
-		if p, ok := m.d.alive[id]; ok && p.endedPulls {
-			to = append(to, Member{ID: id, Addr: p.addr, wire: p.wire})
-		}
-	}
-	m.d.mu.Unlock()
-	for _, p := range to {
-		m.sendTo(p, msg)
-	}
-	m.d.endedPullsSent.Add(uint64(len(to)))
-	return len(to)
+	n := m.sendToLive(ids, encodeID(endedPullKind, m.d.self), func(w wire) bool { return w.endedPulls })
+	m.d.endedPullsSent.Add(uint64(n))
+	return n
 }

@@ -56,14 +56,22 @@ func (d *delegate) receivePull(b []byte) {
 // were asked. Only live members that answer pulls are asked (see
 // pullWire); the answers arrive as adverts.
 func (m *Membership) Pull(ids []string) int {
-	msg := encodeID(pullKind, m.d.self)
+	n := m.sendToLive(ids, encodeID(pullKind, m.d.self), func(w wire) bool { return w.pulls })
+	m.d.pullsSent.Add(uint64(n))
+	return n
+}
+
+// sendToLive sends msg to each of the members ids that memberlist holds
+// alive, that nobody found ended, and whose wire reads it (reads); it
+// returns how many it sent it to.
+func (m *Membership) sendToLive(ids []string, msg []byte, reads func(wire) bool) int {
 	var to []Member
 	m.d.mu.Lock()
 	for _, id := range ids {
 		if _, ended := m.d.ended[id]; ended {
 			continue
 		}
-		if p, ok := m.d.alive[id]; ok && p.pulls {
+		if p, ok := m.d.alive[id]; ok && reads(p.wire) {
 			to = append(to, Member{ID: id, Addr: p.addr, wire: p.wire})
 		}
 	}
@@ -71,6 +79,5 @@ func (m *Membership) Pull(ids []string) int {
 	for _, p := range to {
 		m.sendTo(p, msg)
 	}
-	m.d.pullsSent.Add(uint64(len(to)))
 	return len(to)
 }
