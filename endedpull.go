@@ -100,7 +100,7 @@ func (p *endedPullPlan) due(s *Snapshot, now time.Time, after time.Duration) ([]
 // NoQuorum); nil otherwise. While a view is being assembled views differ
 // for good reasons.
 func viewedElsewhere(s *Snapshot) []string {
-	if s.State != Ready && s.State != Rehashing && s.State != NoQuorum {
+	if s == nil || s.State != Ready && s.State != Rehashing && s.State != NoQuorum {
 		return nil
 	}
 	elsewhere := 0

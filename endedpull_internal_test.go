@@ -25,6 +25,9 @@ func TestEndedPullPlan(t *testing.T) {
 		return &Snapshot{State: state, Self: Member{ID: "self"}, View: View{ID: view, Members: members}}
 	}
 	var p endedPullPlan
+	if ids, waiting := p.due(nil, now, after); ids != nil || waiting {
+		t.Fatalf("no snapshot yet: asked %v (waiting %v), want nobody", ids, waiting)
+	}
 	ask := func(s *Snapshot, at time.Duration) ([]string, bool) { return p.due(s, now.Add(at), after) }
 
 	if ids, waiting := ask(snap(Ready, 7, 2), 0); ids != nil || waiting {
