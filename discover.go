@@ -99,7 +99,7 @@ func (n *Node) discoverLoop() {
 			if missing := len(n.absent(peers)); missing > 0 {
 				now, members := time.Now(), n.knownSize()
 				rejoin := rejoinWait(now, gate.pacer.last, members, n.cfg.Detection.pace())
-				wait = min(wait, max(rejoin, gate.wait(now, members, missing, n.cfg.Detection.GossipInterval)))
+				wait = min(wait, max(rejoin, gate.pacer.wait(now, members, missing)))
 			}
 		}
 		timer.Reset(wait)
@@ -140,33 +140,15 @@ func (g *rejoinGate) allow(now time.Time, known, live, absent int, gossip time.D
 	if absent == 0 || g.pacer.wait(now, known, absent) > 0 {
 		return false
 	}
-	if g.growth.growing(now, live, g.grace(known, absent, gossip)) && g.pacer.joins >= unpacedJoins {
+	grace := gossipGrace
+	if absent <= max(1, known/10) {
+		grace = stragglerGrace
+	}
+	if g.growth.growing(now, live, time.Duration(grace)*gossip) && g.pacer.joins >= unpacedJoins {
 		return false
 	}
 	g.pacer.started(now, known)
 	return true
-}
-
-// grace is how long after memberlist last heard of a new member the gate
-// holds a join toward absent addresses (gossipGrace, stragglerGrace).
-func (g *rejoinGate) grace(known, absent int, gossip time.Duration) time.Duration {
-	if absent <= max(1, known/10) {
-		return stragglerGrace * gossip
-	}
-	return gossipGrace * gossip
-}
-
-// wait is how long from now until allow could let a join through for the
-// same numbers: the pacer's wait, and the rest of the grace after the last
-// growth it saw. The discovery loop sleeps that long: woken at once
-// instead, while the grace held, the first nodes of a 100-process start
-// went round their loop hundreds of times each, for nothing.
-func (g *rejoinGate) wait(now time.Time, known, absent int, gossip time.Duration) time.Duration {
-	w := g.pacer.wait(now, known, absent)
-	if g.pacer.joins >= unpacedJoins && !g.growth.at.IsZero() {
-		w = max(w, g.growth.at.Add(g.grace(known, absent, gossip)).Sub(now))
-	}
-	return max(0, w)
 }
 
 // liveGrowth remembers when the number of members memberlist holds alive

@@ -275,34 +275,3 @@ func TestKnownMembersBelowAndAboveTheBound(t *testing.T) {
 		}
 	}
 }
-
-// The gate says how long until it could let a join through: while it
-// holds one back for the grace after an arrival, the wait is the rest of
-// that grace (the discovery loop sleeps it, rather than spinning), and a
-// join asked for then goes through.
-func TestRejoinGateWaitsForItsGrace(t *testing.T) {
-	const gossip = 200 * time.Millisecond
-	t0 := time.Unix(1000, 0)
-	var g rejoinGate
-	if w := g.wait(t0, 5, 3, gossip); w != 0 {
-		t.Fatalf("before any join: wait %v, want 0", w)
-	}
-	if !g.allow(t0, 5, 4, 3, gossip) {
-		t.Fatal("first join held")
-	}
-	// memberlist heard of a member since: held for the grace after it.
-	at := t0.Add(joinGap(6, 3))
-	if g.allow(at, 6, 5, 3, gossip) {
-		t.Fatal("joined right after an arrival")
-	}
-	w := g.wait(at, 6, 3, gossip)
-	if want := gossipGrace * gossip; w != want {
-		t.Fatalf("held for an arrival: wait %v, want the grace %v", w, want)
-	}
-	if g.allow(at.Add(w-time.Millisecond), 6, 5, 3, gossip) {
-		t.Fatal("joined before the wait was over")
-	}
-	if !g.allow(at.Add(w), 6, 5, 3, gossip) {
-		t.Fatalf("held after the wait it gave (%v)", w)
-	}
-}
