@@ -47,8 +47,9 @@ func (d *delegate) receiveEndedPull(b []byte) {
 		d.endedPullsDropped.Add(1)
 		return
 	}
-	ended := d.endedIDs()
-	if len(ended) == 0 {
+	// The cheap checks first: an asker beyond the rate, or a member with
+	// nothing to tell, costs no list of IDs.
+	if d.endedCount() == 0 {
 		d.endedPullsEmpty.Add(1)
 		return
 	}
@@ -56,11 +57,24 @@ func (d *delegate) receiveEndedPull(b []byte) {
 		d.endedPullsDropped.Add(1)
 		return
 	}
+	ended := d.endedIDs()
+	if len(ended) == 0 { // its records departed meanwhile
+		d.endedPullsEmpty.Add(1)
+		return
+	}
 	d.endedPullsAnswered.Add(1)
 	// More than one batch holds (dozens of members ended at once): one
 	// of them at random, so that the asker's next asks bring the rest.
 	batches := encodeDowns(ended)
 	d.answer(Member{ID: id, Addr: p.addr, wire: p.wire}, batches[rand.IntN(len(batches))])
+}
+
+// endedCount is how many live members were found ended. d.mu must not be
+// held.
+func (d *delegate) endedCount() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.ended)
 }
 
 // endedIDs returns the live members found ended, sorted. d.mu must not be

@@ -135,27 +135,29 @@ type delegate struct {
 	badAdverts atomic.Uint64 // direct adverts dropped as unreadable
 	dupAdverts atomic.Uint64 // adverts not queued: the same as the last one queued
 
-	onDown           func([]Member)              // down notices' receiver, or nil
-	relay            *relayer                    // passes on adverts sent to relay, or nil
-	olderWire        bool                        // tests: behave as a node from before relays
-	beforePulls      bool                        // tests: behave as a node from before pulls (counts them as unreadable)
-	beforeDowns      bool                        // tests: behave as a node from before batches of down notices (counts them as unreadable)
-	answer           func(to Member, msg []byte) // sends an answer to a pull, or nil
-	answers          *rate.Limiter               // the rate of answers (newPullAnswers)
-	pullsSent        atomic.Uint64               // pulls sent
-	pullsAnswered    atomic.Uint64               // pulls answered
-	pullsDropped     atomic.Uint64               // pulls not answered: unknown asker, or beyond the rate
-	beforeEndedPulls bool                        // tests: behave as a node from before pulls of endings (counts them as unreadable)
-	// Pulls of endings (endedpull.go): sent, answered, not answered
-	// (unknown asker, or beyond the rate), and not answered for want of
-	// an ending to tell.
-	endedPullsSent, endedPullsAnswered, endedPullsDropped, endedPullsEmpty atomic.Uint64
-	services                                                               ServiceGossip                    // the service channel's receiver, or nil
-	broadcasts                                                             *memberlist.TransmitLimitedQueue // service broadcasts to gossip, or nil
-	downs                                                                  *memberlist.TransmitLimitedQueue // down notices to gossip (downBroadcast), or nil
-	prunedDowns                                                            atomic.Uint64                    // down notices dropped from a full queue
-	prunedBroadcasts                                                       atomic.Uint64                    // broadcasts dropped from a full queue
-	oversizedStates                                                        atomic.Uint64                    // state exchanges sent without the services' state
+	onDown           func([]Member)                   // down notices' receiver, or nil
+	relay            *relayer                         // passes on adverts sent to relay, or nil
+	olderWire        bool                             // tests: behave as a node from before relays
+	beforePulls      bool                             // tests: behave as a node from before pulls (counts them as unreadable)
+	beforeDowns      bool                             // tests: behave as a node from before batches of down notices (counts them as unreadable)
+	answer           func(to Member, msg []byte)      // sends an answer to a pull, or nil
+	answers          *rate.Limiter                    // the rate of answers (newPullAnswers)
+	pullsSent        atomic.Uint64                    // pulls sent
+	pullsAnswered    atomic.Uint64                    // pulls answered
+	pullsDropped     atomic.Uint64                    // pulls not answered: unknown asker, or beyond the rate
+	beforeEndedPulls bool                             // tests: behave as a node from before pulls of endings (counts them as unreadable)
+	services         ServiceGossip                    // the service channel's receiver, or nil
+	broadcasts       *memberlist.TransmitLimitedQueue // service broadcasts to gossip, or nil
+	downs            *memberlist.TransmitLimitedQueue // down notices to gossip (downBroadcast), or nil
+	prunedDowns      atomic.Uint64                    // down notices dropped from a full queue
+	prunedBroadcasts atomic.Uint64                    // broadcasts dropped from a full queue
+	oversizedStates  atomic.Uint64                    // state exchanges sent without the services' state
+
+	// Pulls of endings (endedpull.go).
+	endedPullsSent     atomic.Uint64 // sent
+	endedPullsAnswered atomic.Uint64 // answered
+	endedPullsDropped  atomic.Uint64 // not answered: unknown asker, or beyond the rate
+	endedPullsEmpty    atomic.Uint64 // not answered: nobody found ended
 }
 
 // newDelegate returns a delegate that queues events on q for the member
