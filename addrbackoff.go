@@ -63,6 +63,17 @@ func dropEarliest[K comparable, V any](m map[K]V, at func(V) time.Time) {
 	delete(m, earliest)
 }
 
+// resumes returns when a's pause ends, or the zero time when a is not
+// paused at now.
+func (b *addrBackoff) resumes(a netip.AddrPort, now time.Time) time.Time {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if e, ok := b.addrs[a]; ok && now.Before(e.until) {
+		return e.until
+	}
+	return time.Time{}
+}
+
 // skip reports whether a is still paused at now.
 func (b *addrBackoff) skip(a netip.AddrPort, now time.Time) bool {
 	b.mu.Lock()

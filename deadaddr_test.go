@@ -67,3 +67,60 @@ func TestRefusingAddressIsPaused(t *testing.T) {
 		}
 	}
 }
+
+// A node waiting alone for its cluster, every other sentry address
+// refusing, sleeps until the first of them may be dialled again: its
+// discovery loop used to wake every pace (20 ms with the steady profile)
+// to find every address still paused.
+func TestDiscoveryWaitsOutPausedAddresses(t *testing.T) {
+	net := memnet.New(11)
+	defer net.Close()
+	self := netip.MustParseAddrPort("198.18.0.1:4747")
+	addrs := []netip.AddrPort{self}
+	for i := range 20 {
+		addrs = append(addrs, netip.AddrPortFrom(netip.AddrFrom4([4]byte{198, 18, 1, byte(i + 1)}), 4747))
+	}
+	tr, err := net.Listen(self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultConfig() // the steady profile: a pace of 20 ms
+	cfg.App = "paused-addresses"
+	cfg.Secret = Secret("paused-addresses-secret")
+	cfg.Sentry = discovery.Func(func(context.Context) ([]netip.AddrPort, error) { return addrs, nil })
+	cfg.Transport = tr
+	cfg.Consensus = 3 // never reached: the node stays Assembling
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	n, err := Launch(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Stop(context.Background()) })
+	// Every address refuses its first dial and is paused for a second;
+	// then the loop is watched for 1.5 s, while the addresses come back
+	// after 1 s and are paused for 2 s.
+	for net.Stats().Refused < uint64(len(addrs)-1) {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("%d of %d addresses dialled by the deadline", net.Stats().Refused, len(addrs)-1)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	before := n.discoverRounds.Load()
+	watch := time.NewTimer(1500 * time.Millisecond)
+	defer watch.Stop()
+	select {
+	case <-watch.C:
+	case <-ctx.Done():
+		t.Fatal(ctx.Err())
+	}
+	// Polls of the sentry (one a second) and the round when the pauses
+	// end; at one round a pace it was about 75.
+	if rounds := n.discoverRounds.Load() - before; rounds > 10 {
+		t.Fatalf("the discovery loop went round %d times in 1.5 s with every address paused, want at most 10", rounds)
+	}
+	if s := n.State(); s != Assembling {
+		t.Fatalf("state %v, want Assembling", s)
+	}
+}

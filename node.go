@@ -34,21 +34,22 @@ type Node struct {
 	format      advertFormat     // how adverts are encoded (a later format only in tests)
 	mismatched  map[string]bool  // members reported for another ring configuration; owned like core
 
-	snap        atomic.Pointer[Snapshot]
-	dispatchMu  sync.Mutex
-	dispatch    []*dispatcher
-	dropped     atomic.Uint64
-	served      atomic.Uint64                     // calls and casts served by handlers (callrate.go)
-	conflict    atomic.Pointer[NameConflictError] // set when a live namesake made this node stop
-	nameChecked map[string]bool                   // namesakes checked (nameconflict.go); owned like core
-	lastDiscErr atomic.Pointer[DiscoveryError]
-	mon         *monitorService
-	gossip      gossipHub      // the services' gossip channel
-	counters    counters       // the services' counters
-	reconnect   reconnectSet   // addresses of failed members, rejoined by reconnectLoop
-	viewIdx     viewIndexCache // live addresses and the hash circle of the current view (fanout.go)
-	authRefused addrBackoff    // addresses that answered with another secret or app
-	deadAddrs   addrBackoff    // addresses that refused the connection
+	snap           atomic.Pointer[Snapshot]
+	dispatchMu     sync.Mutex
+	dispatch       []*dispatcher
+	dropped        atomic.Uint64
+	served         atomic.Uint64                     // calls and casts served by handlers (callrate.go)
+	conflict       atomic.Pointer[NameConflictError] // set when a live namesake made this node stop
+	nameChecked    map[string]bool                   // namesakes checked (nameconflict.go); owned like core
+	lastDiscErr    atomic.Pointer[DiscoveryError]
+	mon            *monitorService
+	gossip         gossipHub      // the services' gossip channel
+	counters       counters       // the services' counters
+	reconnect      reconnectSet   // addresses of failed members, rejoined by reconnectLoop
+	viewIdx        viewIndexCache // live addresses and the hash circle of the current view (fanout.go)
+	authRefused    addrBackoff    // addresses that answered with another secret or app
+	deadAddrs      addrBackoff    // addresses that refused the connection
+	discoverRounds atomic.Int64   // turns of the discovery loop (tests)
 
 	confirmSlots    chan struct{}            // failures being confirmed (confirm.go)
 	confirmWait     confirmBacklog           // failures waiting for a slot
