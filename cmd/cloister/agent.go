@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -16,7 +15,6 @@ import (
 	"time"
 
 	"github.com/cloister-go/cloister"
-	"github.com/cloister-go/cloister/discovery"
 )
 
 // EnvHTTP is the address of the agent's status endpoints.
@@ -65,7 +63,8 @@ func runAgent(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("-log: %w", err)
 	}
 	cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	printer := &eventPrinter{w: stdout, json: *jsonOut}
+	printer := newEventPrinter(stdout, *jsonOut)
+	defer printer.close() // after the last line: "exited", or an error's
 	cfg.Listeners = append(cfg.Listeners, printer)
 	// The agent serves the dashboard beside its probes: /dashboard/ on
 	// the same address (read-only, no metrics registry needed).
@@ -109,56 +108,6 @@ func runAgent(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	printer.print(map[string]any{"event": "exited"}, "exited")
 	return nil
-}
-
-// eventPrinter writes every event as one line: text or JSON.
-type eventPrinter struct {
-	mu   sync.Mutex
-	w    io.Writer
-	json bool
-}
-
-func (p *eventPrinter) OnStateChange(cloister.State, cloister.State, cloister.Snapshot) {}
-
-func (p *eventPrinter) OnEvent(e cloister.Event) {
-	var rec map[string]any
-	switch e := e.(type) {
-	case *cloister.StateChanged:
-		rec = map[string]any{"event": "state", "from": e.From.String(), "to": e.To.String(),
-			"members": len(e.Snapshot.View.Members), "view": fmt.Sprintf("%016x", e.Snapshot.View.ID), "term": e.Snapshot.Term}
-	case *cloister.MemberUp:
-		rec = map[string]any{"event": "up", "member": e.Member.Name, "id": e.Member.ID}
-	case *cloister.MemberDown:
-		rec = map[string]any{"event": "down", "member": e.Member.Name, "id": e.Member.ID, "reason": e.Reason.String()}
-	case *cloister.ViewChanged:
-		rec = map[string]any{"event": "view", "members": len(e.New.Members), "epoch": e.New.Epoch}
-	case *cloister.DiscoveryFailed:
-		rec = map[string]any{"event": "discovery_failed", "error": e.Err.Error(), "empty": errors.Is(e.Err, discovery.ErrNoAddresses)}
-	case *cloister.RingConfigDiffers:
-		rec = map[string]any{"event": "ring_config_differs", "member": e.Member.Name, "id": e.Member.ID}
-	case *cloister.EventsDropped:
-		rec = map[string]any{"event": "dropped", "count": e.Count}
-	case *cloister.RingChanged:
-		// The agent itself never asks its rings anything, so it does not
-		// build them to print a checksum: `cloister whois` shows it.
-		rec = map[string]any{"event": "ring", "ring": e.Name, "view": fmt.Sprintf("%016x", e.New.ViewID())}
-	default:
-		rec = map[string]any{"event": "other", "text": e.String()}
-	}
-	p.print(rec, e.String())
-}
-
-func (p *eventPrinter) print(rec map[string]any, text string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	now := time.Now()
-	if p.json {
-		rec["t"] = now.UnixNano()
-		b, _ := json.Marshal(rec)
-		fmt.Fprintln(p.w, string(b))
-		return
-	}
-	fmt.Fprintf(p.w, "%s %s\n", now.Format("15:04:05.000"), text)
 }
 
 // flagVars maps each agent flag that sets a variable to it.
