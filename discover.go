@@ -266,7 +266,7 @@ func (n *Node) absent(peers []netip.AddrPort) []netip.AddrPort {
 // for the join pacer, and that holds the first real join after a pause
 // back by a join gap. Sleeping out the pauses there too made 100-process
 // starts slower (fewer turns, so more joins: 5.9-10.1 s against 5.8-9.4 s
-// in ten alternating rounds, slower in seven), docs/benchmarks.md.
+// in ten alternating rounds, slower in eight), docs/benchmarks.md.
 func (n *Node) alonePaused(members int, absent []netip.AddrPort, now time.Time) time.Duration {
 	if members > 1 {
 		return 0
