@@ -5,6 +5,8 @@ import (
 	"errors"
 	"math/rand/v2"
 	"net/netip"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -65,7 +67,12 @@ func (n *Node) discoverLoop() {
 	var gate rejoinGate
 	join := func() {
 		absent := n.absent(peers)
-		if gate.allow(time.Now(), n.knownSize(), len(n.ml.LiveAddrs()), len(absent), n.cfg.Detection.GossipInterval) {
+		known := n.knownSize()
+		heard := n.heardAbsent(absent, known)
+		if gate.allow(time.Now(), known, len(n.ml.LiveAddrs()), len(absent), len(heard) > 0, n.cfg.Detection.GossipInterval) {
+			if len(heard) > 0 {
+				absent = heard // those surely answer
+			}
 			n.join(ctx, absent)
 		}
 	}
@@ -75,6 +82,7 @@ func (n *Node) discoverLoop() {
 	for {
 		select {
 		case <-timer.C:
+		case <-n.ml.HeardSignal():
 		case <-ctx.Done():
 			return
 		}
@@ -127,7 +135,8 @@ const stragglerGrace = 2
 
 // rejoinGate decides when a discovery loop joins again: the join pacer
 // (joinpace.go), then the grace after memberlist last heard of a new
-// member (gossipGrace, stragglerGrace). Only the discovery loop uses it.
+// member (gossipGrace, stragglerGrace), unless the node heard of a
+// missing one (heardAbsent). Only the discovery loop uses it.
 type rejoinGate struct {
 	pacer  joinPacer
 	growth liveGrowth
@@ -136,8 +145,10 @@ type rejoinGate struct {
 // allow reports whether a join toward absent discovered addresses starts
 // now, and records it if so, for a node that knows known members (itself
 // included), live of them held alive by memberlist, with gossip its gossip
-// interval.
-func (g *rejoinGate) allow(now time.Time, known, live, absent int, gossip time.Duration) bool {
+// interval; heard says that some of the absent ones are members whose
+// adverts came before their alive messages (heardAbsent): the grace waits
+// for gossip to bring members, and gossip is behind on those.
+func (g *rejoinGate) allow(now time.Time, known, live, absent int, heard bool, gossip time.Duration) bool {
 	if absent == 0 || g.pacer.wait(now, known, absent) > 0 {
 		return false
 	}
@@ -145,7 +156,7 @@ func (g *rejoinGate) allow(now time.Time, known, live, absent int, gossip time.D
 	if absent <= max(1, known/10) {
 		grace = stragglerGrace
 	}
-	if g.growth.growing(now, live, time.Duration(grace)*gossip) && g.pacer.joins >= unpacedJoins {
+	if g.growth.growing(now, live, time.Duration(grace)*gossip) && g.pacer.joins >= unpacedJoins && !heard {
 		return false
 	}
 	g.pacer.started(now, known)
@@ -272,6 +283,66 @@ func (n *Node) alonePaused(members int, absent []netip.AddrPort, now time.Time) 
 		return 0
 	}
 	return n.pausedFor(absent, now)
+}
+
+// heardAbsent returns the absent discovered addresses of members this node
+// heard of (membership.HeardOf: their adverts came before memberlist held
+// them alive), for a node that knows known members and is not Ready,
+// missing only a few (at most a tenth) of the discovered addresses, in a
+// view below membership.RelayFrom; none otherwise. Those are the
+// stragglers of a start whose alive messages this node missed, and they
+// surely answer: joining them at once, rather than after the straggler
+// grace, ends the wait for them. In 50-process starts the last node to
+// hold the whole view waited 0.4-0.6 s for its last member that way.
+// Only discovered addresses are joined: an advert names any address its
+// sender likes. Not Ready and below relays, because in a Ready cluster
+// every member hears a newcomer's advert at once, and all of them
+// joining it together would be a burst of state exchanges on the
+// newcomer, at 1,000 members a thousand of a thousand members each.
+func (n *Node) heardAbsent(absent []netip.AddrPort, known int) []netip.AddrPort {
+	if !joinsHeard(len(absent), known, n.State()) {
+		return nil
+	}
+	return heardAmong(absent, n.ml.HeardOf(), n.hints.isEnded)
+}
+
+// joinsHeard reports whether a node in state, knowing known members and
+// missing absent discovered addresses, joins the members it heard of at
+// once (see heardAbsent).
+func joinsHeard(absent, known int, state State) bool {
+	return absent > 0 && absent <= max(1, known/10) && known < membership.RelayFrom && state != Ready
+}
+
+// heardAmong returns the addresses of absent that the member IDs heard
+// name, leaving out members found ended.
+func heardAmong(absent []netip.AddrPort, heard []string, ended func(string) bool) []netip.AddrPort {
+	var out []netip.AddrPort
+	for _, id := range heard {
+		if ended(id) {
+			continue
+		}
+		if a, ok := addrOfID(id); ok && slices.Contains(absent, a) && !slices.Contains(out, a) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// addrOfID is the address a member ID names (app@host:port#incarnation).
+func addrOfID(id string) (netip.AddrPort, bool) {
+	name, _, ok := parseMemberID(id)
+	if !ok {
+		return netip.AddrPort{}, false
+	}
+	at := strings.LastIndexByte(name, '@')
+	if at < 0 {
+		return netip.AddrPort{}, false
+	}
+	a, err := netip.ParseAddrPort(name[at+1:])
+	if err != nil {
+		return netip.AddrPort{}, false
+	}
+	return netip.AddrPortFrom(a.Addr().Unmap(), a.Port()), true
 }
 
 // pausedFor is how long from now every address of addrs stays paused

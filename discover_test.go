@@ -175,41 +175,55 @@ func TestRejoinGatePacesByKnownMembers(t *testing.T) {
 	const gossip = 200 * time.Millisecond
 	t0 := time.Unix(1000, 0)
 	var g rejoinGate
-	if g.allow(t0, 41, 40, 0, gossip) {
+	if g.allow(t0, 41, 40, 0, false, gossip) {
 		t.Fatal("joined with nothing absent")
 	}
-	if !g.allow(t0, 41, 40, 30, gossip) {
+	if !g.allow(t0, 41, 40, 30, false, gossip) {
 		t.Fatal("first join with company held")
 	}
 	gap := joinGap(41, 30)
-	if g.allow(t0.Add(gap/2), 41, 40, 30, gossip) {
+	if g.allow(t0.Add(gap/2), 41, 40, 30, false, gossip) {
 		t.Fatalf("joined again within the pacer's gap (%v): the node counted as alone", gap)
 	}
 	// Past the gap, but memberlist heard of a member since: 30 of 41
 	// missing is no straggler, so the whole gossip grace applies.
 	at := t0.Add(joinGap(42, 30))
-	if g.allow(at, 42, 41, 30, gossip) {
+	if g.allow(at, 42, 41, 30, false, gossip) {
 		t.Fatal("joined as members kept arriving")
 	}
-	if g.allow(at.Add(stragglerGrace*gossip), 42, 41, 30, gossip) {
+	if g.allow(at.Add(stragglerGrace*gossip), 42, 41, 30, false, gossip) {
 		t.Fatal("30 of 42 missing: joined after the straggler grace")
 	}
 	at = at.Add(gossipGrace * gossip)
-	if !g.allow(at, 42, 41, 30, gossip) {
+	if !g.allow(at, 42, 41, 30, false, gossip) {
 		t.Fatal("no arrival for the gossip grace: still held")
 	}
 
 	// A straggler: 2 of 50 missing, memberlist's count just grew.
 	var s rejoinGate
-	if !s.allow(t0, 50, 47, 2, gossip) {
+	if !s.allow(t0, 50, 47, 2, false, gossip) {
 		t.Fatal("first join held")
 	}
 	at = t0.Add(joinGap(50, 2))
-	if s.allow(at, 50, 48, 2, gossip) {
+	if s.allow(at, 50, 48, 2, false, gossip) {
 		t.Fatal("joined right after an arrival")
 	}
-	if !s.allow(at.Add(stragglerGrace*gossip), 50, 48, 2, gossip) {
+	if !s.allow(at.Add(stragglerGrace*gossip), 50, 48, 2, false, gossip) {
 		t.Fatalf("a straggler waited longer than the straggler grace (%d intervals)", stragglerGrace)
+	}
+
+	// A straggler that heard of a missing member (its advert came before
+	// its alive message) joins right after an arrival: gossip is behind
+	// on that one. The pacer still spaces the joins.
+	var h rejoinGate
+	if !h.allow(t0, 50, 47, 2, false, gossip) {
+		t.Fatal("first join held")
+	}
+	if h.allow(t0.Add(joinGap(50, 2)/2), 50, 48, 2, true, gossip) {
+		t.Fatal("heard of a member: joined within the pacer's gap")
+	}
+	if !h.allow(t0.Add(joinGap(50, 2)), 50, 48, 2, true, gossip) {
+		t.Fatal("heard of a member: held for the straggler grace after an arrival")
 	}
 }
 

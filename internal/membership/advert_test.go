@@ -307,3 +307,36 @@ func startAlivePair(tb testing.TB, p Profile, editB func(*Config)) (a, b *Member
 	waitFor(tb, "a and b alive to each other", 10*time.Second, func() bool { return a.Alive("b") && b.Alive("a") })
 	return a, b, bAddr, ctx
 }
+
+// A member heard of by its advert before memberlist holds it alive is
+// listed (HeardOf), with a signal the first time; joining takes it off.
+func TestHeardOfListsMembersAdvertisedBeforeAlive(t *testing.T) {
+	d := newDelegate(newQueue(), "a")
+	m := &Membership{d: d}
+	d.NotifyMsg(encodeAdvert("b", []byte("b1")))
+	select {
+	case <-m.HeardSignal():
+	default:
+		t.Fatal("no signal for the first advert of a member not known yet")
+	}
+	d.NotifyMsg(encodeAdvert("b", []byte("b2"))) // held again: no new signal
+	select {
+	case <-m.HeardSignal():
+		t.Fatal("signalled again for a member already held")
+	default:
+	}
+	d.NotifyMsg(encodeAdvert("c", []byte("c1")))
+	got := m.HeardOf()
+	slices.Sort(got)
+	if !slices.Equal(got, []string{"b", "c"}) {
+		t.Fatalf("HeardOf = %v, want [b c]", got)
+	}
+	d.NotifyJoin(&memberlist.Node{Name: "b", Addr: net.IPv4(127, 0, 0, 1), Port: 7001, Meta: []byte("b0")})
+	if got := m.HeardOf(); !slices.Equal(got, []string{"c"}) {
+		t.Fatalf("HeardOf after b joined = %v, want [c]", got)
+	}
+	d.NotifyMsg(encodeAdvert("b", []byte("b3"))) // a live member's advert is not held
+	if got := m.HeardOf(); !slices.Equal(got, []string{"c"}) {
+		t.Fatalf("HeardOf after a live member's advert = %v, want [c]", got)
+	}
+}

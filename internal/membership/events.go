@@ -122,6 +122,7 @@ type delegate struct {
 	ended map[string]struct{}
 	addrs map[netip.AddrPort]bool // their addresses (liveAddrs), nil when to be built again
 	held  map[string]heldAdvert   // direct adverts from members not known yet
+	heard chan struct{}           // capacity 1: a member not known yet was held (HeardSignal)
 	// revived: channels closed when the member is next held alive
 	// (WaitAlive), by ID.
 	revived map[string][]chan struct{}
@@ -164,8 +165,8 @@ type delegate struct {
 // self.
 func newDelegate(q *queue, self string) *delegate {
 	return &delegate{q: q, self: self, alive: map[string]peer{}, ended: map[string]struct{}{}, held: map[string]heldAdvert{},
-		revived: map[string][]chan struct{}{},
-		last:    map[string]uint64{}, seed: maphash.MakeSeed(), answers: newPullAnswers()}
+		heard: make(chan struct{}, 1), revived: map[string][]chan struct{}{},
+		last: map[string]uint64{}, seed: maphash.MakeSeed(), answers: newPullAnswers()}
 }
 
 // peer is what the delegate keeps of a live member.
@@ -265,6 +266,9 @@ func (d *delegate) hold(id string, meta []byte, relay bool) {
 		}
 	}
 	d.held[id] = heldAdvert{meta: meta, relay: relay || old.relay}
+	if !ok {
+		d.heardOne()
+	}
 }
 
 // liveAddrs returns the addresses of the live members but self (those

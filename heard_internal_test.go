@@ -1,0 +1,80 @@
+package cloister
+
+import (
+	"net/netip"
+	"slices"
+	"testing"
+)
+
+func TestAddrOfID(t *testing.T) {
+	tests := []struct {
+		id   string
+		want string // "" when none
+	}{
+		{"bench@127.0.0.1:36043#18ee9e8fe1ff8594", "127.0.0.1:36043"},
+		{"shop@[2001:db8::1]:4747#00000000000000ff", "[2001:db8::1]:4747"},
+		{"a@b@198.18.0.1:4747#0000000000000001", "198.18.0.1:4747"}, // the last @ counts
+		{"shop@[::ffff:198.18.0.1]:4747#0000000000000001", "198.18.0.1:4747"},
+		{"shop@198.18.0.1:4747", ""},            // no incarnation
+		{"shop@host:4747#0000000000000001", ""}, // not an address
+		{"shop#0000000000000001", ""},
+		{"", ""},
+	}
+	for _, tt := range tests {
+		a, ok := addrOfID(tt.id)
+		if got := ""; ok {
+			got = a.String()
+			if got != tt.want {
+				t.Errorf("addrOfID(%q) = %s, want %q", tt.id, got, tt.want)
+			}
+		} else if tt.want != "" {
+			t.Errorf("addrOfID(%q) found nothing, want %s", tt.id, tt.want)
+		}
+	}
+}
+
+// Only discovered addresses are joined, once each, and not those of
+// members found ended.
+func TestHeardAmong(t *testing.T) {
+	a := netip.MustParseAddrPort("198.18.0.1:4747")
+	b := netip.MustParseAddrPort("198.18.0.2:4747")
+	c := netip.MustParseAddrPort("198.18.0.3:4747")
+	absent := []netip.AddrPort{a, b, c}
+	heard := []string{
+		"app@198.18.0.1:4747#0000000000000002",
+		"app@198.18.0.1:4747#0000000000000001", // an older incarnation at the same address
+		"app@198.18.0.2:4747#0000000000000001", // found ended
+		"app@198.18.9.9:4747#0000000000000001", // not discovered: never dialled
+		"garbage",
+	}
+	ended := func(id string) bool { return id == "app@198.18.0.2:4747#0000000000000001" }
+	if got := heardAmong(absent, heard, ended); !slices.Equal(got, []netip.AddrPort{a}) {
+		t.Fatalf("heardAmong = %v, want [%v]", got, a)
+	}
+}
+
+// Members heard of are joined at once only by a node that is not Ready,
+// misses a few of the discovered addresses (a tenth of those it knows, or
+// one), below the view size from which adverts go through relays.
+func TestJoinsHeard(t *testing.T) {
+	tests := []struct {
+		absent, known int
+		state         State
+		want          bool
+	}{
+		{1, 50, Assembling, true},
+		{5, 50, Rehashing, true},
+		{6, 50, Assembling, false}, // more than a tenth missing: gossip is still bringing them
+		{1, 5, Assembling, true},   // one is always a few
+		{2, 5, NoQuorum, false},
+		{0, 50, Assembling, false},
+		{1, 50, Ready, false},       // a newcomer to a Ready cluster: everybody would join it
+		{1, 127, Assembling, true},  // below relays
+		{1, 128, Assembling, false}, // relays: a state exchange is large
+	}
+	for _, tt := range tests {
+		if got := joinsHeard(tt.absent, tt.known, tt.state); got != tt.want {
+			t.Errorf("joinsHeard(%d, %d, %v) = %v, want %v", tt.absent, tt.known, tt.state, got, tt.want)
+		}
+	}
+}

@@ -1,0 +1,39 @@
+package membership
+
+// Members heard of before memberlist knows them. A member's first direct
+// advert often arrives before its alive message: the advert goes straight
+// to every member its sender knows, the alive message by gossip, a few
+// rounds later and sometimes much later (a member that missed it waits
+// for the next state exchange). The advert is held until then (hold), and
+// its sender's ID names its address, so the caller can fetch the member
+// with a state exchange instead of waiting: HeardOf lists them and
+// HeardSignal says when one more was held.
+
+// HeardSignal is signalled (capacity 1) when a direct advert from a
+// member memberlist does not hold alive is held for the first time.
+func (m *Membership) HeardSignal() <-chan struct{} { return m.d.heard }
+
+// HeardOf returns the IDs of the members whose direct adverts are held
+// because memberlist does not hold them alive: at most maxHeld, in no
+// order. A member that joins, by gossip or a state exchange, leaves the
+// list. The IDs come from authenticated datagrams when the cluster has a
+// key, and from anybody otherwise: a caller dials only addresses it has
+// other reasons to trust (discovery's).
+func (m *Membership) HeardOf() []string {
+	d := m.d
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	ids := make([]string, 0, len(d.held))
+	for id := range d.held {
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+// heardOne signals HeardSignal without blocking.
+func (d *delegate) heardOne() {
+	select {
+	case d.heard <- struct{}{}:
+	default:
+	}
+}
