@@ -79,10 +79,16 @@ func (n *Node) discoverLoop() {
 	pollAt := time.Now()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	// A member heard of wakes the loop at once, once per turn of its
+	// timer: adverts from members not known yet come in bursts, and a
+	// turn walks the discovered addresses.
+	heardOf := n.ml.HeardSignal()
 	for {
 		select {
 		case <-timer.C:
-		case <-n.ml.HeardSignal():
+			heardOf = n.ml.HeardSignal()
+		case <-heardOf:
+			heardOf = nil
 		case <-ctx.Done():
 			return
 		}

@@ -339,4 +339,20 @@ func TestHeardOfListsMembersAdvertisedBeforeAlive(t *testing.T) {
 	if got := m.HeardOf(); !slices.Equal(got, []string{"c"}) {
 		t.Fatalf("HeardOf after a live member's advert = %v, want [c]", got)
 	}
+	// b leaves; its last advert comes after: held, but not news of a
+	// member to fetch (it may still be stopping).
+	<-m.HeardSignal() // c's
+	d.NotifyLeave(&memberlist.Node{Name: "b", Addr: net.IPv4(127, 0, 0, 1), Port: 7001})
+	d.NotifyMsg(encodeAdvert("b", []byte("b4")))
+	if got := m.HeardOf(); !slices.Equal(got, []string{"c"}) {
+		t.Fatalf("HeardOf after b departed and advertised = %v, want [c]", got)
+	}
+	select {
+	case <-m.HeardSignal():
+		t.Fatal("signalled for a departed member's advert")
+	default:
+	}
+	if _, held := d.held["b"]; !held {
+		t.Fatal("the departed member's advert was not held (it is queued if the member comes back)")
+	}
 }

@@ -123,6 +123,10 @@ type delegate struct {
 	addrs map[netip.AddrPort]bool // their addresses (liveAddrs), nil when to be built again
 	held  map[string]heldAdvert   // direct adverts from members not known yet
 	heard chan struct{}           // capacity 1: a member not known yet was held (HeardSignal)
+	// departed: members memberlist reported departed (left or failed),
+	// whose late adverts are held but not heard of (HeardOf); at most
+	// maxDeparted, an arbitrary one dropped to make room.
+	departed map[string]struct{}
 	// revived: channels closed when the member is next held alive
 	// (WaitAlive), by ID.
 	revived map[string][]chan struct{}
@@ -165,7 +169,7 @@ type delegate struct {
 // self.
 func newDelegate(q *queue, self string) *delegate {
 	return &delegate{q: q, self: self, alive: map[string]peer{}, ended: map[string]struct{}{}, held: map[string]heldAdvert{},
-		heard: make(chan struct{}, 1), revived: map[string][]chan struct{}{},
+		heard: make(chan struct{}, 1), departed: map[string]struct{}{}, revived: map[string][]chan struct{}{},
 		last: map[string]uint64{}, seed: maphash.MakeSeed(), answers: newPullAnswers()}
 }
 
@@ -206,6 +210,7 @@ func (d *delegate) record(k EventKind, m Member) {
 	switch k {
 	case Departed:
 		d.q.push(Event{Kind: k, Member: m})
+		d.noteDeparted(m.ID)
 		delete(d.alive, m.ID)
 		delete(d.ended, m.ID)
 		delete(d.last, m.ID)
@@ -266,7 +271,7 @@ func (d *delegate) hold(id string, meta []byte, relay bool) {
 		}
 	}
 	d.held[id] = heldAdvert{meta: meta, relay: relay || old.relay}
-	if !ok {
+	if _, gone := d.departed[id]; !ok && !gone {
 		d.heardOne()
 	}
 }

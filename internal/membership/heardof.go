@@ -14,9 +14,9 @@ package membership
 func (m *Membership) HeardSignal() <-chan struct{} { return m.d.heard }
 
 // HeardOf returns the IDs of the members whose direct adverts are held
-// because memberlist does not hold them alive: at most maxHeld, in no
-// order. A member that joins, by gossip or a state exchange, leaves the
-// list. The IDs come from authenticated datagrams when the cluster has a
+// because memberlist does not hold them alive, and never reported them
+// departed: at most maxHeld, in no order. A member that joins, by gossip
+// or a state exchange, leaves the list. The IDs come from authenticated datagrams when the cluster has a
 // key, and from anybody otherwise: a caller dials only addresses it has
 // other reasons to trust (discovery's).
 func (m *Membership) HeardOf() []string {
@@ -25,9 +25,28 @@ func (m *Membership) HeardOf() []string {
 	defer d.mu.Unlock()
 	ids := make([]string, 0, len(d.held))
 	for id := range d.held {
-		ids = append(ids, id)
+		if _, gone := d.departed[id]; !gone {
+			ids = append(ids, id)
+		}
 	}
 	return ids
+}
+
+// maxDeparted bounds the departed members remembered (delegate.departed).
+const maxDeparted = 1024
+
+// noteDeparted remembers that memberlist reported the member id departed:
+// its adverts that come later (its last ones, sent as it stopped, or late
+// copies) are not news of a member to fetch, and joining it then could
+// reach a process that is still stopping. d.mu must be held.
+func (d *delegate) noteDeparted(id string) {
+	if _, ok := d.departed[id]; !ok && len(d.departed) >= maxDeparted {
+		for old := range d.departed {
+			delete(d.departed, old)
+			break
+		}
+	}
+	d.departed[id] = struct{}{}
 }
 
 // heardOne signals HeardSignal without blocking.
