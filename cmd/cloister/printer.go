@@ -25,11 +25,11 @@ type eventPrinter struct {
 	json bool
 
 	mu         sync.Mutex
-	cond       *sync.Cond // signalled when pending shrinks or closing is set
+	cond       *sync.Cond // broadcast when pending grows, shrinks, or closing is set
 	pending    []byte     // lines not written yet
+	spare      []byte     // the buffer last written, reused for pending
 	maxPending int
 	closing    bool
-	wake       chan struct{} // capacity 1: pending has lines
 	done       chan struct{} // closed when the writer has returned
 }
 
@@ -37,7 +37,7 @@ type eventPrinter struct {
 const maxPending = 256 << 10
 
 func newEventPrinter(w io.Writer, json bool) *eventPrinter {
-	p := &eventPrinter{w: w, json: json, maxPending: maxPending, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	p := &eventPrinter{w: w, json: json, maxPending: maxPending, done: make(chan struct{})}
 	p.cond = sync.NewCond(&p.mu)
 	go p.writeLoop()
 	return p
@@ -46,18 +46,25 @@ func newEventPrinter(w io.Writer, json bool) *eventPrinter {
 // writeLoop writes what is pending whenever there is some, until close.
 func (p *eventPrinter) writeLoop() {
 	defer close(p.done)
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	for {
-		<-p.wake
-		p.mu.Lock()
+		for len(p.pending) == 0 && !p.closing {
+			p.cond.Wait()
+		}
 		lines, closing := p.pending, p.closing
-		p.pending = nil
-		p.cond.Broadcast()
+		p.pending, p.spare = p.spare[:0], nil
+		p.cond.Broadcast() // printers blocked on the bound
 		p.mu.Unlock()
 		if len(lines) > 0 {
 			_, _ = p.w.Write(lines) // a closed stdout loses the lines, as before
 		}
+		p.mu.Lock()
 		if closing {
 			return
+		}
+		if cap(lines) <= p.maxPending {
+			p.spare = lines
 		}
 	}
 }
@@ -69,15 +76,7 @@ func (p *eventPrinter) close() {
 	p.closing = true
 	p.cond.Broadcast()
 	p.mu.Unlock()
-	p.signal()
 	<-p.done
-}
-
-func (p *eventPrinter) signal() {
-	select {
-	case p.wake <- struct{}{}:
-	default:
-	}
 }
 
 func (p *eventPrinter) OnStateChange(cloister.State, cloister.State, cloister.Snapshot) {}
@@ -126,7 +125,7 @@ func (p *eventPrinter) print(rec map[string]any, text string) {
 	}
 	if !p.closing {
 		p.pending = append(p.pending, line...)
+		p.cond.Broadcast() // the writer
 	}
 	p.mu.Unlock()
-	p.signal()
 }

@@ -16,9 +16,9 @@ func (m *Membership) HeardSignal() <-chan struct{} { return m.d.heard }
 // HeardOf returns the IDs of the members whose direct adverts are held
 // because memberlist does not hold them alive, and never reported them
 // departed: at most maxHeld, in no order. A member that joins, by gossip
-// or a state exchange, leaves the list. The IDs come from authenticated datagrams when the cluster has a
-// key, and from anybody otherwise: a caller dials only addresses it has
-// other reasons to trust (discovery's).
+// or a state exchange, leaves the list. The IDs come from authenticated
+// datagrams when the cluster has a key, and from anybody otherwise: a
+// caller dials only addresses it has other reasons to trust (discovery's).
 func (m *Membership) HeardOf() []string {
 	d := m.d
 	d.mu.Lock()
