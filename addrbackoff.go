@@ -74,6 +74,13 @@ func (b *addrBackoff) resumes(a netip.AddrPort, now time.Time) time.Time {
 	return time.Time{}
 }
 
+// forget ends a's pause: a member there was heard of since.
+func (b *addrBackoff) forget(a netip.AddrPort) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	delete(b.addrs, a)
+}
+
 // skip reports whether a is still paused at now.
 func (b *addrBackoff) skip(a netip.AddrPort, now time.Time) bool {
 	b.mu.Lock()

@@ -124,3 +124,71 @@ func TestDiscoveryWaitsOutPausedAddresses(t *testing.T) {
 		t.Fatalf("state %v, want Assembling", s)
 	}
 }
+
+// An address that refused a dial before its process started is paused,
+// but a member there whose advert comes in is joined at once: the advert
+// shows the process is up. The first node of a start used to skip those
+// addresses for the rest of their pause (a second), while the last
+// nodes, which knew everyone, waited for it. Gossip is slowed to ten
+// seconds here, so only the advert can bring the member in time.
+func TestHeardMemberAtPausedAddressIsJoined(t *testing.T) {
+	net := memnet.New(13)
+	defer net.Close()
+	addrA := netip.MustParseAddrPort("198.18.0.1:4747")
+	addrB := netip.MustParseAddrPort("198.18.0.2:4747")
+	addrC := netip.MustParseAddrPort("198.18.0.3:4747")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	launch := func(addr netip.AddrPort, sentry ...netip.AddrPort) *Node {
+		tr, err := net.Listen(addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := DefaultConfig()
+		cfg.App = "heard-paused"
+		cfg.Secret = Secret("heard-paused-secret")
+		cfg.Sentry = discovery.Func(func(context.Context) ([]netip.AddrPort, error) { return sentry, nil })
+		cfg.Transport = tr
+		cfg.Consensus = 3
+		cfg.DiscoveryInterval, cfg.DiscoveryMaxBackoff = 10*time.Second, 10*time.Second
+		cfg.Detection.GossipInterval = 10 * time.Second
+		n, err := Launch(ctx, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			// A leave goes out with gossip, ten seconds away here.
+			stop, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+			defer cancel()
+			n.Stop(stop)
+		})
+		return n
+	}
+	waitFor := func(what string, cond func() bool) {
+		for !cond() {
+			select {
+			case <-ctx.Done():
+				t.Fatalf("%s: not by the deadline", what)
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+	}
+	a := launch(addrA, addrA, addrB, addrC)
+	waitFor("A's dials of B and C refused", func() bool { return net.Stats().Refused >= 2 })
+	pausedUntil := a.deadAddrs.resumes(addrB, time.Now())
+	if pausedUntil.IsZero() {
+		t.Fatal("B's address is not paused after refusing")
+	}
+	c := launch(addrC, addrC, addrA) // joins A
+	waitFor("C joined A", func() bool { return len(a.Members()) == 2 })
+	// B joins C only; its view {A, B, C} reaches Consensus, and it
+	// advertises that straight to A, which does not know it.
+	launch(addrB, addrB, addrC)
+	waitFor("A holds B", func() bool { return len(a.Members()) == 3 })
+	if now := time.Now(); !now.Before(pausedUntil) {
+		t.Fatalf("A held B %v after B's address was paused until, not before it", now.Sub(pausedUntil))
+	}
+	if len(c.Members()) != 3 {
+		t.Fatalf("C holds %d members, want 3", len(c.Members()))
+	}
+}

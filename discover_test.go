@@ -212,18 +212,21 @@ func TestRejoinGatePacesByKnownMembers(t *testing.T) {
 		t.Fatalf("a straggler waited longer than the straggler grace (%d intervals)", stragglerGrace)
 	}
 
-	// A straggler that heard of a missing member (its advert came before
-	// its alive message) joins right after an arrival: gossip is behind
-	// on that one. The pacer still spaces the joins.
-	var h rejoinGate
-	if !h.allow(t0, 50, 47, 2, false, gossip) {
-		t.Fatal("first join held")
-	}
-	if h.allow(t0.Add(joinGap(50, 2)/2), 50, 48, 2, true, gossip) {
-		t.Fatal("heard of a member: joined within the pacer's gap")
-	}
-	if !h.allow(t0.Add(joinGap(50, 2)), 50, 48, 2, true, gossip) {
-		t.Fatal("heard of a member: held for the straggler grace after an arrival")
+	// A node that heard of a missing member (its advert came before its
+	// alive message) joins right after an arrival: gossip is behind on
+	// that one. The pacer still spaces the joins, by the shorter gap for
+	// members heard of, however many are missing.
+	for _, missing := range []int{2, 30} {
+		var h rejoinGate
+		if !h.allow(t0, 50, 47, missing, false, gossip) {
+			t.Fatal("first join held")
+		}
+		if h.allow(t0.Add(heardGap(50, missing)/2), 50, 48, missing, true, gossip) {
+			t.Fatalf("%d missing, heard of one: joined within the pacer's gap", missing)
+		}
+		if !h.allow(t0.Add(heardGap(50, missing)), 50, 48, missing, true, gossip) {
+			t.Fatalf("%d missing, heard of one: held past the gap for members heard of", missing)
+		}
 	}
 }
 

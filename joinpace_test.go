@@ -13,26 +13,26 @@ import (
 func TestJoinPacerSpacesJoinsByViewSize(t *testing.T) {
 	var p joinPacer
 	t0 := time.Unix(1000, 0)
-	if w := p.wait(t0, 1, 49); w != 0 {
+	if w := p.wait(t0, 1, 49, false); w != 0 {
 		t.Fatalf("first join waits %v, want 0", w)
 	}
 	for range 3 { // alone: refused, or the others are not up yet
 		p.started(t0, 1)
-		if w := p.wait(t0, 1, 49); w != 0 {
+		if w := p.wait(t0, 1, 49, false); w != 0 {
 			t.Fatalf("a node alone waits %v after a join, want 0", w)
 		}
 	}
-	if w := p.wait(t0, 42, 8); w != 0 {
+	if w := p.wait(t0, 42, 8, false); w != 0 {
 		t.Fatalf("first join with company waits %v, want 0", w)
 	}
 	p.started(t0, 42)
-	if w, want := p.wait(t0.Add(100*time.Millisecond), 42, 8), 42*joinPerMember-100*time.Millisecond; w != want {
+	if w, want := p.wait(t0.Add(100*time.Millisecond), 42, 8, false), 42*joinPerMember-100*time.Millisecond; w != want {
 		t.Fatalf("view of 42 missing 8, 100 ms after its second join: waits %v, want %v", w, want)
 	}
-	if w, want := p.wait(t0.Add(time.Second), 100, 50), 100*joinPerMember-time.Second; w != want {
+	if w, want := p.wait(t0.Add(time.Second), 100, 50, false), 100*joinPerMember-time.Second; w != want {
 		t.Fatalf("view of 100, 1 s after a join: waits %v, want %v", w, want)
 	}
-	if w := p.wait(t0.Add(100*joinPerMember), 100, 50); w != 0 {
+	if w := p.wait(t0.Add(100*joinPerMember), 100, 50, false); w != 0 {
 		t.Fatalf("view of 100, its whole gap after a join: waits %v, want 0", w)
 	}
 	// Cluster-wide: N members each joining once per gap make N/gap =
@@ -44,8 +44,23 @@ func TestJoinPacerSpacesJoinsByViewSize(t *testing.T) {
 		}
 	}
 	// The odd one out: one member missing from a view of 1,000.
-	if w, want := p.wait(t0, 1000, 1), missPace*joinPerMember; w != want {
+	if w, want := p.wait(t0, 1000, 1, false), missPace*joinPerMember; w != want {
 		t.Fatalf("view of 1000 missing 1, at the join: waits %v, want %v", w, want)
+	}
+	// A join toward members heard of waits joinPerMember per member
+	// missing, a tenth of the gap, at most a tenth of the view.
+	for _, c := range []struct {
+		members, missing int
+		want             time.Duration
+	}{
+		{50, 2, 2 * joinPerMember},
+		{47, 3, 3 * joinPerMember},
+		{50, 30, 5 * joinPerMember},
+		{10, 7, joinPerMember},
+	} {
+		if w := p.wait(t0, c.members, c.missing, true); w != c.want {
+			t.Fatalf("view of %d missing %d, heard of them, at the join: waits %v, want %v", c.members, c.missing, w, c.want)
+		}
 	}
 }
 
