@@ -54,27 +54,31 @@ func TestHeardAmong(t *testing.T) {
 }
 
 // Members heard of are joined at once only by a node that is not Ready,
-// below the view size from which adverts go through relays, however many
-// of the discovered addresses it misses.
+// below the view size from which adverts go through relays, and either
+// misses a few of the discovered addresses (a tenth of those it knows, or
+// one) or holds fewer than Consensus members alive.
 func TestJoinsHeard(t *testing.T) {
 	tests := []struct {
-		absent, known int
-		state         State
-		want          bool
+		absent, known, live, consensus int
+		state                          State
+		want                           bool
 	}{
-		{1, 50, Assembling, true},
-		{5, 50, Rehashing, true},
-		{40, 50, Assembling, true}, // a heard member's view brings the rest
-		{1, 5, Assembling, true},
-		{7, 3, NoQuorum, true}, // the first node of a 10-process start
-		{0, 50, Assembling, false},
-		{1, 50, Ready, false},       // a newcomer to a Ready cluster: everybody would join it
-		{1, 127, Assembling, true},  // below relays
-		{1, 128, Assembling, false}, // relays: a state exchange is large
+		{1, 50, 49, 50, Assembling, true},
+		{5, 50, 50, 50, Rehashing, true},
+		{6, 50, 50, 50, Assembling, false}, // more than a tenth missing, Consensus held: gossip is still bringing them
+		{40, 10, 10, 50, Assembling, true}, // below Consensus: a heard member brings it
+		{7, 3, 3, 10, Assembling, true},    // the first node of a 10-process start
+		{7, 5, 5, 3, Assembling, false},    // Consensus 3 held, most missing
+		{1, 5, 5, 3, Assembling, true},     // one is always a few
+		{2, 5, 5, 3, NoQuorum, false},
+		{0, 50, 50, 100, Assembling, false},
+		{1, 50, 50, 50, Ready, false},         // a newcomer to a Ready cluster: everybody would join it
+		{1, 127, 127, 200, Assembling, true},  // below relays
+		{1, 128, 128, 200, Assembling, false}, // relays: a state exchange is large
 	}
 	for _, tt := range tests {
-		if got := joinsHeard(tt.absent, tt.known, tt.state); got != tt.want {
-			t.Errorf("joinsHeard(%d, %d, %v) = %v, want %v", tt.absent, tt.known, tt.state, got, tt.want)
+		if got := joinsHeard(tt.absent, tt.known, tt.live, tt.consensus, tt.state); got != tt.want {
+			t.Errorf("joinsHeard(absent %d, known %d, live %d, consensus %d, %v) = %v, want %v", tt.absent, tt.known, tt.live, tt.consensus, tt.state, got, tt.want)
 		}
 	}
 }
