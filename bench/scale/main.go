@@ -61,6 +61,7 @@ func main() {
 	gossipInterval := flag.Duration("gossip-interval", 0, "override the profile's gossip interval (0: keep)")
 	suspicionMax := flag.Int("suspicion-max", 0, "override the profile's SuspicionMaxTimeoutMult (0: keep)")
 	retransmitMult := flag.Int("retransmit-mult", 0, "override the profile's RetransmitMult (0: keep)")
+	flag.IntVar(&consensus, "consensus", 0, "every node's Consensus (0: N, the whole cluster)")
 	flag.Parse()
 	if *pprofAddr != "" {
 		go func() { fmt.Fprintln(os.Stderr, "scale: pprof:", http.ListenAndServe(*pprofAddr, nil)) }()
@@ -106,6 +107,9 @@ func main() {
 		}
 	}
 }
+
+// consensus is the -consensus flag.
+var consensus int
 
 // progressEvery is the -progress flag.
 var progressEvery time.Duration
@@ -294,6 +298,9 @@ func measure(n, kill int, d cloister.Detection, timeout time.Duration) (result, 
 		cfg.App = "scale"
 		cfg.Secret = cloister.Secret("scale-bench-secret")
 		cfg.Consensus = n
+		if consensus > 0 {
+			cfg.Consensus = min(consensus, n)
+		}
 		cfg.Sentry = sentry
 		cfg.Transport = tr
 		cfg.Detection = d
