@@ -24,6 +24,7 @@ type addrBackoff struct {
 }
 
 type addrEntry struct {
+	at      time.Time // the last refusal
 	until   time.Time
 	backoff time.Duration
 }
@@ -46,7 +47,7 @@ func (b *addrBackoff) refused(a netip.AddrPort, now time.Time) {
 		dropEarliest(b.addrs, func(e addrEntry) time.Time { return e.until })
 	}
 	e.backoff = min(max(2*e.backoff, backoffFirst), backoffMax)
-	e.until = now.Add(e.backoff)
+	e.at, e.until = now, now.Add(e.backoff)
 	b.addrs[a] = e
 }
 
@@ -70,6 +71,17 @@ func (b *addrBackoff) resumes(a netip.AddrPort, now time.Time) time.Time {
 	defer b.mu.Unlock()
 	if e, ok := b.addrs[a]; ok && now.Before(e.until) {
 		return e.until
+	}
+	return time.Time{}
+}
+
+// pausedSince returns when a was last refused, if it is still paused at
+// now; the zero time otherwise.
+func (b *addrBackoff) pausedSince(a netip.AddrPort, now time.Time) time.Time {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if e, ok := b.addrs[a]; ok && now.Before(e.until) {
+		return e.at
 	}
 	return time.Time{}
 }

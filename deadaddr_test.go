@@ -176,7 +176,7 @@ func TestHeardMemberAtPausedAddressIsJoined(t *testing.T) {
 	a := launch(addrA, addrA, addrB, addrC)
 	waitFor("A's dials of B and C refused", func() bool { return net.Stats().Refused >= 2 })
 	pausedUntil := a.deadAddrs.resumes(addrB, time.Now())
-	if pausedUntil.IsZero() {
+	if pausedUntil.IsZero() || a.deadAddrs.pausedSince(addrB, time.Now()).IsZero() {
 		t.Fatal("B's address is not paused after refusing")
 	}
 	c := launch(addrC, addrC, addrA) // joins A

@@ -319,11 +319,23 @@ func (n *Node) alonePaused(members int, absent []netip.AddrPort, now time.Time) 
 // every member hears a newcomer's advert at once, and all of them
 // joining it together would be a burst of state exchanges on the
 // newcomer, at 1,000 members a thousand of a thousand members each.
+//
+// An address that refused a dial stays paused (addrBackoff); a member
+// there heard of since the refusal is joined all the same (its process
+// started since), and the join ends the pause. One heard of before the
+// refusal is not: it ended since, or it never was where its ID says.
 func (n *Node) heardAbsent(absent []netip.AddrPort, known int) []netip.AddrPort {
 	if !joinsHeard(len(absent), known, 1+len(n.ml.LiveAddrs()), n.cfg.Consensus, n.State()) {
 		return nil
 	}
-	return heardAmong(absent, n.ml.HeardOf(), n.hints.isEnded)
+	now := time.Now()
+	refusedAt := func(a netip.AddrPort) (time.Time, bool) {
+		if n.authRefused.skip(a, now) {
+			return time.Time{}, false // another secret or app: never joined
+		}
+		return n.deadAddrs.pausedSince(a, now), true
+	}
+	return heardAmong(absent, n.ml.HeardOf(), n.hints.isEnded, refusedAt)
 }
 
 // joinsHeard reports whether a node in state, knowing known members, live
@@ -337,17 +349,24 @@ func joinsHeard(absent, known, live, consensus int, state State) bool {
 	return live < consensus || absent <= max(1, known/10)
 }
 
-// heardAmong returns the addresses of absent that the member IDs heard
-// name, leaving out members found ended.
-func heardAmong(absent []netip.AddrPort, heard []string, ended func(string) bool) []netip.AddrPort {
+// heardAmong returns the addresses of absent that the members heard of
+// name, leaving out members found ended and addresses that may not be
+// joined (refusedAt's false) or that refused a dial after the member's
+// last advert came (refusedAt's time, zero when not paused).
+func heardAmong(absent []netip.AddrPort, heard []membership.Heard, ended func(string) bool, refusedAt func(netip.AddrPort) (time.Time, bool)) []netip.AddrPort {
 	var out []netip.AddrPort
-	for _, id := range heard {
-		if ended(id) {
+	for _, h := range heard {
+		if ended(h.ID) {
 			continue
 		}
-		if a, ok := addrOfID(id); ok && slices.Contains(absent, a) && !slices.Contains(out, a) {
-			out = append(out, a)
+		a, ok := addrOfID(h.ID)
+		if !ok || !slices.Contains(absent, a) || slices.Contains(out, a) {
+			continue
 		}
+		if at, ok := refusedAt(a); !ok || at.After(h.At) {
+			continue
+		}
+		out = append(out, a)
 	}
 	return out
 }

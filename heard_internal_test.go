@@ -4,6 +4,9 @@ import (
 	"net/netip"
 	"slices"
 	"testing"
+	"time"
+
+	"github.com/cloister-go/cloister/internal/membership"
 )
 
 func TestAddrOfID(t *testing.T) {
@@ -34,22 +37,42 @@ func TestAddrOfID(t *testing.T) {
 }
 
 // Only discovered addresses are joined, once each, and not those of
-// members found ended.
+// members found ended, nor those another secret answered, nor those that
+// refused a dial after the member's last advert came (it ended since);
+// one that refused before the advert is joined (its process started
+// since).
 func TestHeardAmong(t *testing.T) {
 	a := netip.MustParseAddrPort("198.18.0.1:4747")
 	b := netip.MustParseAddrPort("198.18.0.2:4747")
 	c := netip.MustParseAddrPort("198.18.0.3:4747")
-	absent := []netip.AddrPort{a, b, c}
-	heard := []string{
-		"app@198.18.0.1:4747#0000000000000002",
-		"app@198.18.0.1:4747#0000000000000001", // an older incarnation at the same address
-		"app@198.18.0.2:4747#0000000000000001", // found ended
-		"app@198.18.9.9:4747#0000000000000001", // not discovered: never dialled
-		"garbage",
+	d := netip.MustParseAddrPort("198.18.0.4:4747")
+	e := netip.MustParseAddrPort("198.18.0.5:4747")
+	absent := []netip.AddrPort{a, b, c, d, e}
+	t0 := time.Unix(1000, 0)
+	heard := []membership.Heard{
+		{ID: "app@198.18.0.1:4747#0000000000000002", At: t0},
+		{ID: "app@198.18.0.1:4747#0000000000000001", At: t0}, // an older incarnation at the same address
+		{ID: "app@198.18.0.2:4747#0000000000000001", At: t0}, // found ended
+		{ID: "app@198.18.9.9:4747#0000000000000001", At: t0}, // not discovered: never dialled
+		{ID: "app@198.18.0.3:4747#0000000000000001", At: t0}, // refused before its advert: started since
+		{ID: "app@198.18.0.4:4747#0000000000000001", At: t0}, // refused after its advert: ended since
+		{ID: "app@198.18.0.5:4747#0000000000000001", At: t0}, // answered with another secret
+		{ID: "garbage", At: t0},
 	}
 	ended := func(id string) bool { return id == "app@198.18.0.2:4747#0000000000000001" }
-	if got := heardAmong(absent, heard, ended); !slices.Equal(got, []netip.AddrPort{a}) {
-		t.Fatalf("heardAmong = %v, want [%v]", got, a)
+	refusedAt := func(x netip.AddrPort) (time.Time, bool) {
+		switch x {
+		case c:
+			return t0.Add(-time.Second), true
+		case d:
+			return t0.Add(time.Second), true
+		case e:
+			return time.Time{}, false
+		}
+		return time.Time{}, true
+	}
+	if got, want := heardAmong(absent, heard, ended, refusedAt), []netip.AddrPort{a, c}; !slices.Equal(got, want) {
+		t.Fatalf("heardAmong = %v, want %v", got, want)
 	}
 }
 

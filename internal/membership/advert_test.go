@@ -310,6 +310,7 @@ func startAlivePair(tb testing.TB, p Profile, editB func(*Config)) (a, b *Member
 
 // A member heard of by its advert before memberlist holds it alive is
 // listed (HeardOf), with a signal the first time; joining takes it off.
+// Each is listed with when its last advert came.
 func TestHeardOfListsMembersAdvertisedBeforeAlive(t *testing.T) {
 	d := newDelegate(newQueue(), "a")
 	m := &Membership{d: d}
@@ -326,17 +327,17 @@ func TestHeardOfListsMembersAdvertisedBeforeAlive(t *testing.T) {
 	default:
 	}
 	d.NotifyMsg(encodeAdvert("c", []byte("c1")))
-	got := m.HeardOf()
+	got := heardIDs(t, m)
 	slices.Sort(got)
 	if !slices.Equal(got, []string{"b", "c"}) {
 		t.Fatalf("HeardOf = %v, want [b c]", got)
 	}
 	d.NotifyJoin(&memberlist.Node{Name: "b", Addr: net.IPv4(127, 0, 0, 1), Port: 7001, Meta: []byte("b0")})
-	if got := m.HeardOf(); !slices.Equal(got, []string{"c"}) {
+	if got := heardIDs(t, m); !slices.Equal(got, []string{"c"}) {
 		t.Fatalf("HeardOf after b joined = %v, want [c]", got)
 	}
 	d.NotifyMsg(encodeAdvert("b", []byte("b3"))) // a live member's advert is not held
-	if got := m.HeardOf(); !slices.Equal(got, []string{"c"}) {
+	if got := heardIDs(t, m); !slices.Equal(got, []string{"c"}) {
 		t.Fatalf("HeardOf after a live member's advert = %v, want [c]", got)
 	}
 	// b leaves; its last advert comes after: held, but not news of a
@@ -348,7 +349,7 @@ func TestHeardOfListsMembersAdvertisedBeforeAlive(t *testing.T) {
 	}
 	d.NotifyLeave(&memberlist.Node{Name: "b", Addr: net.IPv4(127, 0, 0, 1), Port: 7001})
 	d.NotifyMsg(encodeAdvert("b", []byte("b4")))
-	if got := m.HeardOf(); !slices.Equal(got, []string{"c"}) {
+	if got := heardIDs(t, m); !slices.Equal(got, []string{"c"}) {
 		t.Fatalf("HeardOf after b departed and advertised = %v, want [c]", got)
 	}
 	select {
@@ -359,4 +360,18 @@ func TestHeardOfListsMembersAdvertisedBeforeAlive(t *testing.T) {
 	if _, held := d.held["b"]; !held {
 		t.Fatal("the departed member's advert was not held (it is queued if the member comes back)")
 	}
+}
+
+// heardIDs is the IDs HeardOf lists, checking that each came with the
+// time of its advert.
+func heardIDs(t *testing.T, m *Membership) []string {
+	t.Helper()
+	var ids []string
+	for _, h := range m.HeardOf() {
+		if h.At.IsZero() || time.Since(h.At) > time.Minute {
+			t.Fatalf("heard of %s at %v, not when its advert came", h.ID, h.At)
+		}
+		ids = append(ids, h.ID)
+	}
+	return ids
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/hashicorp/memberlist"
 	"golang.org/x/time/rate"
@@ -270,7 +271,7 @@ func (d *delegate) hold(id string, meta []byte, relay bool) {
 			break
 		}
 	}
-	d.held[id] = heldAdvert{meta: meta, relay: relay || old.relay}
+	d.held[id] = heldAdvert{meta: meta, relay: relay || old.relay, at: time.Now()}
 	if _, gone := d.departed[id]; !ok && !gone {
 		d.heardOne()
 	}
@@ -406,5 +407,6 @@ func (d *delegate) receiveAdvert(id string, meta []byte, relay bool) {
 // heldAdvert is an advert from a member not known yet.
 type heldAdvert struct {
 	meta  []byte
-	relay bool // sent to this member as its relay: passed on once the member joins
+	relay bool      // sent to this member as its relay: passed on once the member joins
+	at    time.Time // when the last advert from the member came
 }

@@ -1,5 +1,7 @@
 package membership
 
+import "time"
+
 // Members heard of before memberlist knows them. A member's first direct
 // advert often arrives before its alive message: the advert goes straight
 // to every member its sender knows, the alive message by gossip, a few
@@ -13,23 +15,30 @@ package membership
 // member memberlist does not hold alive is held for the first time.
 func (m *Membership) HeardSignal() <-chan struct{} { return m.d.heard }
 
-// HeardOf returns the IDs of the members whose direct adverts are held
-// because memberlist does not hold them alive, and never reported them
-// departed: at most maxHeld, in no order. A member that joins, by gossip
-// or a state exchange, leaves the list. The IDs come from authenticated
-// datagrams when the cluster has a key, and from anybody otherwise: a
-// caller dials only addresses it has other reasons to trust (discovery's).
-func (m *Membership) HeardOf() []string {
+// Heard is a member heard of (HeardOf).
+type Heard struct {
+	ID string
+	At time.Time // when its last advert came
+}
+
+// HeardOf returns the members whose direct adverts are held because
+// memberlist does not hold them alive, and never reported them departed:
+// at most maxHeld, in no order. A member that joins, by gossip or a state
+// exchange, leaves the list. The IDs come from authenticated datagrams
+// when the cluster has a key, and from anybody otherwise: a caller dials
+// only addresses it has other reasons to trust (discovery's). A member
+// heard of long ago may have ended since; At says how long ago.
+func (m *Membership) HeardOf() []Heard {
 	d := m.d
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	ids := make([]string, 0, len(d.held))
-	for id := range d.held {
+	out := make([]Heard, 0, len(d.held))
+	for id, h := range d.held {
 		if _, gone := d.departed[id]; !gone {
-			ids = append(ids, id)
+			out = append(out, Heard{ID: id, At: h.at})
 		}
 	}
-	return ids
+	return out
 }
 
 // maxDeparted bounds the departed members remembered (delegate.departed).
