@@ -64,26 +64,22 @@ func dropEarliest[K comparable, V any](m map[K]V, at func(V) time.Time) {
 	delete(m, earliest)
 }
 
+// pause returns when a was last refused and when its pause ends, if it
+// is paused at now; zero times otherwise.
+func (b *addrBackoff) pause(a netip.AddrPort, now time.Time) (since, until time.Time) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if e, ok := b.addrs[a]; ok && now.Before(e.until) {
+		return e.at, e.until
+	}
+	return time.Time{}, time.Time{}
+}
+
 // resumes returns when a's pause ends, or the zero time when a is not
 // paused at now.
 func (b *addrBackoff) resumes(a netip.AddrPort, now time.Time) time.Time {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if e, ok := b.addrs[a]; ok && now.Before(e.until) {
-		return e.until
-	}
-	return time.Time{}
-}
-
-// pausedSince returns when a was last refused, if it is still paused at
-// now; the zero time otherwise.
-func (b *addrBackoff) pausedSince(a netip.AddrPort, now time.Time) time.Time {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if e, ok := b.addrs[a]; ok && now.Before(e.until) {
-		return e.at
-	}
-	return time.Time{}
+	_, until := b.pause(a, now)
+	return until
 }
 
 // forget ends a's pause: a member there was heard of since.
@@ -95,8 +91,5 @@ func (b *addrBackoff) forget(a netip.AddrPort) {
 
 // skip reports whether a is still paused at now.
 func (b *addrBackoff) skip(a netip.AddrPort, now time.Time) bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	e, ok := b.addrs[a]
-	return ok && now.Before(e.until)
+	return !b.resumes(a, now).IsZero()
 }

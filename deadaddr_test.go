@@ -28,22 +28,12 @@ func TestRefusingAddressIsPaused(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	launch := func(addr netip.AddrPort) *Node {
-		tr, err := net.Listen(addr)
-		if err != nil {
-			t.Fatal(err)
-		}
 		cfg := LocalConfig()
 		cfg.App = "dead-addresses"
 		cfg.Secret = Secret("dead-addresses-secret")
 		cfg.Sentry = sentry
-		cfg.Transport = tr
 		cfg.DiscoveryInterval = 100 * time.Millisecond
-		n, err := Launch(ctx, cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { n.Stop(context.Background()) })
-		return n
+		return launchOn(ctx, t, net, addr, cfg)
 	}
 	a := launch(live)
 	// 20 polls of the sentry, 100 ms apart: each used to dial the dead
@@ -80,23 +70,14 @@ func TestDiscoveryWaitsOutPausedAddresses(t *testing.T) {
 	for i := range 20 {
 		addrs = append(addrs, netip.AddrPortFrom(netip.AddrFrom4([4]byte{198, 18, 1, byte(i + 1)}), 4747))
 	}
-	tr, err := net.Listen(self)
-	if err != nil {
-		t.Fatal(err)
-	}
 	cfg := DefaultConfig() // the steady profile: a pace of 20 ms
 	cfg.App = "paused-addresses"
 	cfg.Secret = Secret("paused-addresses-secret")
 	cfg.Sentry = discovery.Func(func(context.Context) ([]netip.AddrPort, error) { return addrs, nil })
-	cfg.Transport = tr
 	cfg.Consensus = 3 // never reached: the node stays Assembling
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	n, err := Launch(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { n.Stop(context.Background()) })
+	n := launchOn(ctx, t, net, self, cfg)
 	// Every address refuses its first dial and is paused for a second;
 	// then the loop is watched for 1.5 s, while the addresses come back
 	// after 1 s and are paused for 2 s.
@@ -140,29 +121,14 @@ func TestHeardMemberAtPausedAddressIsJoined(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	launch := func(addr netip.AddrPort, sentry ...netip.AddrPort) *Node {
-		tr, err := net.Listen(addr)
-		if err != nil {
-			t.Fatal(err)
-		}
 		cfg := DefaultConfig()
 		cfg.App = "heard-paused"
 		cfg.Secret = Secret("heard-paused-secret")
 		cfg.Sentry = discovery.Func(func(context.Context) ([]netip.AddrPort, error) { return sentry, nil })
-		cfg.Transport = tr
 		cfg.Consensus = 3
 		cfg.DiscoveryInterval, cfg.DiscoveryMaxBackoff = 10*time.Second, 10*time.Second
 		cfg.Detection.GossipInterval = 10 * time.Second
-		n, err := Launch(ctx, cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			// A leave goes out with gossip, ten seconds away here.
-			stop, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-			defer cancel()
-			n.Stop(stop)
-		})
-		return n
+		return launchOn(ctx, t, net, addr, cfg)
 	}
 	waitFor := func(what string, cond func() bool) {
 		for !cond() {
@@ -175,8 +141,8 @@ func TestHeardMemberAtPausedAddressIsJoined(t *testing.T) {
 	}
 	a := launch(addrA, addrA, addrB, addrC)
 	waitFor("A's dials of B and C refused", func() bool { return net.Stats().Refused >= 2 })
-	pausedUntil := a.deadAddrs.resumes(addrB, time.Now())
-	if pausedUntil.IsZero() || a.deadAddrs.pausedSince(addrB, time.Now()).IsZero() {
+	pausedSince, pausedUntil := a.deadAddrs.pause(addrB, time.Now())
+	if pausedUntil.IsZero() || pausedSince.IsZero() {
 		t.Fatal("B's address is not paused after refusing")
 	}
 	c := launch(addrC, addrC, addrA) // joins A
@@ -191,4 +157,26 @@ func TestHeardMemberAtPausedAddressIsJoined(t *testing.T) {
 	if len(c.Members()) != 3 {
 		t.Fatalf("C holds %d members, want 3", len(c.Members()))
 	}
+}
+
+// launchOn starts a node with cfg on the in-memory network at addr, and
+// stops it when the test ends, waiting at most 200 ms for its leave to go
+// out (with gossip, which some tests slow down to seconds).
+func launchOn(ctx context.Context, t *testing.T, net *memnet.Network, addr netip.AddrPort, cfg Config) *Node {
+	t.Helper()
+	tr, err := net.Listen(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Transport = tr
+	n, err := Launch(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		stop, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		defer cancel()
+		n.Stop(stop)
+	})
+	return n
 }

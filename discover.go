@@ -333,7 +333,8 @@ func (n *Node) heardAbsent(absent []netip.AddrPort, known int) []netip.AddrPort 
 		if n.authRefused.skip(a, now) {
 			return time.Time{}, false // another secret or app: never joined
 		}
-		return n.deadAddrs.pausedSince(a, now), true
+		since, _ := n.deadAddrs.pause(a, now)
+		return since, true
 	}
 	return heardAmong(absent, n.ml.HeardOf(), n.hints.isEnded, refusedAt)
 }
