@@ -45,8 +45,12 @@ func TestChatAcrossThreeNodes(t *testing.T) {
 			if len(chats[i].Users()) != 3 {
 				return false
 			}
-			if _, ok := chats[i].Names.Lookup("user:cy"); !ok {
-				return false
+			// Each name travels on its holder's own stream, so every
+			// node must have heard each one.
+			for _, u := range users {
+				if _, ok := chats[i].Names.Lookup("user:" + u); !ok {
+					return false
+				}
 			}
 		}
 		return true
