@@ -48,29 +48,38 @@
 // # States
 //
 //	      Start
-//	Down ───────► Assembling ◄────────────────────────────┐
-//	                 │  ▲                                  │
-//	  live ≥ Consensus  │ live < Consensus                 │ live < Consensus
-//	                 ▼  │                                  │
-//	             Rehashing ──── every member accepted ───────► Ready
-//	                 ▲          this node's view               │
-//	                 └───────── the view changed ◄─────────────┘
+//	Down ───────► Assembling
+//	                 │ Consensus members in the view
+//	                 ▼
+//	             Rehashing ─── every member accepted the view at one term ───► Ready
+//	               ▲    ▲                                                       │
+//	               │    └─────────────── the view changed ◄─────────────────────┤
+//	               │                                                            │
+//	               └── quorum back ── NoQuorum ◄── quorum lost (Config.Quorum) ─┘
 //
-//	Down, Assembling, Rehashing, Ready ── Stop ──► Stopping ──► Stopped
+//	any running state ── Stop ──► Stopping ──► Stopped
 //
 // What each state means:
 //
 //   - Down: created, not started.
-//   - Assembling: fewer than Consensus members alive. A Ready node that
-//     loses members comes back here: that is the network-split signal,
-//     delivered to listeners as a state change, not an error.
-//   - Rehashing: enough members, but not all of them have accepted this
-//     node's view yet.
-//   - Ready: at least Consensus members alive that all accepted this view
-//     at one term, so every Ready node of the view computes the same rings.
-//     A member seen on another view that accepted nothing there (one that
-//     declared a live member dead and waits for its refutation) does not
-//     take the others out of Ready.
+//   - Assembling: the node has not yet taken part in a committed view and
+//     its view holds fewer than Consensus members (or nobody in it has
+//     started a cluster). Consensus is the start gate only: a node never
+//     comes back here.
+//   - Rehashing: the view is not agreed yet: not every member advertises
+//     it or has accepted it. Before the first commit this is a proposal
+//     of Consensus members or more; after it, a change being agreed (a
+//     node that was Ready and keeps quorum stays in service meanwhile, see
+//     Snapshot.Quorate).
+//   - Ready: every member accepted this view at one term, and the view is
+//     quorate, so every Ready node of the view computes the same rings and
+//     term. A member seen on another view that accepted nothing there (one
+//     that declared a live member dead and waits for its refutation) does
+//     not take the others out of Ready.
+//   - NoQuorum: the node has been in a committed view, and the members it
+//     can reach are not a quorum under Config.Quorum: the network-split
+//     signal, delivered to listeners as a state change, not an error. It
+//     returns to Rehashing and Ready by itself when members come back.
 //   - Stopping, Stopped: leaving, and left.
 //
 // A view's ID is a digest of its member IDs, and members gossip the view ID

@@ -15,11 +15,12 @@ type State = core.State
 const (
 	// Down: created, not started.
 	Down = core.Down
-	// Assembling: the cluster has not started: fewer than
-	// Config.Consensus members are alive and agreeing.
+	// Assembling: this node has not yet been in a committed view, and
+	// its view holds fewer than Config.Consensus members.
 	Assembling = core.Assembling
-	// Rehashing: the view changed and its members are agreeing on it;
-	// rings may still differ between nodes. A node that has been Ready
+	// Rehashing: the members of the view are agreeing on it (a first
+	// view of Consensus members or more, or a change); rings may still
+	// differ between nodes. A node that has been Ready
 	// and keeps quorum stays ready for probes (see Snapshot.Quorate).
 	Rehashing = core.Rehashing
 	// Ready: the view is quorate and every member accepted it at one
