@@ -43,6 +43,7 @@ type Net struct {
 	addr    netip.AddrPort
 	tcp     *net.TCPListener
 	udp     *net.UDPConn
+	io      *udpIO // reads and writes udp (rawudp_linux.go)
 	packets chan Packet
 	streams map[Kind]chan net.Conn
 
@@ -90,11 +91,18 @@ func Listen(cfg NetConfig) (*Net, error) {
 		return nil, err
 	}
 	port := uint16(tcp.Addr().(*net.TCPAddr).Port)
+	uio, err := newUDPIO(udp)
+	if err != nil {
+		tcp.Close()
+		udp.Close()
+		return nil, fmt.Errorf("%w: udp %s: %w", ErrBind, bind, err)
+	}
 	t := &Net{
 		cfg:     cfg,
 		addr:    netip.AddrPortFrom(bind.Addr(), port),
 		tcp:     tcp,
 		udp:     udp,
+		io:      uio,
 		packets: make(chan Packet, cfg.PacketQueue),
 		streams: map[Kind]chan net.Conn{
 			KindGossip: make(chan net.Conn, cfg.StreamQueue),
@@ -188,8 +196,7 @@ func (t *Net) WritePacket(b []byte, to netip.AddrPort) error {
 	if len(b) > MaxPacketSize {
 		return fmt.Errorf("%w: %d bytes", ErrPacketTooLarge, len(b))
 	}
-	_, err := t.udp.WriteToUDPAddrPort(b, to)
-	return err
+	return t.io.writeTo(b, to)
 }
 
 // Packets delivers received datagrams.
@@ -250,7 +257,7 @@ func (t *Net) readLoop() {
 	defer t.wg.Done()
 	buf := make([]byte, MaxPacketSize)
 	for {
-		n, from, err := t.udp.ReadFromUDPAddrPort(buf)
+		n, from, err := t.io.readFrom(buf)
 		if err != nil {
 			if t.isClosed() || errors.Is(err, net.ErrClosed) {
 				return
