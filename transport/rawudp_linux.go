@@ -47,6 +47,9 @@ func newUDPIO(c *net.UDPConn) (*udpIO, error) {
 
 // readFrom reads one datagram into buf, waiting for one to arrive.
 func (u *udpIO) readFrom(buf []byte) (int, netip.AddrPort, error) {
+	if len(buf) == 0 {
+		return u.conn.ReadFromUDPAddrPort(buf)
+	}
 	var (
 		n     int
 		from  netip.AddrPort
