@@ -17,9 +17,10 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"runtime"
 	"strings"
 	"syscall"
+
+	_ "github.com/cloister-go/cloister/cmd/cloister/internal/oneproc" // one P for an agent, set before the other initialisers
 )
 
 const usage = `usage: cloister <command> [flags]
@@ -39,9 +40,6 @@ Run "cloister <command> -h" for the flags of a command.
 `
 
 func main() {
-	if n := agentProcs(os.Args[1:], os.Getenv("GOMAXPROCS")); n > 0 {
-		runtime.GOMAXPROCS(n)
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
@@ -101,18 +99,4 @@ func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) error {
 		fs.Usage()
 	}
 	return err
-}
-
-// agentProcs is the GOMAXPROCS for this process, or 0 to keep Go's choice:
-// an agent runs on one P unless the GOMAXPROCS variable says otherwise. Its
-// work is bursts of small packets, each handled by a chain of goroutines;
-// with several Ps each hand-off can wake another thread, and that cost more
-// CPU than the work: 50 agents assembling on two cores used 28-36% less CPU
-// and were all Ready 15-17% sooner on one P (two A/B measurements,
-// docs/benchmarks.md).
-func agentProcs(args []string, env string) int {
-	if len(args) == 0 || args[0] != "agent" || env != "" {
-		return 0
-	}
-	return 1
 }

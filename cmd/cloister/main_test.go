@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 )
@@ -35,20 +36,41 @@ func TestUsage(t *testing.T) {
 	}
 }
 
-func TestAgentRunsOnOneProcUnlessTold(t *testing.T) {
-	tests := []struct {
-		args []string
-		env  string
-		want int
-	}{
-		{[]string{"agent", "--json"}, "", 1},
-		{[]string{"agent"}, "4", 0}, // GOMAXPROCS set: Go applies it
-		{[]string{"demo"}, "", 0},
-		{nil, "", 0},
+// The agent's one P is set before the heavy initialisers run (package
+// oneproc): Go's init order, by import path once a package's imports are
+// done, puts oneproc before Prometheus's client, memberlist and the DNS
+// client. An import that changed that order would show here.
+func TestOneProcIsSetBeforeTheHeavyInitialisers(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, tt := range tests {
-		if got := agentProcs(tt.args, tt.env); got != tt.want {
-			t.Errorf("agentProcs(%q, %q) = %d, want %d", tt.args, tt.env, got, tt.want)
+	cmd := exec.Command(exe, "help")
+	cmd.Env = append(os.Environ(), envRunAsCLI+"=1", "GODEBUG=inittrace=1")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%v: %s", err, stderr.String())
+	}
+	at := map[string]int{}
+	for i, line := range strings.Split(stderr.String(), "\n") {
+		if f := strings.Fields(line); len(f) > 1 && f[0] == "init" {
+			at[f[1]] = i + 1 // 0: not initialised
+		}
+	}
+	self := at["github.com/cloister-go/cloister/cmd/cloister/internal/oneproc"]
+	if self == 0 {
+		t.Fatalf("no init line for oneproc in:\n%s", stderr.String())
+	}
+	for _, heavy := range []string{
+		"github.com/prometheus/client_golang/prometheus",
+		"github.com/hashicorp/memberlist",
+		"github.com/miekg/dns",
+	} {
+		if at[heavy] == 0 {
+			t.Errorf("no init line for %s", heavy)
+		} else if at[heavy] < self {
+			t.Errorf("%s initialised before oneproc", heavy)
 		}
 	}
 }
