@@ -35,6 +35,9 @@
 //
 // Consensus is the start gate only: it counts members until this node first
 // takes part in a committed view. After that, the quorum policy decides.
+// Before that first commit a node whose view holds Consensus members that
+// have not all agreed and accepted yet is Rehashing (the diagram's arrow
+// from Assembling to Ready is taken at once only when they have).
 //
 // # Quorum and the term
 //
