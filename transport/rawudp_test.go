@@ -72,3 +72,69 @@ func TestIPv6DestinationFromAnIPv4Socket(t *testing.T) {
 	}
 	exchange(t, tr, "udp4", "127.0.0.1:0", netip.MustParseAddr("127.0.0.1"))
 }
+
+// Writers on many goroutines share the socket: every datagram arrives
+// whole, from the transport's port.
+func TestConcurrentWritesArriveWhole(t *testing.T) {
+	tr := listen(t)
+	conns, addrs := receivers(t, 1)
+	const writers, each = 8, 20 // 160 datagrams: far below a default receive buffer
+	done := make(chan error, writers)
+	for w := range writers {
+		go func() {
+			for i := range each {
+				msg := []byte{byte(w), byte(i), byte(w ^ i), 0x5a}
+				if err := tr.WritePacket(msg, addrs[0]); err != nil {
+					done <- err
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	for range writers {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	seen := map[[2]byte]bool{}
+	for range writers * each {
+		b := readOne(t, conns[0])
+		if len(b) != 4 || b[2] != b[0]^b[1] || b[3] != 0x5a {
+			t.Fatalf("datagram %x came apart", b)
+		}
+		seen[[2]byte{b[0], b[1]}] = true
+	}
+	if len(seen) != writers*each {
+		t.Fatalf("%d distinct datagrams of %d", len(seen), writers*each)
+	}
+}
+
+// receivers opens n plain UDP sockets on loopback.
+func receivers(t *testing.T, n int) ([]*net.UDPConn, []netip.AddrPort) {
+	t.Helper()
+	conns := make([]*net.UDPConn, n)
+	addrs := make([]netip.AddrPort, n)
+	for i := range n {
+		c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		_ = c.SetReadBuffer(1 << 20)
+		conns[i], addrs[i] = c, c.LocalAddr().(*net.UDPAddr).AddrPort()
+	}
+	return conns, addrs
+}
+
+// readOne reads one datagram from c within a second.
+func readOne(t *testing.T, c *net.UDPConn) []byte {
+	t.Helper()
+	buf := make([]byte, 2048)
+	c.SetReadDeadline(time.Now().Add(time.Second))
+	n, err := c.Read(buf)
+	if err != nil {
+		t.Fatalf("%s: %v", c.LocalAddr(), err)
+	}
+	return buf[:n]
+}
