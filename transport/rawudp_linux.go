@@ -26,6 +26,68 @@ type udpIO struct {
 	conn *net.UDPConn
 	rc   syscall.RawConn
 	v6   bool // the socket is AF_INET6: IPv4 peers are written as mapped addresses
+
+	// The state of the calls, made once: a closure handed to the RawConn
+	// escapes, and one per datagram cost seven allocations a round trip.
+	rmu    sync.Mutex // one read at a time (the transport has one reader)
+	rd     udpRead
+	writes sync.Pool // of *udpWrite
+}
+
+// udpRead is a read's arguments and results, for recv.
+type udpRead struct {
+	buf   []byte
+	n     int
+	errno syscall.Errno
+	rsa   unix.RawSockaddrAny
+	fn    func(fd uintptr) bool // recv, bound once
+}
+
+// recv is the read's call on fd: false when nothing is queued.
+func (r *udpRead) recv(fd uintptr) bool {
+	for {
+		size := uint32(unix.SizeofSockaddrAny)
+		n, _, e := unix.RawSyscall6(unix.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&r.buf[0])), uintptr(len(r.buf)), 0,
+			uintptr(unsafe.Pointer(&r.rsa)), uintptr(unsafe.Pointer(&size)))
+		switch e {
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+			return false // nothing queued: wait for the poller
+		}
+		r.n, r.errno = int(n), e
+		return true
+	}
+}
+
+// udpWrite is a write's arguments and result, for send.
+type udpWrite struct {
+	b     []byte
+	sa4   unix.RawSockaddrInet4
+	sa6   unix.RawSockaddrInet6
+	v6    bool // the address is sa6
+	errno syscall.Errno
+	fn    func(fd uintptr) bool // send, bound once
+}
+
+// send is the write's call on fd: false when the send buffer is full.
+func (w *udpWrite) send(fd uintptr) bool {
+	to, size := unsafe.Pointer(&w.sa4), unsafe.Sizeof(w.sa4)
+	if w.v6 {
+		to, size = unsafe.Pointer(&w.sa6), unsafe.Sizeof(w.sa6)
+	}
+	for {
+		_, _, e := unix.RawSyscall6(unix.SYS_SENDTO, fd, uintptr(unsafe.Pointer(&w.b[0])), uintptr(len(w.b)), 0,
+			uintptr(to), size)
+		switch e {
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+			return false // wait for room
+		}
+		w.errno = e
+		return true
+	}
 }
 
 func newUDPIO(c *net.UDPConn) (*udpIO, error) {
@@ -34,6 +96,12 @@ func newUDPIO(c *net.UDPConn) (*udpIO, error) {
 		return nil, err
 	}
 	u := &udpIO{conn: c, rc: rc}
+	u.rd.fn = u.rd.recv
+	u.writes.New = func() any {
+		w := &udpWrite{}
+		w.fn = w.send
+		return w
+	}
 	var nameErr error
 	if err := rc.Control(func(fd uintptr) {
 		var sa unix.Sockaddr
@@ -50,85 +118,52 @@ func (u *udpIO) readFrom(buf []byte) (int, netip.AddrPort, error) {
 	if len(buf) == 0 {
 		return u.conn.ReadFromUDPAddrPort(buf)
 	}
-	var (
-		n     int
-		from  netip.AddrPort
-		errno syscall.Errno
-	)
-	err := u.rc.Read(func(fd uintptr) bool {
-		for {
-			var rsa unix.RawSockaddrAny
-			size := uint32(unix.SizeofSockaddrAny)
-			r, _, e := unix.RawSyscall6(unix.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)), 0,
-				uintptr(unsafe.Pointer(&rsa)), uintptr(unsafe.Pointer(&size)))
-			switch e {
-			case unix.EINTR:
-				continue
-			case unix.EAGAIN:
-				return false // nothing queued: wait for the poller
-			}
-			n, errno, from = int(r), e, sockaddrToAddrPort(&rsa)
-			return true
-		}
-	})
-	if err != nil {
+	u.rmu.Lock()
+	defer u.rmu.Unlock()
+	r := &u.rd
+	r.buf = buf
+	defer func() { r.buf = nil }()
+	if err := u.rc.Read(r.fn); err != nil {
 		return 0, netip.AddrPort{}, err
 	}
-	if errno != 0 {
-		return 0, netip.AddrPort{}, &net.OpError{Op: "read", Net: "udp", Err: errno}
+	if r.errno != 0 {
+		return 0, netip.AddrPort{}, &net.OpError{Op: "read", Net: "udp", Err: r.errno}
 	}
-	return n, from, nil
+	return r.n, sockaddrToAddrPort(&r.rsa), nil
 }
 
 // writeTo sends b to one address.
 func (u *udpIO) writeTo(b []byte, to netip.AddrPort) error {
-	if len(b) == 0 || to.Addr().Zone() != "" {
+	ip := to.Addr()
+	if !u.v6 {
+		ip = ip.Unmap() // an AF_INET socket takes the plain IPv4 address
+	}
+	switch {
+	case len(b) == 0 || ip.Zone() != "":
 		// Nothing to point at, or a scoped IPv6 address: package net
 		// knows the interfaces' indexes.
 		_, err := u.conn.WriteToUDPAddrPort(b, to)
 		return err
+	case !ip.Is4() && !u.v6:
+		return &net.OpError{Op: "write", Net: "udp", Addr: net.UDPAddrFromAddrPort(to), Err: unix.EAFNOSUPPORT}
 	}
-	var (
-		sa4   unix.RawSockaddrInet4
-		sa6   unix.RawSockaddrInet6
-		ptr   unsafe.Pointer
-		size  uintptr
-		errno syscall.Errno
-	)
-	ip, port := to.Addr(), to.Port()
-	if ip.Is4() && !u.v6 {
-		sa4.Family = unix.AF_INET
-		sa4.Addr = ip.As4()
-		putPort(unsafe.Pointer(&sa4.Port), port)
-		ptr, size = unsafe.Pointer(&sa4), unsafe.Sizeof(sa4)
+	w := u.writes.Get().(*udpWrite)
+	defer u.writes.Put(w)
+	w.b, w.errno, w.v6 = b, 0, u.v6
+	if u.v6 {
+		w.sa6 = unix.RawSockaddrInet6{Family: unix.AF_INET6, Addr: ip.As16()} // an IPv4 address comes out mapped
+		putPort(unsafe.Pointer(&w.sa6.Port), to.Port())
 	} else {
-		if !u.v6 {
-			return &net.OpError{Op: "write", Net: "udp", Err: unix.EAFNOSUPPORT}
-		}
-		sa6.Family = unix.AF_INET6
-		sa6.Addr = ip.As16() // an IPv4 address comes out mapped
-		putPort(unsafe.Pointer(&sa6.Port), port)
-		ptr, size = unsafe.Pointer(&sa6), unsafe.Sizeof(sa6)
+		w.sa4 = unix.RawSockaddrInet4{Family: unix.AF_INET, Addr: ip.As4()}
+		putPort(unsafe.Pointer(&w.sa4.Port), to.Port())
 	}
-	err := u.rc.Write(func(fd uintptr) bool {
-		for {
-			_, _, e := unix.RawSyscall6(unix.SYS_SENDTO, fd, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)), 0,
-				uintptr(ptr), size)
-			switch e {
-			case unix.EINTR:
-				continue
-			case unix.EAGAIN:
-				return false // the send buffer is full: wait for room
-			}
-			errno = e
-			return true
-		}
-	})
+	err := u.rc.Write(w.fn)
+	w.b = nil
 	if err != nil {
 		return err
 	}
-	if errno != 0 {
-		return &net.OpError{Op: "write", Net: "udp", Addr: net.UDPAddrFromAddrPort(to), Err: errno}
+	if w.errno != 0 {
+		return &net.OpError{Op: "write", Net: "udp", Addr: net.UDPAddrFromAddrPort(to), Err: w.errno}
 	}
 	return nil
 }
