@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/cloister-go/cloister/discovery"
 	"github.com/cloister-go/cloister/internal/membership"
 	"github.com/cloister-go/cloister/transport"
@@ -146,13 +144,16 @@ type Config struct {
 	// test harness uses it to inject faults. The node closes it on Stop.
 	Transport transport.Transport
 
-	// Metrics, when set, receives the node's Prometheus metrics
-	// (cloister_*, docs/metrics.md) until it stops; Handler serves them
-	// at /metrics, with the rest of the registry when it is a
-	// prometheus.Gatherer. Give each node of one process its own registry
-	// or a prometheus.WrapRegistererWith of a shared one. It also turns
-	// the dashboard on.
-	Metrics prometheus.Registerer
+	// Metrics, when set, publishes the node's metrics (cloister_*,
+	// docs/metrics.md) until it stops, and Handler serves them at
+	// /metrics. metrics.Prometheus(reg) (package
+	// github.com/cloister-go/cloister/metrics) makes one for a Prometheus
+	// registry: /metrics then serves the rest of the registry too when it
+	// is a prometheus.Gatherer. Give each node of one process its own
+	// registry or a prometheus.WrapRegistererWith of a shared one. It also
+	// turns the dashboard on. Metrics live in that package so that a
+	// program without them does not link Prometheus's client.
+	Metrics MetricsExporter
 
 	// Dashboard makes Handler serve a live, read-only dashboard at
 	// /dashboard/ (members, view, term, quorum, ring, call rates, a

@@ -7,21 +7,33 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-
 	"github.com/cloister-go/cloister/internal/telemetry"
 	"github.com/cloister-go/cloister/transport"
 )
 
 // Metrics and the dashboard (docs/metrics.md).
 //
-// With Config.Metrics set, the node registers one collector there, named
-// cloister_*, and unregisters it when it stops; Handler serves it at
-// /metrics. With Config.Metrics or Config.Dashboard set, Handler serves a
-// live, read-only dashboard at /dashboard/. The node keeps the instruments
-// in a *telemetry.Metrics whose methods are no-ops on nil, so the call
-// paths below cost nothing more than a nil check when both are off.
+// With Config.Metrics set, the node hands its instruments to that exporter
+// when it launches (metrics.Prometheus registers a collector, cloister_*,
+// on a registry) and ends the export when it stops; Handler serves the
+// exporter's handler at /metrics. With Config.Metrics or Config.Dashboard
+// set, Handler serves a live, read-only dashboard at /dashboard/. The node
+// keeps the instruments in a *telemetry.Metrics whose methods are no-ops
+// on nil, so the call paths below cost nothing more than a nil check when
+// both are off. This package does not import Prometheus: only package
+// metrics does.
+
+// MetricsExporter publishes a node's metrics: set Config.Metrics to one.
+// metrics.Prometheus (package github.com/cloister-go/cloister/metrics)
+// makes one for a Prometheus registry. Its method takes a type internal
+// to this module, so only this module's packages implement it.
+type MetricsExporter interface {
+	// ExportMetrics starts publishing m, the node's instruments (each
+	// scrape reads them with m.Snapshot). It returns the handler of GET
+	// /metrics, and stop, which the node calls when it stops. An error
+	// makes the node's launch fail with a *ConfigError for Metrics.
+	ExportMetrics(m *telemetry.Metrics) (serve http.Handler, stop func(), err error)
+}
 
 // MaxHandlerLabels bounds the handler label of the call metrics: the first
 // MaxHandlerLabels handler names a node calls, casts to or serves have
@@ -31,29 +43,44 @@ const MaxHandlerLabels = telemetry.MaxHandlerNames
 // dashboardRingCells is how many arcs the dashboard draws the ring as.
 const dashboardRingCells = 360
 
+// nodeTelemetry is what newTelemetry made.
+type nodeTelemetry struct {
+	m     *telemetry.Metrics // nil when metrics and the dashboard are off
+	serve http.Handler       // GET /metrics; nil without Config.Metrics
+	stop  func()             // ends the export; never nil
+}
+
 // newTelemetry makes the node's instruments when cfg asks for metrics or the
-// dashboard, registers them on cfg.Metrics, and adds the listener that
-// feeds them to cfg.Listeners (without writing to the caller's slice).
-func newTelemetry(cfg *Config) (*telemetry.Metrics, error) {
+// dashboard, hands them to cfg.Metrics, and adds the listener that feeds
+// them to cfg.Listeners (without writing to the caller's slice).
+func newTelemetry(cfg *Config) (nodeTelemetry, error) {
+	t := nodeTelemetry{stop: func() {}}
 	if cfg.Metrics == nil && !cfg.Dashboard {
-		return nil, nil
+		return t, nil
 	}
-	m := telemetry.New()
+	t.m = telemetry.New()
 	if cfg.Metrics != nil {
-		if err := m.Register(cfg.Metrics); err != nil {
+		serve, stop, err := cfg.Metrics.ExportMetrics(t.m)
+		if err != nil {
 			reason := "cannot register the metrics"
 			if errors.Is(err, telemetry.ErrRegistered) {
 				reason = "already holds cloister's metrics (of another node in this process: wrap it with prometheus.WrapRegistererWith and a node label)"
 			}
-			return nil, &ConfigError{Field: "Metrics", Reason: reason, Err: err}
+			return nodeTelemetry{}, &ConfigError{Field: "Metrics", Reason: reason, Err: err}
+		}
+		t.serve = serve
+		if stop != nil {
+			t.stop = stop
 		}
 	}
-	cfg.Listeners = append(slices.Clip(cfg.Listeners), telemetryListener{m})
-	return m, nil
+	cfg.Listeners = append(slices.Clip(cfg.Listeners), telemetryListener{t.m})
+	return t, nil
 }
 
 // attachTelemetry lets scrapes read the node.
-func (n *Node) attachTelemetry(m *telemetry.Metrics) {
+func (n *Node) attachTelemetry(t nodeTelemetry) {
+	n.metricsHandler, n.stopMetrics = t.serve, t.stop
+	m := t.m
 	if m == nil {
 		return
 	}
@@ -111,15 +138,8 @@ func (n *Node) mountTelemetry(mux *http.ServeMux) {
 	if n.tel == nil {
 		return
 	}
-	if reg := n.cfg.Metrics; reg != nil {
-		g, ok := reg.(prometheus.Gatherer)
-		if !ok {
-			// Serve cloister's metrics alone.
-			own := prometheus.NewRegistry()
-			own.MustRegister(n.tel)
-			g = own
-		}
-		mux.Handle("GET /metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}))
+	if n.metricsHandler != nil {
+		mux.Handle("GET /metrics", n.metricsHandler)
 	}
 	mux.HandleFunc("GET /dashboard", func(w http.ResponseWriter, r *http.Request) {
 		// Relative, so that the page also works under a prefix

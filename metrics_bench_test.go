@@ -8,15 +8,16 @@ import (
 
 	"github.com/cloister-go/cloister"
 	"github.com/cloister-go/cloister/cloistertest"
+	"github.com/cloister-go/cloister/metrics"
 )
 
 // hotCluster starts 2 Ready nodes, with metrics on or off, and an echo
 // handler on node 0.
-func hotCluster(tb testing.TB, metrics bool) *cloistertest.Cluster {
+func hotCluster(tb testing.TB, withMetrics bool) *cloistertest.Cluster {
 	tb.Helper()
 	c := cloistertest.New(tb, 2, cloistertest.WithConfig(func(i int, cfg *cloister.Config) {
-		if metrics {
-			cfg.Metrics = prometheus.NewRegistry()
+		if withMetrics {
+			cfg.Metrics = metrics.Prometheus(prometheus.NewRegistry())
 		}
 	}))
 	if err := c.Node(0).Handle("echo", func(ctx context.Context, from cloister.Member, b []byte) ([]byte, error) {

@@ -17,13 +17,14 @@ import (
 
 	"github.com/cloister-go/cloister"
 	"github.com/cloister-go/cloister/cloistertest"
+	"github.com/cloister-go/cloister/metrics"
 )
 
 // metricsCluster starts n nodes, each with metrics on its own registry.
 func metricsCluster(t *testing.T, n int) *cloistertest.Cluster {
 	t.Helper()
 	return cloistertest.New(t, n, cloistertest.WithConfig(func(i int, c *cloister.Config) {
-		c.Metrics = prometheus.NewRegistry()
+		c.Metrics = metrics.Prometheus(prometheus.NewRegistry())
 	}))
 }
 
@@ -214,7 +215,7 @@ func TestMetricsPromtool(t *testing.T) {
 func TestMetricsRegistry(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	cfg := cloister.LocalConfig()
-	cfg.Metrics = reg
+	cfg.Metrics = metrics.Prometheus(reg)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	a, err := cloister.Launch(ctx, cfg)
@@ -244,7 +245,7 @@ func TestMetricsRegistry(t *testing.T) {
 	var x *cloister.Node
 	for _, name := range []string{"x", "y"} {
 		c := cloister.LocalConfig()
-		c.Metrics = prometheus.WrapRegistererWith(prometheus.Labels{"node": name}, shared)
+		c.Metrics = metrics.Prometheus(prometheus.WrapRegistererWith(prometheus.Labels{"node": name}, shared))
 		n, err := cloister.Launch(ctx, c)
 		if err != nil {
 			t.Fatalf("node %s on a wrapped registry: %v", name, err)

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -91,6 +92,11 @@ type Node struct {
 	tel     *telemetry.Metrics // metrics and dashboard (metrics.go); nil when both are off
 	stopErr error              // written before done is closed
 
+	// metricsHandler serves GET /metrics, nil without Config.Metrics;
+	// stopMetrics ends the export (metrics.go).
+	metricsHandler http.Handler
+	stopMetrics    func()
+
 	// dispatchClosed (under dispatchMu): the node stopped delivering; a
 	// later Subscribe gets a closed channel.
 	dispatchClosed bool
@@ -158,7 +164,7 @@ func Launch(ctx context.Context, cfg Config) (*Node, error) {
 	n, err := newNode(ctx, cfg, logger, secret, tr)
 	if err != nil {
 		tr.Close()
-		tel.Unregister()
+		tel.stop()
 		return nil, err
 	}
 	n.attachTelemetry(tel)
@@ -522,7 +528,9 @@ func (n *Node) stop(leaveBy time.Time) {
 	n.stoppedDispatchers = n.dispatch
 	n.dispatchMu.Unlock()
 	n.closeDispatchers()
-	n.tel.Unregister()
+	if n.stopMetrics != nil {
+		n.stopMetrics()
+	}
 	if leaveErr != nil {
 		n.stopErr = fmt.Errorf("cloister: leave not fully gossiped: %w", leaveErr)
 	}

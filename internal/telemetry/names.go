@@ -5,8 +5,6 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
-
-	"github.com/prometheus/client_golang/prometheus"
 )
 
 // MaxHandlerNames bounds the handler label: the first MaxHandlerNames
@@ -20,8 +18,8 @@ const OtherHandler = "other"
 // handlerSlot is the instruments of one handler name.
 type handlerSlot struct {
 	name      string
-	callDur   prometheus.Observer
-	handleDur prometheus.Observer
+	callDur   *Histogram // CallBuckets
+	handleDur *Histogram // CallBuckets
 
 	calls, callErrors    atomic.Uint64
 	casts, castErrors    atomic.Uint64
@@ -32,15 +30,13 @@ type handlerSlot struct {
 // locking or allocating; a new name copies it (at most MaxHandlerNames
 // times in a node's life).
 type handlerNames struct {
-	m     *Metrics
 	table atomic.Pointer[map[string]*handlerSlot]
 	full  atomic.Bool
 	other *handlerSlot
 	mu    sync.Mutex // serialises additions
 }
 
-func (t *handlerNames) init(m *Metrics) {
-	t.m = m
+func (t *handlerNames) init() {
 	t.other = t.newSlot(OtherHandler)
 	empty := map[string]*handlerSlot{}
 	t.table.Store(&empty)
@@ -49,8 +45,8 @@ func (t *handlerNames) init(m *Metrics) {
 func (t *handlerNames) newSlot(name string) *handlerSlot {
 	return &handlerSlot{
 		name:      name,
-		callDur:   t.m.callDur.WithLabelValues(name),
-		handleDur: t.m.handleDur.WithLabelValues(name),
+		callDur:   newHistogram(CallBuckets),
+		handleDur: newHistogram(CallBuckets),
 	}
 }
 

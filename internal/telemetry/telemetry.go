@@ -1,9 +1,11 @@
-// Package telemetry holds one node's Prometheus metrics and what its
-// dashboard shows. The root package feeds it: the node's events (through a
+// Package telemetry holds one node's instruments and what its dashboard
+// shows. The root package feeds it: the node's events (through a
 // listener), its calls and handlers (through nil-safe methods), and a
 // Source read at scrape time for gauges and for the counters that other
-// packages keep (membership, rpc, transport). The metrics are documented in
-// docs/metrics.md.
+// packages keep (membership, rpc, transport). An exporter reads it all
+// with Snapshot: package metrics publishes it on a Prometheus registry
+// (docs/metrics.md). This package does not import Prometheus, so that a
+// program without metrics does not link it.
 //
 // Every method is safe on a nil *Metrics and then does nothing, so the
 // node calls them unconditionally.
@@ -12,13 +14,10 @@ package telemetry
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/cloister-go/cloister/internal/core"
 	"github.com/cloister-go/cloister/internal/membership"
@@ -43,8 +42,7 @@ type Status struct {
 // Source returns the node's status at the time of a scrape.
 type Source func() Status
 
-// Metrics is one node's instruments. It is a prometheus.Collector: register
-// it once per registry.
+// Metrics is one node's instruments.
 type Metrics struct {
 	source atomic.Pointer[Source]
 	names  handlerNames
@@ -54,27 +52,23 @@ type Metrics struct {
 	memberUps       atomic.Uint64
 	discoveryErrors atomic.Uint64
 	memberDowns     [4]atomic.Uint64 // by core.Reason (1 to 3)
-	transitions     [numStates][numStates]atomic.Uint64
+	transitions     [NumStates][NumStates]atomic.Uint64
 
-	agreement prometheus.Histogram
-	callDur   *prometheus.HistogramVec
-	handleDur *prometheus.HistogramVec
+	agreement *Histogram
 
 	mu     sync.Mutex
 	viewAt time.Time // the last view change not yet followed by Ready
 
 	timeline Timeline
 
-	regMu sync.Mutex
-	regs  []prometheus.Registerer // where Register registered m
-
 	cacheMu  sync.Mutex
 	cacheKey string
 	cacheVal any
 }
 
-// numStates is the number of core states: Down to NoQuorum.
-const numStates = int(core.NoQuorum) + 1
+// NumStates is the number of core states, Down to NoQuorum: the states
+// are 0 to NumStates-1.
+const NumStates = int(core.NoQuorum) + 1
 
 // CallBuckets are the bounds, in seconds, of the call and handler latency
 // histograms: 100 µs to 10 s.
@@ -86,24 +80,8 @@ var AgreementBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.
 
 // New returns a node's instruments, registered nowhere yet.
 func New() *Metrics {
-	m := &Metrics{
-		agreement: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name:    "cloister_view_agreement_seconds",
-			Help:    "Time from a view change to Ready with that view, as this node saw it.",
-			Buckets: AgreementBuckets,
-		}),
-		callDur: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "cloister_call_duration_seconds",
-			Help:    "Duration of calls this node made (Call, CallOwner, CallTyped), by handler name, successful or not.",
-			Buckets: CallBuckets,
-		}, []string{"handler"}),
-		handleDur: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "cloister_handler_duration_seconds",
-			Help:    "Duration of this node's handlers serving calls and casts, by handler name.",
-			Buckets: CallBuckets,
-		}, []string{"handler"}),
-	}
-	m.names.init(m)
+	m := &Metrics{agreement: newHistogram(AgreementBuckets)}
+	m.names.init()
 	m.timeline.init(timelineLen)
 	return m
 }
@@ -116,37 +94,9 @@ func (m *Metrics) SetSource(s Source) {
 	}
 }
 
-// ErrRegistered is returned by Register when the registry already holds
-// cloister's metrics (of another node, not yet stopped).
+// ErrRegistered is what an exporter's error wraps when its registry
+// already holds cloister's metrics (of another node, not yet stopped).
 var ErrRegistered = errors.New("cloister's metrics are already registered there (another node in this process?)")
-
-// Register registers m on reg, until Unregister.
-func (m *Metrics) Register(reg prometheus.Registerer) error {
-	if err := reg.Register(m); err != nil {
-		if _, ok := errors.AsType[prometheus.AlreadyRegisteredError](err); ok {
-			return fmt.Errorf("%w: %w", ErrRegistered, err)
-		}
-		return err
-	}
-	m.regMu.Lock()
-	m.regs = append(m.regs, reg)
-	m.regMu.Unlock()
-	return nil
-}
-
-// Unregister removes m from every registry Register put it in, so that a
-// node started later in the same process can register there.
-func (m *Metrics) Unregister() {
-	if m == nil {
-		return
-	}
-	m.regMu.Lock()
-	defer m.regMu.Unlock()
-	for _, r := range m.regs {
-		r.Unregister(m)
-	}
-	m.regs = nil
-}
 
 // ViewChanged counts a view change and starts timing its agreement.
 func (m *Metrics) ViewChanged(at time.Time, members int) {
@@ -166,7 +116,7 @@ func (m *Metrics) StateChanged(at time.Time, from, to core.State, term uint64) {
 	if m == nil {
 		return
 	}
-	if int(from) < numStates && int(to) < numStates {
+	if int(from) < NumStates && int(to) < NumStates {
 		m.transitions[from][to].Add(1)
 	}
 	if to == core.Ready {

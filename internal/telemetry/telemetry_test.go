@@ -8,52 +8,20 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/cloister-go/cloister/internal/core"
 	"github.com/cloister-go/cloister/rpc"
 )
 
-func gather(t *testing.T, m *Metrics) map[string][]map[string]string {
+// handler returns name's entry in s.
+func handler(t *testing.T, s Snapshot, name string) HandlerSnapshot {
 	t.Helper()
-	reg := prometheus.NewRegistry()
-	if err := m.Register(reg); err != nil {
-		t.Fatal(err)
-	}
-	defer m.Unregister()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string][]map[string]string{}
-	for _, mf := range mfs {
-		for _, metric := range mf.GetMetric() {
-			labels := map[string]string{}
-			for _, l := range metric.GetLabel() {
-				labels[l.GetName()] = l.GetValue()
-			}
-			switch {
-			case metric.GetCounter() != nil:
-				labels["value"] = fmt.Sprint(metric.GetCounter().GetValue())
-			case metric.GetGauge() != nil:
-				labels["value"] = fmt.Sprint(metric.GetGauge().GetValue())
-			case metric.GetHistogram() != nil:
-				labels["count"] = fmt.Sprint(metric.GetHistogram().GetSampleCount())
-				labels["sum"] = fmt.Sprint(metric.GetHistogram().GetSampleSum())
-			}
-			out[mf.GetName()] = append(out[mf.GetName()], labels)
+	for _, h := range s.Handlers {
+		if h.Name == name {
+			return h
 		}
 	}
-	return out
-}
-
-func value(series []map[string]string, label, is, key string) string {
-	for _, s := range series {
-		if s[label] == is {
-			return s[key]
-		}
-	}
-	return ""
+	t.Fatalf("no handler %q in the snapshot", name)
+	return HandlerSnapshot{}
 }
 
 // The handler label takes at most MaxHandlerNames names; the rest are
@@ -64,25 +32,15 @@ func TestHandlerNamesBounded(t *testing.T) {
 		m.CallDone(fmt.Sprintf("h%03d", i), time.Now(), nil)
 	}
 	m.CallDone("h000", time.Now(), errors.New("x"))
-	got := gather(t, m)
-	calls := got["cloister_calls_total"]
-	if len(calls) != MaxHandlerNames+1 {
-		t.Fatalf("%d handler series, want %d names and other", len(calls), MaxHandlerNames)
+	got := m.Snapshot()
+	if len(got.Handlers) != MaxHandlerNames+1 || got.Handlers[MaxHandlerNames].Name != OtherHandler {
+		t.Fatalf("%d handlers, want %d names and other last", len(got.Handlers), MaxHandlerNames)
 	}
-	if v := value(calls, "handler", OtherHandler, "value"); v != "36" {
-		t.Errorf("other counted %s calls, want 36", v)
+	if h := handler(t, got, OtherHandler); h.Calls != 36 || h.CallDuration.Count != 36 {
+		t.Errorf("other counted %d calls, its histogram %d; want 36", h.Calls, h.CallDuration.Count)
 	}
-	if v := value(calls, "handler", "h000", "value"); v != "2" {
-		t.Errorf("h000 counted %s calls, want 2", v)
-	}
-	if v := value(got["cloister_call_errors_total"], "handler", "h000", "value"); v != "1" {
-		t.Errorf("h000 counted %s errors, want 1", v)
-	}
-	if v := value(got["cloister_call_duration_seconds"], "handler", OtherHandler, "count"); v != "36" {
-		t.Errorf("other's histogram counted %s, want 36", v)
-	}
-	if n := len(got["cloister_call_duration_seconds"]); n != MaxHandlerNames+1 {
-		t.Errorf("%d histogram series, want %d", n, MaxHandlerNames+1)
+	if h := handler(t, got, "h000"); h.Calls != 2 || h.CallErrors != 1 || h.CallDuration.Count != 2 {
+		t.Errorf("h000 counted %d calls, %d errors, %d in its histogram; want 2, 1, 2", h.Calls, h.CallErrors, h.CallDuration.Count)
 	}
 	// The dashboard's totals list the same names.
 	if hs := m.Handlers(); len(hs) != MaxHandlerNames+1 || hs[len(hs)-1].Name != OtherHandler {
@@ -100,22 +58,18 @@ func TestHandlerWrap(t *testing.T) {
 	}
 	nilM.CallDone("x", nilM.Start(), nil) // no panic
 	nilM.StateChanged(time.Now(), core.Ready, core.Rehashing, 1)
-	nilM.Unregister()
+	if s := nilM.Snapshot(); s.Handlers != nil || s.Status != nil {
+		t.Errorf("nil Metrics' snapshot: %+v", s)
+	}
 
 	m := New()
 	w := m.Handler("x", h)
 	for range 3 {
 		_, _ = w(context.Background(), rpc.Request{})
 	}
-	got := gather(t, m)
-	if v := value(got["cloister_handled_total"], "handler", "x", "value"); v != "3" {
-		t.Errorf("handled %s, want 3", v)
-	}
-	if v := value(got["cloister_handler_errors_total"], "handler", "x", "value"); v != "3" {
-		t.Errorf("handler errors %s, want 3", v)
-	}
-	if v := value(got["cloister_handler_duration_seconds"], "handler", "x", "count"); v != "3" {
-		t.Errorf("handler histogram counted %s, want 3", v)
+	if h := handler(t, m.Snapshot(), "x"); h.Served != 3 || h.ServedErrors != 3 || h.HandleDuration.Count != 3 || h.CallDuration.Count != 0 {
+		t.Errorf("served %d, errors %d, handler histogram %d, call histogram %d; want 3, 3, 3, 0",
+			h.Served, h.ServedErrors, h.HandleDuration.Count, h.CallDuration.Count)
 	}
 }
 
@@ -134,70 +88,48 @@ func TestEvents(t *testing.T) {
 	m.MemberDown(t0, "a", core.Failed)
 	m.MemberDown(t0, "b", core.Left)
 	m.MemberDown(t0, "c", core.Failed)
-	got := gather(t, m)
-	h := got["cloister_view_agreement_seconds"][0]
-	if h["count"] != "1" || h["sum"] != "0.05" {
-		t.Errorf("agreement histogram: %v, want one observation of 0.05", h)
+	got := m.Snapshot()
+	if h := got.Agreement; h.Count != 1 || h.Sum != 0.05 {
+		t.Errorf("agreement histogram: %+v, want one observation of 0.05", h)
 	}
-	if v := value(got["cloister_member_down_total"], "reason", "failed", "value"); v != "2" {
-		t.Errorf("failed %s, want 2", v)
+	if got.ViewChanges != 2 {
+		t.Errorf("%d view changes, want 2", got.ViewChanges)
 	}
-	if v := value(got["cloister_member_down_total"], "reason", "replaced", "value"); v != "0" {
-		t.Errorf("replaced %s, want 0", v)
+	if d := got.MemberDowns; d[core.Failed] != 2 || d[core.Left] != 1 || d[core.Replaced] != 0 {
+		t.Errorf("member downs failed %d, left %d, replaced %d; want 2, 1, 0", d[core.Failed], d[core.Left], d[core.Replaced])
+	}
+	if v := got.Transitions[core.Rehashing][core.Ready]; v != 2 {
+		t.Errorf("rehashing->ready counted %d, want 2", v)
 	}
 	n := 0
-	for _, s := range got["cloister_state_transitions_total"] {
-		n++
-		if s["from"] == "rehashing" && s["to"] == "ready" && s["value"] != "2" {
-			t.Errorf("rehashing->ready counted %s, want 2", s["value"])
+	for from := range got.Transitions {
+		for to := range got.Transitions[from] {
+			if got.Transitions[from][to] > 0 {
+				n++
+			}
 		}
 	}
 	if n != 4 {
-		t.Errorf("%d transition series, want the 4 that happened", n)
+		t.Errorf("%d transitions counted, want the 4 that happened", n)
 	}
-	// Without a source, no gauge is made up.
-	if _, ok := got["cloister_quorate"]; ok {
-		t.Error("cloister_quorate without a source")
+	// Without a source, there is no status.
+	if got.Status != nil {
+		t.Errorf("a status without a source: %+v", got.Status)
 	}
 }
 
-// The gauges read the source at each scrape.
+// The snapshot reads the source each time.
 func TestSource(t *testing.T) {
 	m := New()
+	term := uint64(7)
 	m.SetSource(func() Status {
-		return Status{State: core.NoQuorum, Term: 7, MemberStates: []core.State{core.NoQuorum, core.Ready, core.Ready}}
+		term++
+		return Status{State: core.NoQuorum, Term: term}
 	})
-	got := gather(t, m)
-	if v := value(got["cloister_state"], "state", "noquorum", "value"); v != "1" {
-		t.Errorf("state noquorum = %s", v)
-	}
-	if v := value(got["cloister_state"], "state", "ready", "value"); v != "0" {
-		t.Errorf("state ready = %s", v)
-	}
-	if v := value(got["cloister_members"], "state", "ready", "value"); v != "2" {
-		t.Errorf("ready members = %s", v)
-	}
-	if v := got["cloister_quorate"][0]["value"]; v != "0" {
-		t.Errorf("quorate = %s", v)
-	}
-	if v := got["cloister_term"][0]["value"]; v != "7" {
-		t.Errorf("term = %s", v)
-	}
-}
-
-// Registering twice on one registry fails with ErrRegistered.
-func TestRegisterTwice(t *testing.T) {
-	reg := prometheus.NewRegistry()
-	a, b := New(), New()
-	if err := a.Register(reg); err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Register(reg); !errors.Is(err, ErrRegistered) {
-		t.Fatalf("second registration: %v, want ErrRegistered", err)
-	}
-	a.Unregister()
-	if err := b.Register(reg); err != nil {
-		t.Fatalf("after Unregister: %v", err)
+	for want := uint64(8); want < 10; want++ {
+		if st := m.Snapshot().Status; st == nil || st.State != core.NoQuorum || st.Term != want {
+			t.Fatalf("status %+v, want noquorum in term %d", st, want)
+		}
 	}
 }
 

@@ -1,18 +1,23 @@
-package telemetry
+package metrics
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/cloister-go/cloister/internal/core"
 	"github.com/cloister-go/cloister/internal/membership"
+	"github.com/cloister-go/cloister/internal/telemetry"
 )
 
 func desc(name, help string, labels ...string) *prometheus.Desc {
 	return prometheus.NewDesc(name, help, labels, nil)
 }
 
-// The metrics made at scrape time, from counters and state kept elsewhere.
+// The metrics, all made at scrape time from a telemetry.Snapshot.
 var (
+	descAgreement = desc("cloister_view_agreement_seconds", "Time from a view change to Ready with that view, as this node saw it.")
+	descCallDur   = desc("cloister_call_duration_seconds", "Duration of calls this node made (Call, CallOwner, CallTyped), by handler name, successful or not.", "handler")
+	descHandleDur = desc("cloister_handler_duration_seconds", "Duration of this node's handlers serving calls and casts, by handler name.", "handler")
+
 	descState       = desc("cloister_state", "1 for this node's current state, 0 for the others.", "state")
 	descMembers     = desc("cloister_members", "Members of this node's view, this node included, by the state they advertise.", "state")
 	descQuorate     = desc("cloister_quorate", "1 when this node is Ready, or rehashing a view change without having lost quorum (what /readyz answers); else 0.")
@@ -51,25 +56,26 @@ var (
 	descCastsDropped   = desc("cloister_casts_dropped_total", "Casts received and not handled: no handler, overloaded or too large.")
 	descPanics         = desc("cloister_handler_panics_total", "Handlers that panicked.")
 	descTransportRef   = desc("cloister_transport_connections_refused_total", "Connections to the port closed before they said which layer they were for, by reason.", "reason")
+	allDescsHistograms = []*prometheus.Desc{descAgreement, descCallDur, descHandleDur}
 	allDescsNoLabels   = []*prometheus.Desc{descState, descMembers, descQuorate, descTerm, descViewChanges, descTransitions, descMemberUp, descMemberDown, descDiscovery, descDropped, descHealth, descBadAdverts, descPings, descLateAcks}
 	allDescsTraffic    = []*prometheus.Desc{descGossipPackets, descGossipBytes, descGossipStreams, descGossipStreamsRef, descGossipPacketsRef, descGossipJoinRefused, descSuppressedLogs, descHandlerQueueFull}
 	allDescsCallLayer  = []*prometheus.Desc{descCalls, descCallErrors, descCasts, descCastErrors, descServed, descServedErrors, descCallConns, descCallConnsRef, descImpersonations, descOverloaded, descTooLarge, descCastsDropped, descPanics, descTransportRef}
 )
 
+// collector publishes one node's instruments.
+type collector struct{ m *telemetry.Metrics }
+
 // Describe implements prometheus.Collector.
-func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
-	for _, ds := range [][]*prometheus.Desc{allDescsNoLabels, allDescsTraffic, allDescsCallLayer} {
+func (c collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, ds := range [][]*prometheus.Desc{allDescsNoLabels, allDescsTraffic, allDescsCallLayer, allDescsHistograms} {
 		for _, d := range ds {
 			ch <- d
 		}
 	}
-	m.agreement.Describe(ch)
-	m.callDur.Describe(ch)
-	m.handleDur.Describe(ch)
 }
 
 // Collect implements prometheus.Collector.
-func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
+func (c collector) Collect(ch chan<- prometheus.Metric) {
 	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
 	}
@@ -77,49 +83,52 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
 	}
 
-	counter(descViewChanges, m.viewChanges.Load())
-	counter(descMemberUp, m.memberUps.Load())
+	snap := c.m.Snapshot()
+	counter(descViewChanges, snap.ViewChanges)
+	counter(descMemberUp, snap.MemberUps)
 	for _, r := range []core.Reason{core.Failed, core.Left, core.Replaced} {
-		counter(descMemberDown, m.memberDowns[r].Load(), r.String())
+		counter(descMemberDown, snap.MemberDowns[r], r.String())
 	}
-	counter(descDiscovery, m.discoveryErrors.Load())
-	for from := range numStates {
-		for to := range numStates {
+	counter(descDiscovery, snap.DiscoveryErrors)
+	for from := range telemetry.NumStates {
+		for to := range telemetry.NumStates {
 			// Only transitions that happened: 49 zero series would
 			// hide the few that matter.
-			if v := m.transitions[from][to].Load(); v > 0 {
+			if v := snap.Transitions[from][to]; v > 0 {
 				counter(descTransitions, v, core.State(from).String(), core.State(to).String())
 			}
 		}
 	}
-	m.agreement.Collect(ch)
-	m.callDur.Collect(ch)
-	m.handleDur.Collect(ch)
-	for _, s := range m.names.all() {
-		c := s.counts()
-		counter(descCalls, c.Calls, s.name)
-		counter(descCallErrors, c.CallErrors, s.name)
-		counter(descCasts, c.Casts, s.name)
-		counter(descCastErrors, c.CastErrors, s.name)
-		counter(descServed, c.Served, s.name)
-		counter(descServedErrors, c.ServedErrors, s.name)
+	ch <- histogram(descAgreement, snap.Agreement)
+	for _, h := range snap.Handlers {
+		ch <- histogram(descCallDur, h.CallDuration, h.Name)
+	}
+	for _, h := range snap.Handlers {
+		ch <- histogram(descHandleDur, h.HandleDuration, h.Name)
+	}
+	for _, h := range snap.Handlers {
+		counter(descCalls, h.Calls, h.Name)
+		counter(descCallErrors, h.CallErrors, h.Name)
+		counter(descCasts, h.Casts, h.Name)
+		counter(descCastErrors, h.CastErrors, h.Name)
+		counter(descServed, h.Served, h.Name)
+		counter(descServedErrors, h.ServedErrors, h.Name)
 	}
 
-	src := m.source.Load()
-	if src == nil {
+	if snap.Status == nil {
 		return
 	}
-	st := (*src)()
-	for s := range numStates {
+	st := *snap.Status
+	for s := range telemetry.NumStates {
 		v := 0.0
 		if core.State(s) == st.State {
 			v = 1
 		}
 		gauge(descState, v, core.State(s).String())
 	}
-	var members [numStates]int
+	var members [telemetry.NumStates]int
 	for _, s := range st.MemberStates {
-		if int(s) < numStates {
+		if int(s) < telemetry.NumStates {
 			members[s]++
 		}
 	}
@@ -189,6 +198,15 @@ func b2f(b bool) float64 {
 		return 1
 	}
 	return 0
+}
+
+// histogram is h in Prometheus' form.
+func histogram(d *prometheus.Desc, h telemetry.HistogramValue, labels ...string) prometheus.Metric {
+	buckets := make(map[float64]uint64, len(h.Bounds))
+	for i, b := range h.Bounds {
+		buckets[b] = h.Cumulative[i]
+	}
+	return prometheus.MustNewConstHistogram(d, h.Count, h.Sum, buckets, labels...)
 }
 
 // lateAcks is the histogram of late acks in Prometheus' form: cumulative

@@ -1,0 +1,19 @@
+// Package metrics publishes a cloister node's metrics on a Prometheus
+// registry:
+//
+//	reg := prometheus.NewRegistry()
+//	cfg.Metrics = metrics.Prometheus(reg) // cloister_* metrics, and the dashboard
+//	node, err := cloister.Launch(ctx, cfg)
+//	...
+//	http.ListenAndServe(":8080", node.Handler()) // /metrics, /dashboard/, /healthz, ...
+//
+// The metrics, what they replace from memberlist and Serf, and alerts to
+// start from are in docs/metrics.md.
+//
+// They live in a package of their own so that a program that does not
+// ask for them does not link Prometheus's client: its package
+// initialisers cost every process that links it about 4 ms at start.
+// The root package keeps the node's instruments (atomic counters and
+// histograms, read at each scrape) and the dashboard, which
+// Config.Dashboard turns on without this package.
+package metrics
