@@ -13,7 +13,7 @@
 // They live in a package of their own so that a program that does not
 // ask for them does not link Prometheus's client: its package
 // initialisers cost every process that links it about 4 ms at start.
-// The root package keeps the node's instruments (atomic counters and
-// histograms, read at each scrape) and the dashboard, which
-// Config.Dashboard turns on without this package.
+// The node keeps its instruments itself (atomic counters and histograms,
+// read at each scrape); its dashboard, which Config.Dashboard turns on
+// alone, needs neither this package nor Prometheus.
 package metrics
