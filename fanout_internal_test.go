@@ -51,14 +51,14 @@ func TestFanoutSelfOutsideTheView(t *testing.T) {
 	}
 }
 
-// The settling quiet period grows with the view, 2 ms a member from 50 ms
+// The settling quiet period grows with the view, 2 ms a member from 20 ms
 // to 2 s, and the bound with it.
 func TestSettleForGrowsWithTheView(t *testing.T) {
 	for _, c := range []struct {
 		members      int
 		quiet, bound string
 	}{
-		{1, "50ms", "500ms"}, {10, "50ms", "500ms"}, {25, "50ms", "500ms"},
+		{1, "20ms", "500ms"}, {10, "20ms", "500ms"}, {12, "24ms", "500ms"}, {25, "50ms", "500ms"},
 		{50, "100ms", "1s"}, {120, "240ms", "2.4s"}, {500, "1s", "10s"},
 		{1000, "2s", "20s"}, {2000, "2s", "20s"},
 	} {

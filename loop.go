@@ -121,11 +121,15 @@ func drainGap(members int) time.Duration {
 // one process the notices reached a tenth of the survivors only after a
 // second: a quiet period of 1 ms a member (500 ms) cut the kill into 4-6
 // views in three runs even while the checks under way held it (see due),
-// 2 ms a member (1 s) made it one view in three of three. A kill in a
-// cluster of up to 25 is still applied within about 50 ms, at 100
-// members within about 200 ms.
+// 2 ms a member (1 s) made it one view in three of three. Below 25
+// members the floor is settleQuiet: in a cluster of 10 the news of a kill
+// reaches every survivor within about 15 ms of the first, and a floor of
+// 50 ms was half of the 100 ms in which each of them should report it
+// (docs/benchmarks.md). A kill in a cluster of 10 is applied within about
+// 20 ms of its confirmation, of 25 within about 50 ms, of 100 within
+// about 200 ms.
 const (
-	settleQuiet     = 50 * time.Millisecond
+	settleQuiet     = 20 * time.Millisecond
 	settlePerMember = 2 * time.Millisecond
 	maxSettleQuiet  = 2 * time.Second
 	settleMax       = 500 * time.Millisecond
