@@ -229,10 +229,11 @@ func (c *runCluster) start(command []string, n int) error {
 	return nil
 }
 
-var (
-	readyLine    = regexp.MustCompile(`(?i)\bready\b`)
-	notReadyLine = regexp.MustCompile(`(?i)\bnot\s+ready\b`)
-)
+// readyLines holds the patterns copyLines looks for: compiled on first
+// use, not in every start of the command (every agent's).
+var readyLines = sync.OnceValues(func() (ready, notReady *regexp.Regexp) {
+	return regexp.MustCompile(`(?i)\bready\b`), regexp.MustCompile(`(?i)\bnot\s+ready\b`)
+})
 
 // copyLines copies r to w line by line, prefixed with [i], until every
 // process holding the pipe's other end has exited.
@@ -243,7 +244,7 @@ func (c *runCluster) copyLines(in *instance, r io.Reader, w io.Writer) {
 		line, err := br.ReadSlice('\n')
 		if len(line) > 0 {
 			text := strings.TrimRight(string(line), "\r\n")
-			if readyLine.MatchString(text) && !notReadyLine.MatchString(text) {
+			if ready, notReady := readyLines(); ready.MatchString(text) && !notReady.MatchString(text) {
 				in.logReady.Store(true)
 			}
 			c.out.line(w, in.idx, text)

@@ -64,7 +64,9 @@ func (p Params) Majority() int { return p.Replicas/2 + 1 }
 // clusters can never both start.
 func (p Params) Consensus() int { return p.Majority() }
 
-var labelRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?$`)
+// labelRE is compiled on first use, not in every start of every program
+// that links this package (cloister agent does).
+var labelRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?$`) })
 
 // DefaultApp derives an app name from a module path: its last element
 // (skipping a major version suffix), lower case, other characters as '-'.
@@ -87,7 +89,7 @@ func DefaultApp(module string) string {
 
 // ValidApp reports whether app can name the app: a DNS label short enough
 // for "<app>-cloister".
-func ValidApp(app string) bool { return labelRE.MatchString(app) && len(app) <= 63-len("-cloister") }
+func ValidApp(app string) bool { return labelRE().MatchString(app) && len(app) <= 63-len("-cloister") }
 
 // Validate checks p; each error names the flag of `cloister init` that sets
 // the field.
