@@ -130,13 +130,13 @@ func hasID(ms []Member, id string) bool {
 	return slices.ContainsFunc(ms, func(m Member) bool { return m.ID == id })
 }
 
-// without returns ref less the member ID, as a new reference (the
+// withoutAll returns ref less the members drop reports, as a new
+// reference made with one copy, or ref itself when drop reports none (the
 // original's slice is shared with snapshots and never modified).
-func (r reference) without(id string) reference {
-	i := slices.IndexFunc(r.Members, func(m Member) bool { return m.ID == id })
-	if i < 0 {
+func (r reference) withoutAll(drop func(Member) bool) reference {
+	if !slices.ContainsFunc(r.Members, drop) {
 		return r
 	}
-	r.Members = slices.Delete(slices.Clone(r.Members), i, i+1)
+	r.Members = slices.DeleteFunc(slices.Clone(r.Members), drop)
 	return r
 }
