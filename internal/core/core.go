@@ -242,9 +242,9 @@ func (c *Core) Leave(id string, reason Reason) []Change {
 	return c.settle(c.rebuild(), c.state)
 }
 
-// forget removes a member that left gracefully from the reference and the
-// accepted views: it announced that it stops, so it will never be on any
-// side, and a leave never costs quorum. Only when it knew no newer view
+// forget removes members that left gracefully from the reference and the
+// accepted views: each announced that it stops, so it will never be on any
+// side, and a leave never costs quorum. Only a leaver that knew no newer view
 // than this node's reference, though: a leaver that accepted a newer view
 // may have made it quorate elsewhere, and shrinking a stale reference by
 // it let a stale node alone reach a majority (the randomized test of
