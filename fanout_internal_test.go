@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"testing"
+	"time"
 )
 
 // On one view, exactly reconnectFanout members are chosen for each address
@@ -66,5 +67,32 @@ func TestSettleForGrowsWithTheView(t *testing.T) {
 		if q.String() != c.quiet || b.String() != c.bound {
 			t.Errorf("settleFor(%d) = %v, %v; want %s, %s", c.members, q, b, c.quiet, c.bound)
 		}
+	}
+}
+
+// The watches of a view just Ready are held back for the rest of its
+// settling quiet period from when the watch loop first saw it: nothing up
+// to 10 members, at most settleMax, and a new view starts a new hold.
+func TestWatchesOfANewReadyViewWait(t *testing.T) {
+	view := func(id ViewID, members int) *Snapshot {
+		return &Snapshot{View: View{ID: id, Members: make([]Member, members)}}
+	}
+	t0 := time.Unix(1000, 0)
+	for _, c := range []struct {
+		members int
+		want    time.Duration
+	}{{1, 0}, {10, 0}, {50, 80 * time.Millisecond}, {100, 180 * time.Millisecond}, {250, 480 * time.Millisecond}, {1000, 480 * time.Millisecond}} {
+		var h readyHold
+		if got := max(0, h.wait(view(1, c.members), t0)); got != c.want {
+			t.Errorf("%d members: held %v, want %v", c.members, got, c.want)
+		}
+	}
+	var h readyHold
+	h.wait(view(1, 100), t0)
+	if got := h.wait(view(1, 100), t0.Add(100*time.Millisecond)); got != 80*time.Millisecond {
+		t.Errorf("100 ms later: held %v more, want 80ms", got)
+	}
+	if got := h.wait(view(2, 100), t0.Add(300*time.Millisecond)); got != 180*time.Millisecond {
+		t.Errorf("a new view: held %v, want 180ms", got)
 	}
 }

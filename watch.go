@@ -144,9 +144,16 @@ func (n *Node) watchLoop() {
 	wake := newWatchWake()
 	defer wake.retry.Stop()
 	var targets targetCache
+	var hold readyHold
 	for {
 		changed := n.nextChange()
 		want, ok := targets.get(n, false)
+		if ok {
+			if wait := hold.wait(n.snap.Load(), time.Now()); wait > 0 {
+				ok = false // not yet: as while not Ready
+				wake.armWithin(wait)
+			}
+		}
 		if !ok {
 			// Not Ready: the view is still changing; keep the watches
 			// there are (a new one is a handshake: while a hundred
@@ -216,6 +223,17 @@ type watchWake struct {
 	ended chan struct{} // capacity 1: a watch ended
 	retry *time.Timer
 	armed bool
+	due   time.Time // when the armed retry fires
+}
+
+// armWithin makes the retry fire within d.
+func (w *watchWake) armWithin(d time.Duration) {
+	due := time.Now().Add(d)
+	if w.armed && !w.due.After(due) {
+		return
+	}
+	w.retry.Reset(d)
+	w.armed, w.due = true, due
 }
 
 func newWatchWake() *watchWake {
@@ -247,8 +265,8 @@ func (n *Node) waitWatchWork(ctx context.Context, changed <-chan struct{}, w *wa
 			return nil
 		case <-w.ended:
 			if !w.armed {
-				w.retry.Reset(watchTick)
-				w.armed, retry = true, w.retry.C
+				w.armWithin(watchTick)
+				retry = w.retry.C
 			}
 		case <-n.watchPoke:
 			// A member was found ended: aim at the one after it at
@@ -270,6 +288,34 @@ func (n *Node) waitWatchWork(ctx context.Context, changed <-chan struct{}, w *wa
 			return ctx.Err()
 		}
 	}
+}
+
+// readyHold holds back the watches of a view that has just become Ready,
+// for the view's settling quiet period (loop.go: 20 ms up to 10 members,
+// 2 ms a member beyond, here at most settleMax) from when the watch loop
+// first saw it Ready. The first members of a start to be Ready open their
+// watches, each a TLS handshake or two, while the others are still
+// agreeing: opened at once, the handshakes of a hundred agents on two CPUs
+// held the last ones back, and waiting 200 ms made such a start Ready
+// sooner (docs/benchmarks.md). Until then the loop keeps the watches it
+// has, as while not Ready, and still aims past a watched member that
+// ended at once. A kill before a watch opens is found when it opens: its
+// dial is refused. Owned by the watch loop.
+type readyHold struct {
+	id    ViewID
+	since time.Time
+}
+
+// wait returns how much longer the watches of s's view are held back.
+// The loop looks at the watches watchSettle after a change of the
+// snapshot, so that much of the quiet period has passed when it first
+// sees a view Ready: up to 10 members nothing is held back.
+func (f *readyHold) wait(s *Snapshot, now time.Time) time.Duration {
+	if s.View.ID != f.id {
+		f.id, f.since = s.View.ID, now
+	}
+	quiet, _ := settleFor(len(s.View.Members))
+	return min(quiet, settleMax) - watchSettle - now.Sub(f.since)
 }
 
 // targetCache holds the members a node watches, picked again only when
