@@ -299,8 +299,9 @@ func (n *Node) waitWatchWork(ctx context.Context, changed <-chan struct{}, w *wa
 // held the last ones back, and waiting 200 ms made such a start Ready
 // sooner (docs/benchmarks.md). Until then the loop keeps the watches it
 // has, as while not Ready, and still aims past a watched member that
-// ended at once. A kill before a watch opens is found when it opens: its
-// dial is refused. That is slower than a watch already open: 40 nodes on
+// ended at once. A kill before a watch opens is found when it opens (its
+// dial is refused), or by the notices of a member that found it; slower
+// than with the watches open: 40 nodes on
 // the in-memory network (-race) killed one as soon as all were Ready and
 // every survivor had it after 0.4-1.1 s, with this hold or without it,
 // against 0.1-0.3 s once the watches were open (docs/benchmarks.md).
