@@ -174,22 +174,26 @@ func putPort(p unsafe.Pointer, port uint16) {
 	b[0], b[1] = byte(port>>8), byte(port)
 }
 
+// getPort reads a port in network byte order at p (a sockaddr's port).
+func getPort(p unsafe.Pointer) uint16 {
+	b := (*[2]byte)(p)
+	return uint16(b[0])<<8 | uint16(b[1])
+}
+
 // sockaddrToAddrPort reads the address recvfrom filled in; zero for a
 // family other than IPv4 and IPv6.
 func sockaddrToAddrPort(rsa *unix.RawSockaddrAny) netip.AddrPort {
 	switch rsa.Addr.Family {
 	case unix.AF_INET:
 		sa := (*unix.RawSockaddrInet4)(unsafe.Pointer(rsa))
-		p := (*[2]byte)(unsafe.Pointer(&sa.Port))
-		return netip.AddrPortFrom(netip.AddrFrom4(sa.Addr), uint16(p[0])<<8|uint16(p[1]))
+		return netip.AddrPortFrom(netip.AddrFrom4(sa.Addr), getPort(unsafe.Pointer(&sa.Port)))
 	case unix.AF_INET6:
 		sa := (*unix.RawSockaddrInet6)(unsafe.Pointer(rsa))
-		p := (*[2]byte)(unsafe.Pointer(&sa.Port))
 		ip := netip.AddrFrom16(sa.Addr)
 		if sa.Scope_id != 0 {
 			ip = ip.WithZone(zoneName(sa.Scope_id))
 		}
-		return netip.AddrPortFrom(ip, uint16(p[0])<<8|uint16(p[1]))
+		return netip.AddrPortFrom(ip, getPort(unsafe.Pointer(&sa.Port)))
 	}
 	return netip.AddrPort{}
 }
