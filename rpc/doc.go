@@ -91,7 +91,8 @@
 // 2; in version 1 either side sent requests). The dialler sends its ID and
 // the ID it expects to reach; the acceptor answers with its own ID and a
 // status (0 ok, 1 wrong peer, 2 unsupported version, 3 an ID the dialler's
-// certificate does not prove: see Security) and refuses when the
+// certificate does not prove: see Security; 4 TLS required, sent in the
+// clear to a dialler that is not using it) and refuses when the
 // expected ID is not its own, which the dialler checks as well. A caller that
 // expects incarnation X of a member and reaches a restarted process Y at the
 // same address fails with an error matching both ErrWrongPeer and
@@ -188,6 +189,19 @@
 // mutual TLS). Config.Insecure sends everything in clear to anyone and must
 // be chosen explicitly. Endpoints in different modes cannot talk: the
 // dialler gets ErrAuth.
+//
+// An acceptor that refuses a dialler tells it before it closes the
+// connection: a TLS alert (another secret or certificate; or, sent in the
+// clear by an endpoint without TLS, a TLS handshake it cannot take), or a
+// hello with a status (an endpoint with TLS answering a dialler in the
+// clear). A connection that ends during the handshake without either is a
+// peer that went away, typically a process that ended while it was being
+// dialled (its kernel resets what it had accepted), or one already setting
+// up MaxHandshakes connections: ErrNodeDown with ErrNotSent, like a dial
+// refused. (Such a connection used to be ErrAuth, so that a member killed
+// while it was being dialled was reported as holding another secret.) An
+// acceptor built before this rule closes without a word when the modes
+// differ, and its dialler sees ErrNodeDown.
 //
 // # Limits and failures
 //

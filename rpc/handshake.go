@@ -25,6 +25,7 @@ const (
 	helloWrongPeer  = 1 // the caller expected another peer ID
 	helloBadVersion = 2 // the caller speaks a protocol version we do not
 	helloBadID      = 3 // the caller's ID is not the one its certificate proves
+	helloNeedsTLS   = 4 // the caller spoke in clear to an endpoint that requires TLS
 )
 
 // hello is the payload of the first frame in each direction. The dialling
@@ -138,6 +139,8 @@ func (e *Endpoint) clientExchange(ctx context.Context, nc net.Conn, addr netip.A
 		return nil, nil, "", fmt.Errorf("%w: %s claims to be %q but its certificate proves %q", ErrAuth, addr, h.id, certID)
 	}
 	switch {
+	case h.status == helloNeedsTLS:
+		return nil, nil, "", fmt.Errorf("%w: %s requires TLS (Config.Secret or Config.TLS); this endpoint is Config.Insecure", ErrAuth, addr)
 	case h.status == helloBadID:
 		return nil, nil, "", fmt.Errorf("%w: %s refused our ID %q: not the one our certificate proves", ErrAuth, addr, e.cfg.ID)
 	case h.status == helloBadVersion:
@@ -151,16 +154,23 @@ func (e *Endpoint) clientExchange(ctx context.Context, nc net.Conn, addr netip.A
 }
 
 // handshakeErr classifies a failure while setting up a dialled connection.
-// A refused certificate, a TLS alert, bytes that are not TLS, or the peer
-// hanging up in the middle of the handshake all mean it would not
-// authenticate us or we it: ErrAuth. Timeouts and cancellation mean it did
-// not answer: ErrNodeDown.
+// A refused certificate, a TLS alert or bytes that are not TLS mean the
+// peer would not authenticate us or we it: ErrAuth. An acceptor that
+// refuses says so before it closes (a TLS alert, or a hello with a
+// status), also when the security modes differ; a connection that ends in
+// the middle of the handshake without a word is a peer that went away (a
+// process ending: its kernel resets what it had accepted), or one too busy
+// to set up another connection (Config.MaxHandshakes): ErrNodeDown, as are
+// timeouts and cancellation. The request was not sent in any of these.
 func handshakeErr(ctx context.Context, addr netip.AddrPort, err error) error {
 	if ctx.Err() != nil {
-		return fmt.Errorf("%w: handshake with %s: %w", ErrNodeDown, addr, ctx.Err())
+		return fmt.Errorf("%w: %w: handshake with %s: %w", ErrNotSent, ErrNodeDown, addr, ctx.Err())
 	}
 	if errors.Is(err, os.ErrDeadlineExceeded) {
-		return fmt.Errorf("%w: handshake with %s timed out", ErrNodeDown, addr)
+		return fmt.Errorf("%w: %w: handshake with %s timed out", ErrNotSent, ErrNodeDown, addr)
+	}
+	if hungUp(err) {
+		return fmt.Errorf("%w: %w: %s closed the connection during the handshake: %w", ErrNotSent, ErrNodeDown, addr, err)
 	}
 	if errors.Is(err, ErrProtocol) {
 		return fmt.Errorf("%w: handshake with %s: %w", ErrAuth, addr, err)
@@ -190,6 +200,7 @@ func (e *Endpoint) serverExchange(nc net.Conn) (*frameConn, *bufio.Reader, strin
 	// the endpoint's own calls report too.
 	conf, err := e.sec.config()
 	if err != nil {
+		refuseTLS(nc, alertInternalError)
 		return nil, nil, "", err
 	}
 	if conf != nil {
@@ -199,6 +210,12 @@ func (e *Endpoint) serverExchange(nc net.Conn) (*frameConn, *bufio.Reader, strin
 			switch {
 			case errors.As(err, &rh):
 				e.stats.protocolErrors.Add(1)
+				if rh.Conn != nil {
+					// Not TLS: perhaps a dialler in the clear. Its
+					// hello is answered, so that it reports the
+					// security modes rather than a peer gone away.
+					_, _ = rh.Conn.Write(appendHello(nil, hello{version: protoVersion, status: helloNeedsTLS}))
+				}
 			case hungUp(err) || e.ctx.Err() != nil:
 				// The peer went away mid-handshake (a node stopping
 				// while it dials), or this endpoint is closing:
@@ -211,6 +228,15 @@ func (e *Endpoint) serverExchange(nc net.Conn) (*frameConn, *bufio.Reader, strin
 		c.Conn = tc
 	}
 	br := bufio.NewReaderSize(c, readBufferFor(conf != nil))
+	if conf == nil {
+		if p, err := br.Peek(3); err == nil && tlsRecordStart(p) {
+			// A dialler speaking TLS to this endpoint in the clear:
+			// the alert makes its handshake fail as refused.
+			e.stats.protocolErrors.Add(1)
+			refuseTLS(nc, alertHandshakeFailure)
+			return nil, nil, "", protocolErr("a TLS handshake to an endpoint without TLS")
+		}
+	}
 	h, err := readHello(br)
 	if err != nil {
 		if errors.Is(err, ErrProtocol) {
@@ -246,7 +272,28 @@ func (e *Endpoint) serverExchange(nc net.Conn) (*frameConn, *bufio.Reader, strin
 // ended: the peer closed or reset it before the handshake was done.
 func hungUp(err error) bool {
 	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		errors.Is(err, net.ErrClosed) || errors.Is(err, syscall.ECONNRESET)
+		errors.Is(err, net.ErrClosed) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.EPIPE)
+}
+
+// TLS alerts an acceptor sends, in the clear, to a dialler it refuses
+// before any TLS is set up (RFC 8446, section 6).
+const (
+	alertHandshakeFailure = 40
+	alertInternalError    = 80
+)
+
+// refuseTLS writes a fatal TLS alert record: the dialler's TLS handshake
+// then fails as refused ("remote error"), not as a connection that ended.
+func refuseTLS(nc net.Conn, alert byte) {
+	_, _ = nc.Write([]byte{21, 3, 3, 0, 2, 2, alert}) // type alert, TLS 1.2 record version, length 2, fatal
+}
+
+// tlsRecordStart reports whether p, the first bytes of a connection, begin
+// a TLS handshake record (type 22, major version 3): a frame never starts
+// so (types are 1 to 6).
+func tlsRecordStart(p []byte) bool {
+	return len(p) >= 2 && p[0] == 22 && p[1] == 3
 }
 
 // readBufferFor is the read buffer of a connection, over TLS or not (see
