@@ -616,7 +616,7 @@ const (
 )
 
 // sweep checks the members around a broken watch's finding in ID order,
-// one after the other, and returns found with those whose port refuses a
+// a few at a time (sweepFrom), and returns found with those whose port refuses a
 // connection too: forward from this node, then backward from it (the
 // members found already are passed over: both watches of a node break
 // when both members after it die, and either may be looked at first).
@@ -652,32 +652,64 @@ func (n *Node) sweep(found []membership.Member) []membership.Member {
 }
 
 // sweepFrom is one walk of sweep, from the member cursor, forward or
-// backward in ID order.
+// backward in ID order. It dials the next members a few at once: as many
+// as could end the walk if none refused (maxSweepGap+1 less the live ones
+// just stepped over), so that a walk that ends dials no member the walk
+// one at a time would not have, and a single kill at N=10, whose walks
+// each dial three live members, announced 12-24 ms later than it found
+// the kill when they dialled one after the other (docs/benchmarks.md).
+// The results are taken in ID order, as if dialled one by one.
 func (n *Node) sweepFrom(found []membership.Member, cursor string, backward bool) []membership.Member {
 	wait := n.cfg.Detection.ProbeTimeout / 10
 	gap := 0
-	for range maxSweep {
-		next, ok := beside(n.snap.Load().View.Members, cursor, backward, n.hints.isEnded)
-		if !ok || next.ID == n.self.ID {
+	for dialled := 0; dialled < maxSweep; {
+		batch := n.besideRun(cursor, backward, min(maxSweepGap+1-gap, maxSweep-dialled))
+		if len(batch) == 0 {
 			break
 		}
-		m := membership.Member{ID: next.ID, Addr: next.Addr}
-		cursor = m.ID
-		ctx, cancel := context.WithTimeout(n.loopCtx, wait)
-		refused := n.dialRefused(ctx, m)
-		cancel()
-		if !refused {
-			if gap++; gap > maxSweepGap {
-				break
+		dialled += len(batch)
+		cursor = batch[len(batch)-1].ID
+		refused := make([]bool, len(batch))
+		var wg sync.WaitGroup
+		for i, m := range batch {
+			wg.Go(func() {
+				ctx, cancel := context.WithTimeout(n.loopCtx, wait)
+				defer cancel()
+				refused[i] = n.dialRefused(ctx, m)
+			})
+		}
+		wg.Wait()
+		for i, m := range batch {
+			if !refused[i] {
+				if gap++; gap > maxSweepGap {
+					return found
+				}
+				continue
 			}
-			continue
+			if !n.hints.end(m.ID, time.Now()) {
+				return found // another check here found it first
+			}
+			found, gap = append(found, m), 0
 		}
-		if !n.hints.end(m.ID, time.Now()) {
-			break // another check here found it first
-		}
-		found, gap = append(found, m), 0
 	}
 	return found
+}
+
+// besideRun returns up to k members in a row from cursor in ID order,
+// forward or backward, leaving out those ended and stopping before this
+// node.
+func (n *Node) besideRun(cursor string, backward bool, k int) []membership.Member {
+	members := n.snap.Load().View.Members
+	var run []membership.Member
+	for len(run) < k {
+		next, ok := beside(members, cursor, backward, n.hints.isEnded)
+		if !ok || next.ID == n.self.ID || slices.ContainsFunc(run, func(m membership.Member) bool { return m.ID == next.ID }) {
+			break
+		}
+		run = append(run, membership.Member{ID: next.ID, Addr: next.Addr})
+		cursor = next.ID
+	}
+	return run
 }
 
 // beside returns the member next to cursor in ID order (wrapping around),
