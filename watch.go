@@ -301,9 +301,9 @@ func (n *Node) waitWatchWork(ctx context.Context, changed <-chan struct{}, w *wa
 // has, as while not Ready, and still aims past a watched member that
 // ended at once. A kill before a watch opens is found when it opens (its
 // dial is refused), or by the notices of a member that found it; slower
-// than with the watches open: of 40 nodes on the in-memory network
-// (-race), one killed as soon as all were Ready was had by every survivor
-// after 0.4-1.1 s, with this hold or without it, against 0.1-0.3 s once
+// than with the watches open: of 40 nodes on the in-memory network, one
+// killed as soon as all were Ready was had by every survivor after
+// 186-206 ms (0.4-1.1 s with -race, hold or not), against 0.1-0.3 s once
 // the watches were open (docs/benchmarks.md). Owned by the watch loop.
 type readyHold struct {
 	id    ViewID
