@@ -65,10 +65,11 @@ func TestPeerEndingMidHandshakeIsNodeDown(t *testing.T) {
 	}
 }
 
-// A refusal is told before the connection closes, so that it is not taken
-// for a peer gone away: endpoints in different security modes get ErrAuth,
-// never ErrNodeDown, whichever side dials.
-func TestSecurityModesRefuseInWords(t *testing.T) {
+// Endpoints in different security modes cannot talk, whichever side dials,
+// and the acceptor says so before it closes the connection: the dialler
+// gets ErrAuth, never ErrNodeDown (a peer gone away), and the acceptor
+// counts a protocol error.
+func TestSecurityModesDoNotMix(t *testing.T) {
 	noLeaks(t)
 	secure, sp := node(t, Config{Secret: testSecret})
 	plain, pp := node(t, Config{Insecure: true})

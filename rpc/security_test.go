@@ -85,20 +85,6 @@ func isReset(err error) bool {
 	return errors.As(err, &op) && !op.Timeout()
 }
 
-func TestSecurityModesDoNotMix(t *testing.T) {
-	noLeaks(t)
-	secure, sp := node(t, Config{Secret: testSecret})
-	plain, pp := node(t, Config{Insecure: true})
-	secure.Handle("echo", echo)
-	plain.Handle("echo", echo)
-	if _, err := plain.Call(testCtx(t), sp, "echo", nil); !errors.Is(err, ErrAuth) {
-		t.Fatalf("insecure → secure: %v, want ErrAuth", err)
-	}
-	if _, err := secure.Call(testCtx(t), pp, "echo", nil); !errors.Is(err, ErrAuth) {
-		t.Fatalf("secure → insecure: %v, want ErrAuth", err)
-	}
-}
-
 func TestDerivedIdentity(t *testing.T) {
 	k1, _ := deriveIdentity(testSecret, "a")
 	k2, _ := deriveIdentity(testSecret, "a")
